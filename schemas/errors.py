@@ -1,0 +1,71 @@
+"""The one error hierarchy of alvh.
+
+Every error carries structured fields (file, line, column, value, expected) and renders a message
+that says what is wrong and what to do. Lower layers (sources, warehouse, transforms) raise these;
+the CLI prints ``str(error)`` and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class AlvhError(Exception):
+    """Base class: a message plus optional location of the fault."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = []
+        if self.file:
+            where.append(f"file {self.file}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column:
+            where.append(f"column {self.column!r}")
+        text = self.message
+        if where:
+            text = f"{', '.join(where)}: {text}"
+        if self.value is not None:
+            text += f" (got {self.value!r})"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class SourceError(AlvhError):
+    """A source file is not what it claims to be (HTML page, wrong header, empty, truncated),
+    or could not be fetched. Nothing of that file is written."""
+
+
+class ParseError(AlvhError):
+    """A value could not be parsed where the whole file depends on it (e.g. a file name that
+    does not encode a contract)."""
+
+
+class ValidationFailed(AlvhError):
+    """A table failed its pandera model or GX suite; nothing was published."""
+
+
+class StaleDataError(AlvhError):
+    """A required input is older than the session being computed."""
+
+
+class WarehouseLocked(AlvhError):
+    """Another process holds the DuckDB warehouse for writing."""
+
+
+class ConfigError(AlvhError):
+    """A setting is missing or invalid."""

@@ -1,0 +1,128 @@
+"""pandera models of the ``meta`` tables: lineage, quarantine, revisions, conflicts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandera.polars as pa
+import polars as pl
+
+INGEST_STATUSES = ["loaded", "unchanged", "missing", "failed"]
+
+
+class IngestRun(pa.DataFrameModel):
+    """One row per ingest run and source file: what was read and what it did."""
+
+    run_id: str
+    family: str = pa.Field(description="source family, e.g. cboe_index, vx_current, unicorn")
+    source: str = pa.Field(description="http or directory")
+    locator: str = pa.Field(description="URL or path the bytes came from")
+    file_name: str
+    sha256: str = pa.Field(nullable=True)
+    bytes: pl.Int64 = pa.Field(ge=0)
+    rows_read: pl.Int64 = pa.Field(ge=0)
+    rows_inserted: pl.Int64 = pa.Field(ge=0)
+    rows_updated: pl.Int64 = pa.Field(ge=0)
+    rows_quarantined: pl.Int64 = pa.Field(ge=0)
+    started_at: datetime
+    finished_at: datetime
+    status: str = pa.Field(isin=INGEST_STATUSES)
+    message: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id", "family", "file_name"]
+
+
+class FlowRun(pa.DataFrameModel):
+    """One row per ingest run: totals and outcome."""
+
+    run_id: str = pa.Field(unique=True)
+    source: str
+    started_at: datetime
+    finished_at: datetime
+    status: str = pa.Field(isin=["completed", "failed"])
+    files_loaded: pl.Int64
+    files_unchanged: pl.Int64
+    files_not_fetched: pl.Int64 = pa.Field(description="expired contracts already loaded")
+    files_missing: pl.Int64
+    files_failed: pl.Int64
+    rows_inserted: pl.Int64
+    rows_updated: pl.Int64
+    rows_quarantined: pl.Int64
+    message: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id"]
+
+
+class Quarantine(pa.DataFrameModel):
+    """One row per rejected input row: where it was, what it said, and why it was rejected."""
+
+    run_id: str
+    source: str = pa.Field(description="source family, or the staging table that rejected it")
+    file: str
+    line_no: pl.Int64 = pa.Field(description="1-based line number in the file (0 if derived)")
+    raw_text: str
+    reason: str
+    sha256: str = pa.Field(description="sha256 of the file version the row came from")
+    quarantined_at: datetime
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["source", "file", "sha256", "line_no", "reason"]
+
+
+class Revision(pa.DataFrameModel):
+    """One row per changed past value: an upstream file revised a value already loaded."""
+
+    run_id: str
+    table_name: str
+    row_key: str = pa.Field(description="natural key of the row, 'col=value' joined by ', '")
+    column_name: str
+    old_value: str = pa.Field(nullable=True)
+    new_value: str = pa.Field(nullable=True)
+    source_file: str
+    revised_at: datetime
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id", "table_name", "row_key", "column_name"]
+
+
+class VxConflict(pa.DataFrameModel):
+    """One row per contract and trade date where two providers give different non-zero settles.
+    The precedence (cfe_current > cfe_legacy > reconstructed) picked ``chosen_provider``."""
+
+    contract_expiry: date
+    trade_date: date
+    chosen_provider: str
+    chosen_settle: float
+    other_provider: str
+    other_settle: float
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["contract_expiry", "trade_date", "other_provider"]
+
+
+class StagingBuild(pa.DataFrameModel):
+    """One row per staging table build: rows written and rows left out, with why."""
+
+    run_id: str
+    table_name: str
+    rows_out: pl.Int64
+    rows_excluded: pl.Int64
+    note: str = pa.Field(nullable=True)
+    built_at: datetime
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id", "table_name"]

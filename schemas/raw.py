@@ -1,0 +1,87 @@
+"""pandera models of the ``raw`` tables: vendor rows as received (prices normalised to index
+points) plus load metadata (run id, source file, line, sha256, loaded_at UTC)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandera.polars as pa
+import polars as pl
+
+
+class _LoadMeta(pa.DataFrameModel):
+    run_id: str = pa.Field(description="ingest run that wrote or last changed the row")
+    source_file: str = pa.Field(description="file name the row came from")
+    line_no: pl.Int64 = pa.Field(ge=1, description="1-based line number in that file")
+    sha256: str = pa.Field(description="sha256 of the file's bytes")
+    loaded_at: datetime = pa.Field(description="when the row was written (UTC)")
+
+
+class RawCboeIndex(_LoadMeta):
+    """One row per index symbol and CBOE date, as published (holidays included)."""
+
+    symbol: str = pa.Field(description="VIX, VIX9D, VIX3M, VIX6M, VVIX, SKEW, SPX, ...")
+    date: date = pa.Field(description="CBOE row date")
+    open: float = pa.Field(gt=0, nullable=True, description="index points; null in one-value files")
+    high: float = pa.Field(gt=0, nullable=True, description="index points")
+    low: float = pa.Field(gt=0, nullable=True, description="index points")
+    close: float = pa.Field(gt=0, description="index points")
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["symbol", "date"]
+
+
+class RawVxFutures(_LoadMeta):
+    """One row per provider, contract and trade date, as published (prices ÷10 before
+    2007-03-26 so every price is in index points; ``price_scale`` says by how much)."""
+
+    provider: str = pa.Field(isin=["cfe_current", "cfe_legacy", "reconstructed"])
+    contract_expiry: date = pa.Field(description="final settlement date of the contract")
+    trade_date: date
+    futures_label: str = pa.Field(description="CFE label, e.g. 'H (Mar 2020)'; weeklies share it")
+    open: float = pa.Field(ge=0, description="index points; 0 = no trade")
+    high: float = pa.Field(ge=0, description="index points; may be a quote on no-trade days")
+    low: float = pa.Field(ge=0, description="index points")
+    close: float = pa.Field(ge=0, description="index points; 0 = no trade")
+    settle: float = pa.Field(ge=0, description="index points; 0 = no settlement published")
+    change: float = pa.Field(description="index points")
+    volume: pl.Int64 = pa.Field(ge=0, description="contracts")
+    efp: pl.Int64 = pa.Field(ge=0, description="contracts")
+    open_interest: pl.Int64 = pa.Field(ge=0, description="contracts")
+    price_scale: float = pa.Field(isin=[1.0, 10.0], description="divisor applied to the file's prices")
+    is_monthly: bool = pa.Field(description="expiry is the monthly VIX expiration of its month")
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["provider", "contract_expiry", "trade_date"]
+
+
+class RawBreadth(_LoadMeta):
+    """One row per provider, series and date (long form). Series: advn, decln, unchn (issues),
+    advv, declv, unchv (volume; Unicorn: thousands of shares before 2002-06-21, shares after)."""
+
+    provider: str = pa.Field(description="unicorn or the vendor CSV's provider name")
+    series: str
+    session_date: date
+    value: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["provider", "series", "session_date"]
+
+
+class RawRates(_LoadMeta):
+    """One row per FRED series and observation date (value in percent per annum)."""
+
+    series: str
+    date: date
+    value: float = pa.Field(ge=-5, le=30)
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["series", "date"]

@@ -1,0 +1,27 @@
+"""Every warehouse table and the pandera model that defines it (DDL is derived from these)."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+
+from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, VxConflict
+from schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
+from schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
+
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "raw.cboe_index": RawCboeIndex,
+    "raw.vx_futures": RawVxFutures,
+    "raw.breadth": RawBreadth,
+    "raw.rates": RawRates,
+    "staging.stg_index_daily": StgIndexDaily,
+    "staging.stg_vx_futures": StgVxFutures,
+    "staging.stg_breadth": StgBreadth,
+    "staging.stg_rates": StgRates,
+    "meta.ingest_run": IngestRun,
+    "meta.flow_run": FlowRun,
+    "meta.quarantine": Quarantine,
+    "meta.revision": Revision,
+    "meta.vx_conflict": VxConflict,
+    "meta.staging_build": StagingBuild,
+}
+SCHEMAS = ("raw", "staging", "marts", "meta")

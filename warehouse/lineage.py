@@ -1,0 +1,28 @@
+"""Lineage queries over ``meta.ingest_run``: what each file looked like when last loaded."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+
+def last_loaded_sha(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, str]:
+    """File name → sha256 of its last successfully loaded (or confirmed unchanged) version."""
+    rows = con.execute(
+        "SELECT file_name, arg_max(sha256, finished_at) FROM meta.ingest_run "
+        "WHERE family = ? AND status IN ('loaded', 'unchanged') GROUP BY file_name",
+        [family],
+    ).fetchall()
+    return {name: sha for name, sha in rows}
+
+
+def final_files(con: duckdb.DuckDBPyConnection, family: str) -> set[tuple[str, date]]:
+    """(file name, date) of every file successfully read or found missing, with the date of the
+    last such run; callers skip contract files read after their expiry (they cannot change)."""
+    rows = con.execute(
+        "SELECT file_name, CAST(max(started_at) AS DATE) FROM meta.ingest_run "
+        "WHERE family = ? AND status IN ('loaded', 'unchanged', 'missing') GROUP BY file_name",
+        [family],
+    ).fetchall()
+    return {(name, d) for name, d in rows}
