@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     vendor_breadth_date_column: str = "date"
     vendor_breadth_adv_column: str = "adv_close"
     vendor_breadth_decl_column: str = "decl_close"
+    vendor_breadth_date_format: str = "%Y-%m-%d"
 
     index_symbols: list[str] = ["VIX", "VIX9D", "VIX3M", "VIX6M", "VVIX", "SKEW", "SPX"]
     fred_series: list[str] = ["DTB3"]
@@ -78,7 +79,8 @@ class Settings(BaseSettings):
     http_retries: int = Field(3, description="retries on 429/5xx/connection errors")
     http_backoff_s: float = Field(1.0, description="first retry delay; doubles each retry")
     http_max_bytes: int = Field(50_000_000, description="largest response accepted, in bytes")
-    http_user_agent: str = "alvh/0.1 (+https://github.com/alvh)"
+    http_user_agent: str = "alvh/0.1"
+    http_concurrency: int = Field(4, description="parallel downloads")
 
     @classmethod
     def settings_customise_sources(

@@ -31,11 +31,13 @@ class FileRef:
 
 @dataclass(frozen=True)
 class FetchedFile:
-    """A file's bytes with its origin; ``status`` is ``ok`` or ``missing`` (HTTP 404)."""
+    """A file's bytes with its origin; ``status`` is ``ok``, ``missing`` (HTTP 404 / no file) or
+    ``failed`` (could not be fetched: ``error`` says why)."""
 
     ref: FileRef
     content: bytes
-    status: Literal["ok", "missing"] = "ok"
+    status: Literal["ok", "missing", "failed"] = "ok"
+    error: str | None = None
 
     @property
     def sha256(self) -> str:

@@ -42,7 +42,9 @@ def duckdb_type(column: pa.Column) -> str:
 def column_order(model: type[pa.DataFrameModel]) -> list[str]:
     """Business columns first, load metadata last (the export and SELECT * order)."""
     cols = list(model.to_schema().columns)
-    return [c for c in cols if c not in LOAD_META_COLUMNS] + [c for c in cols if c in LOAD_META_COLUMNS]
+    if not issubclass(model, _LoadMeta):
+        return cols
+    return [c for c in cols if c not in LOAD_META_COLUMNS] + LOAD_META_COLUMNS
 
 
 def primary_key(model: type[pa.DataFrameModel]) -> list[str]:

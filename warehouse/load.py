@@ -13,7 +13,7 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
-from schemas.errors import SourceError, ValidationFailed
+from schemas.errors import ValidationFailed
 from schemas.meta import IngestRun, Quarantine
 from schemas.registry import TABLES
 from sources.base import Family, FetchedFile
@@ -101,7 +101,9 @@ def load_family(
         )
 
     for f in fetched:
-        if f.status == "missing":
+        if f.status == "failed":
+            outcomes[f.ref.locator] = outcome(f, "failed", f.error)
+        elif f.status == "missing":
             outcomes[f.ref.locator] = outcome(f, "missing", "not found at the source (HTTP 404 or no file)")
         elif previous.get(f.ref.name) == f.sha256:
             outcomes[f.ref.locator] = outcome(f, "unchanged", "same sha256 as the last load; skipped")
@@ -170,8 +172,3 @@ def _ingest_schema() -> dict[str, pl.DataType]:
     from warehouse.ddl import polars_schema
 
     return polars_schema(IngestRun)
-
-
-def failures(outcomes: Sequence[FileOutcome]) -> list[SourceError]:
-    """The SourceErrors of the failed files, for the run summary and the flow's final state."""
-    return [SourceError(o.message or "failed", file=o.locator) for o in outcomes if o.status == "failed"]
