@@ -108,10 +108,13 @@ def split_rows(
         start = found + 1
         header_line = found + 1
     body = lines[start:]
-    # A body that ends without a newline and with too few fields was cut off mid-row.
+    # Every real file ends with a newline: a body that does not, and whose last line has too
+    # few fields or an empty last field, was cut off mid-row. (A cut inside the last number of a
+    # complete row cannot be seen here; over HTTP the Content-Length check catches it.)
     if body and not text.endswith(("\n", "\r")):
         last = body[-1]
-        if last.strip() and len(last.split(",")) < n_fields:
+        parts = last.split(",")
+        if last.strip() and (len(parts) < n_fields or not parts[-1].strip()):
             raise SourceError(
                 "file is truncated: the last line is cut off mid-row",
                 file=file,

@@ -33,7 +33,10 @@ def _xnys() -> xcals.ExchangeCalendar:
 @lru_cache(maxsize=1)
 def _session_array() -> np.ndarray:
     """All XNYS sessions in the calendar's bounds as ``datetime64[D]``, sorted."""
-    return np.asarray(_xnys().sessions.values.astype("datetime64[D]"))
+    sessions = _xnys().sessions
+    if sessions.tz is not None:
+        sessions = sessions.tz_convert(None)
+    return np.asarray(sessions.to_numpy().astype("datetime64[D]"))
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real data folder, a local HTTP server that serves it at the real URL
+paths, and one Prefect test harness per session for flow tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_prefect_home = tempfile.mkdtemp(prefix="alvh-prefect-")
+os.environ.setdefault("PREFECT_HOME", _prefect_home)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.support.cboe_server import DataServer  # noqa: E402
+
+DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"the shared data folder is missing at {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture()
+def data_server(data_dir: Path) -> Iterator[DataServer]:
+    server = DataServer(data_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,143 @@
+"""The HTTP source against a real local server on 127.0.0.1 serving the shared data at the real
+URL paths, with scripted faults."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from schemas.errors import SourceError
+from sources.base import FileRef
+from sources.catalog import Catalog
+from sources.http import HttpPolicy, HttpSource
+from tests.support.cboe_server import INDEX_PATH, VX_PATH, DataServer, Fault
+from warehouse.connection import open_warehouse
+from warehouse.load import load_family
+
+
+def catalog(server: DataServer) -> Catalog:
+    o = server.settings_overrides()
+    return Catalog(
+        cboe_index_base_url=o["cboe_index_base_url"], cfe_vx_base_url=o["cfe_vx_base_url"],
+        cfe_legacy_base_url=o["cfe_legacy_base_url"], unicorn_base_url=o["unicorn_base_url"],
+        fred_base_url=o["fred_base_url"], index_symbols=("VIX", "VVIX"), fred_series=("DTB3",),
+        unicorn_series=("advn",), vx_first_expiry=date(2020, 1, 1), vx_months_ahead=1,
+        vx_legacy_first_year=2008, vx_legacy_last_year=2008, vendor_breadth_url=None,
+        vendor_breadth_name="x.csv",
+    )
+
+
+def source(server: DataServer, **policy: float) -> HttpSource:
+    sleeps: list[float] = []
+    src = HttpSource(
+        catalog(server), date(2020, 4, 1),
+        HttpPolicy(connect_timeout_s=2, read_timeout_s=float(policy.get("read", 5)), retries=2, backoff_s=0.01),
+        sleep=sleeps.append,
+    )
+    src.sleeps = sleeps  # type: ignore[attr-defined]
+    return src
+
+
+def vix_ref(server: DataServer) -> FileRef:
+    return FileRef("cboe_index", "VIX_History.csv", server.base + INDEX_PATH + "/VIX_History.csv")
+
+
+def test_real_url_paths_are_served(data_server: DataServer, data_dir: Path) -> None:
+    src = source(data_server)
+    refs = src.list_files("vx_current")
+    assert [r.name for r in refs][:3] == ["VX_2020-01-22.csv", "VX_2020-02-19.csv", "VX_2020-03-18.csv"]
+    got = src.fetch(refs[2])
+    assert got.status == "ok"
+    assert got.content == (data_dir / "cboe/vx_futures/cfe_current/VX_2020-03-18.csv").read_bytes()
+    fred = src.fetch(src.list_files("fred")[0])
+    assert fred.content == (data_dir / "rates/DTB3.csv").read_bytes()
+
+
+def test_503_then_200_succeeds_after_one_retry(data_server: DataServer) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    data_server.faults[path] = [Fault(status=503)]
+    src = source(data_server)
+    got = src.fetch(vix_ref(data_server))
+    assert got.status == "ok" and got.content.startswith(b"DATE,OPEN")
+    assert data_server.hits[path] == 2 and src.sleeps == [0.01]  # type: ignore[attr-defined]
+
+
+def test_429_is_retried_but_403_is_not(data_server: DataServer) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    data_server.faults[path] = [Fault(status=429), Fault(status=429)]
+    assert source(data_server).fetch(vix_ref(data_server)).status == "ok"
+    assert data_server.hits[path] == 3
+    data_server.faults[path] = [Fault(status=403)]
+    with pytest.raises(SourceError, match="HTTP 403"):
+        source(data_server).fetch(vix_ref(data_server))
+    assert data_server.hits[path] == 4
+
+
+def test_timeout_surfaces_as_clear_error_after_retries(data_server: DataServer) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    data_server.faults[path] = [Fault(delay_s=1.0)] * 3
+    src = source(data_server, read=0.2)
+    with pytest.raises(SourceError) as err:
+        src.fetch(vix_ref(data_server))
+    msg = str(err.value)
+    assert "could not fetch after 3 attempts" in msg and "Timeout" in msg and "VIX_History.csv" in msg
+    assert data_server.hits[path] == 3 and src.sleeps == [0.01, 0.02]  # type: ignore[attr-defined]
+
+
+def test_404_is_missing_not_fatal(data_server: DataServer) -> None:
+    ref = FileRef("vx_current", "VX_2022-03-15.csv", data_server.base + VX_PATH + "/VX_2022-03-15.csv", date(2022, 3, 15))
+    assert source(data_server).fetch(ref).status == "missing"
+
+
+def test_body_shorter_than_content_length_is_an_error(data_server: DataServer) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    data_server.faults[path] = [Fault(kind="truncate")] * 3
+    with pytest.raises(SourceError, match="cut off in transit"):
+        source(data_server).fetch(vix_ref(data_server))
+
+
+def test_oversized_response_is_refused(data_server: DataServer) -> None:
+    src = HttpSource(catalog(data_server), date(2020, 4, 1), HttpPolicy(max_bytes=1000, retries=0))
+    with pytest.raises(SourceError, match="too large"):
+        src.fetch(vix_ref(data_server))
+
+
+@pytest.mark.parametrize("kind", ["html", "cut"])
+def test_html_page_or_cut_body_writes_nothing_of_that_file(
+    data_server: DataServer, tmp_path: Path, kind: str
+) -> None:
+    src = source(data_server)
+    refs = src.list_files("cboe_index")  # VIX, VVIX
+    data_server.faults[INDEX_PATH + "/VIX_History.csv"] = [Fault(kind=kind)]
+    files = [src.fetch(r) for r in refs]
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        out = load_family(con, "cboe_index", files, run_id="r", source_kind="http")
+        status = {o.file_name: (o.status, o.message) for o in out}
+        assert status["VVIX_History.csv"][0] == "loaded"
+        assert status["VIX_History.csv"][0] == "failed"
+        assert ("HTML" if kind == "html" else "truncated") in (status["VIX_History.csv"][1] or "")
+        symbols = con.sql("SELECT DISTINCT symbol FROM raw.cboe_index").fetchall()
+        assert symbols == [("VVIX",)]
+
+
+def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    ref = FileRef("cboe_index", "VIX_History.csv", f"http://127.0.0.1:{port}{INDEX_PATH}/VIX_History.csv")
+    sleeps: list[float] = []
+    src = HttpSource(catalog_stub(), date(2020, 1, 1), HttpPolicy(retries=1, backoff_s=0.01), sleep=sleeps.append)
+    with pytest.raises(SourceError, match="ConnectionError"):
+        src.fetch(ref)
+    assert sleeps == [0.01]
+
+
+def catalog_stub() -> Catalog:
+    return Catalog("", "", "", "", "", (), (), (), date(2020, 1, 1), 0, 2008, 2008, None, "x.csv")
+
+
