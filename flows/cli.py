@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from flows.progress import reporting
@@ -20,7 +20,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Adaptive Lay
 console = Console(stderr=True)
 
 WarehouseOpt = Annotated[
-    Path | None, typer.Option("--warehouse", help="DuckDB file (default: ALVH_WAREHOUSE or warehouse/alvh.duckdb)")
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB file (default: ALVH_WAREHOUSE or warehouse/alvh.duckdb)"),
 ]
 
 
@@ -47,11 +48,14 @@ def _quiet_prefect() -> None:
 @app.command()
 def ingest(
     source_dir: Annotated[
-        Path | None, typer.Option("--source-dir", help="read files from this folder instead of HTTP (ALVH_SOURCE_DIR)")
+        Path | None,
+        typer.Option("--source-dir", help="read files from this folder instead of HTTP (ALVH_SOURCE_DIR)"),
     ] = None,
     warehouse: WarehouseOpt = None,
     start: Annotated[str | None, typer.Option(help="skip VX contracts expiring before this date")] = None,
-    end: Annotated[str | None, typer.Option(help="the date treated as today (default: today, New York)")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="the date treated as today (default: today, New York)")
+    ] = None,
     http: Annotated[bool, typer.Option("--http", help="force the public HTTP endpoints")] = False,
 ) -> None:
     """Load CBOE, CFE, breadth and rate data into the warehouse and rebuild staging."""
@@ -62,10 +66,14 @@ def ingest(
     settings = load_settings(warehouse=warehouse, source_dir=source_dir)
     source = "http" if http else (str(settings.source_dir) if settings.source_dir else "http")
     with Progress(
-        TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
-        bars: dict[str, int] = {}
+        bars: dict[str, TaskID] = {}
 
         def on_progress(label: str, done: int, total: int) -> None:
             if label not in bars:

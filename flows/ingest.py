@@ -116,11 +116,23 @@ def fetch_family(
 
 @task(name="load-family", cache_policy=NO_CACHE)
 def load_family_task(
-    warehouse: Path, family: Family, files: list[FetchedFile], run_id: str, source_kind: str, settings: Settings
+    warehouse: Path,
+    family: Family,
+    files: list[FetchedFile],
+    run_id: str,
+    source_kind: str,
+    settings: Settings,
 ) -> list[FileOutcome]:
     """Write one family's files into raw (one transaction)."""
     with open_warehouse(warehouse) as con:
-        return load_family(con, family, files, run_id=run_id, source_kind=source_kind, vendor=vendor_format(settings))
+        return load_family(
+            con,
+            family,
+            files,
+            run_id=run_id,
+            source_kind=source_kind,
+            vendor=vendor_format(settings),
+        )
 
 
 @task(name="build-staging", cache_policy=NO_CACHE)
@@ -136,7 +148,9 @@ def build_staging_task(warehouse: Path, run_id: str, settings: Settings) -> dict
     return {t: s.note for t, s in built.items()}
 
 
-def record_flow_run(warehouse: Path, summary: IngestSummary, started: datetime, status: str, message: str | None) -> None:
+def record_flow_run(
+    warehouse: Path, summary: IngestSummary, started: datetime, status: str, message: str | None
+) -> None:
     import polars as pl
 
     row = pl.DataFrame(
@@ -174,7 +188,11 @@ def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None 
     started = utcnow()
     wh = settings.warehouse
     workers = settings.http_concurrency
-    fetch = fetch_family.with_options(retries=2, retry_delay_seconds=[5, 30]) if source.kind == "http" else fetch_family
+    fetch = (
+        fetch_family.with_options(retries=2, retry_delay_seconds=[5, 30])
+        if source.kind == "http"
+        else fetch_family
+    )
     for family in FAMILIES:
         files, skipped = fetch(source, family, wh, as_of, start, workers)
         summary.not_fetched += skipped
@@ -196,9 +214,7 @@ def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None 
         summary.staging_notes = build_staging_task(wh, run_id, settings)
     log.info(summary.text())
     try:
-        create_table_artifact(
-            key="ingest-summary", table=summary.by_family(), description=summary.text()
-        )
+        create_table_artifact(key="ingest-summary", table=summary.by_family(), description=summary.text())
     except Exception as exc:  # the artifact is a convenience; the run's data is already safe
         log.warning("could not save the summary artifact: %s", exc)
     message = None

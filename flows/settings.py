@@ -38,9 +38,7 @@ class Settings(BaseSettings):
         None, description="read every source file from this folder instead of over HTTP"
     )
     cboe_index_base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
-    cfe_vx_base_url: str = (
-        "https://cdn.cboe.com/data/us/futures/market_statistics/historical_data/VX"
-    )
+    cfe_vx_base_url: str = "https://cdn.cboe.com/data/us/futures/market_statistics/historical_data/VX"
     cfe_legacy_base_url: str = "https://cdn.cboe.com/resources/futures/archive/volume-and-price"
     unicorn_base_url: str = "http://unicorn.us.com/advdec"
     fred_base_url: str = "https://fred.stlouisfed.org/graph/fredgraph.csv"

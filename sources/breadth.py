@@ -58,9 +58,7 @@ def _nonneg_integral(rows: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame,
     for c in cols:
         rows, q = quarantine_where(rows, pl.col(c) < 0, f"negative count in column {c!r}")
         qs.append(q)
-        rows, q = quarantine_where(
-            rows, pl.col(c) != pl.col(c).floor(), f"non-integer count in column {c!r}"
-        )
+        rows, q = quarantine_where(rows, pl.col(c) != pl.col(c).floor(), f"non-integer count in column {c!r}")
         qs.append(q)
     return rows, qs
 
@@ -126,7 +124,10 @@ def parse_vendor_breadth(
         )
     columns = [f"c{i}" for i in range(len(header))]
     split = split_rows(text, file, columns, header)
-    rename = {columns[lowered.index(c.lower())]: n for c, n in ((date_column, "date_text"), (adv_column, "adv"), (decl_column, "decl"))}
+    rename = {
+        columns[lowered.index(c.lower())]: n
+        for c, n in ((date_column, "date_text"), (adv_column, "adv"), (decl_column, "decl"))
+    }
     rows = split.rows.rename(rename)
     rows, q1 = parse_dates(rows, "date_text", date_format, "date")
     rows, q2 = parse_numbers(rows, ["adv", "decl"])

@@ -51,7 +51,12 @@ def http_refs(cat: Catalog, family: Family, as_of: date) -> list[FileRef]:
     if family == "vx_current":
         last = as_of + timedelta(days=31 * cat.vx_months_ahead)
         return [
-            FileRef(family, f"VX_{e.isoformat()}.csv", f"{cat.cfe_vx_base_url.rstrip('/')}/VX_{e.isoformat()}.csv", e)
+            FileRef(
+                family,
+                f"VX_{e.isoformat()}.csv",
+                f"{cat.cfe_vx_base_url.rstrip('/')}/VX_{e.isoformat()}.csv",
+                e,
+            )
             for e in vix_monthly_expirations(cat.vx_first_expiry, last)
         ]
     if family == "vx_legacy":
@@ -60,7 +65,12 @@ def http_refs(cat: Catalog, family: Family, as_of: date) -> list[FileRef]:
             for month, code in enumerate(MONTH_CODES, start=1):
                 name = f"CFE_{code}{year % 100:02d}_VX.csv"
                 refs.append(
-                    FileRef(family, name, f"{cat.cfe_legacy_base_url.rstrip('/')}/{name}", vix_expiration(year, month))
+                    FileRef(
+                        family,
+                        name,
+                        f"{cat.cfe_legacy_base_url.rstrip('/')}/{name}",
+                        vix_expiration(year, month),
+                    )
                 )
         return refs
     if family == "unicorn":

@@ -35,9 +35,7 @@ def symbol_from_name(name: str) -> str:
     """``VIX_History.csv`` → ``VIX``; ``SPX_History_yfinance_GSPC.csv`` → ``SPX``."""
     m = _NAME.match(name.rsplit("/", 1)[-1])
     if not m:
-        raise SourceError(
-            "file name does not name an index", file=name, expected="<SYMBOL>_History*.csv"
-        )
+        raise SourceError("file name does not name an index", file=name, expected="<SYMBOL>_History*.csv")
     return m.group("symbol").upper()
 
 
@@ -51,9 +49,7 @@ def split_cboe_index(content: bytes, file: str, symbol: str | None = None) -> Sp
         split = split_rows(text, file, ["date_text", *OHLC], OHLC_HEADER)
     elif len(fields) == 2 and fields[0] == "DATE" and fields[1]:
         split = split_rows(text, file, ["date_text", "close"], ["DATE", fields[1]])
-        split.rows = split.rows.with_columns(
-            [pl.lit(None, dtype=pl.String).alias(c) for c in OHLC[:3]]
-        )
+        split.rows = split.rows.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in OHLC[:3]])
     else:
         raise SourceError(
             "wrong header",

@@ -138,10 +138,7 @@ def parse_cfe_files(splits: Sequence[SplitRows]) -> ParsedFile:
     rows, q = quarantine_where(
         rows,
         pl.col("trade_date").is_null(),
-        pl.lit("unparseable date in column 'Trade Date' (expected ")
-        + pl.col("_fmt")
-        + pl.lit("): ")
-        + td,
+        pl.lit("unparseable date in column 'Trade Date' (expected ") + pl.col("_fmt") + pl.lit("): ") + td,
     )
     quarantines.append(q)
     rows, q = parse_numbers(rows, PRICES + COUNTS)

@@ -42,7 +42,7 @@ class DirectorySource:
             if not any(fnmatch.fnmatch(path.name, pat) for pat in patterns):
                 continue
             in_recon = RECONSTRUCTED_DIR in path.relative_to(self.root).parts[:-1]
-            if family == "vx_current" and in_recon or family == "vx_reconstructed" and not in_recon:
+            if (family == "vx_current" and in_recon) or (family == "vx_reconstructed" and not in_recon):
                 continue
             if path.name in by_name:
                 if by_name[path.name].read_bytes() != path.read_bytes():

@@ -150,7 +150,12 @@ def split_rows(
     schema = {"line_no": pl.Int64, "raw_text": pl.String} | {c: pl.String for c in columns}
     rows = pl.DataFrame(data, schema=schema).with_columns(pl.lit(file).alias("file"))
     quarantine = pl.DataFrame(
-        {"file": [file] * len(bad_lines), "line_no": bad_lines, "raw_text": bad_raw, "reason": bad_reason},
+        {
+            "file": [file] * len(bad_lines),
+            "line_no": bad_lines,
+            "raw_text": bad_raw,
+            "reason": bad_reason,
+        },
         schema=QUARANTINE_SCHEMA,
     )
     return SplitRows(rows=rows, quarantine=quarantine, header_line=header_line)
@@ -192,17 +197,15 @@ def quarantine_where(
     flagged = df.with_columns(condition.fill_null(False).alias("_bad"))
     bad = flagged.filter(pl.col("_bad"))
     reason_expr = reason if isinstance(reason, pl.Expr) else pl.lit(reason)
-    quarantine = bad.select(
-        "file", "line_no", "raw_text", reason_expr.cast(pl.String).alias("reason")
-    )
+    quarantine = bad.select("file", "line_no", "raw_text", reason_expr.cast(pl.String).alias("reason"))
     return flagged.filter(~pl.col("_bad")).drop("_bad"), quarantine
 
 
 def quarantine_conflicting_duplicates(
     df: pl.DataFrame, key: Sequence[str], values: Sequence[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Same key twice in one file (``key`` is within a file; ``file`` is added): identical rows collapse to one; rows that disagree are all
-    quarantined (we cannot know which one is right)."""
+    """Same key twice in one file (``key`` is within a file; ``file`` is added): identical rows
+    collapse to one; rows that disagree are all quarantined (we cannot know which one is right)."""
     key = ["file", *key]
     dedup = df.unique(subset=[*key, *values], keep="first", maintain_order=True)
     n_versions = pl.len().over(key)
@@ -213,16 +216,12 @@ def quarantine_conflicting_duplicates(
         "file",
         "line_no",
         "raw_text",
-        (pl.lit("the same key appears twice in the file with different values: ") + key_text).alias(
-            "reason"
-        ),
+        (pl.lit("the same key appears twice in the file with different values: ") + key_text).alias("reason"),
     )
     return good, quarantine
 
 
-def parse_dates(
-    rows: pl.DataFrame, column: str, fmt: str, out: str
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def parse_dates(rows: pl.DataFrame, column: str, fmt: str, out: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse a date column with an explicit format; unparseable dates go to quarantine."""
     parsed = rows.with_columns(pl.col(column).str.to_date(fmt, strict=False).alias(out))
     return quarantine_where(

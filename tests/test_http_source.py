@@ -20,11 +20,19 @@ from warehouse.load import load_family
 def catalog(server: DataServer) -> Catalog:
     o = server.settings_overrides()
     return Catalog(
-        cboe_index_base_url=o["cboe_index_base_url"], cfe_vx_base_url=o["cfe_vx_base_url"],
-        cfe_legacy_base_url=o["cfe_legacy_base_url"], unicorn_base_url=o["unicorn_base_url"],
-        fred_base_url=o["fred_base_url"], index_symbols=("VIX", "VVIX"), fred_series=("DTB3",),
-        unicorn_series=("advn",), vx_first_expiry=date(2020, 1, 1), vx_months_ahead=1,
-        vx_legacy_first_year=2008, vx_legacy_last_year=2008, vendor_breadth_url=None,
+        cboe_index_base_url=o["cboe_index_base_url"],
+        cfe_vx_base_url=o["cfe_vx_base_url"],
+        cfe_legacy_base_url=o["cfe_legacy_base_url"],
+        unicorn_base_url=o["unicorn_base_url"],
+        fred_base_url=o["fred_base_url"],
+        index_symbols=("VIX", "VVIX"),
+        fred_series=("DTB3",),
+        unicorn_series=("advn",),
+        vx_first_expiry=date(2020, 1, 1),
+        vx_months_ahead=1,
+        vx_legacy_first_year=2008,
+        vx_legacy_last_year=2008,
+        vendor_breadth_url=None,
         vendor_breadth_name="x.csv",
     )
 
@@ -32,8 +40,14 @@ def catalog(server: DataServer) -> Catalog:
 def source(server: DataServer, **policy: float) -> HttpSource:
     sleeps: list[float] = []
     src = HttpSource(
-        catalog(server), date(2020, 4, 1),
-        HttpPolicy(connect_timeout_s=2, read_timeout_s=float(policy.get("read", 5)), retries=2, backoff_s=0.01),
+        catalog(server),
+        date(2020, 4, 1),
+        HttpPolicy(
+            connect_timeout_s=2,
+            read_timeout_s=float(policy.get("read", 5)),
+            retries=2,
+            backoff_s=0.01,
+        ),
         sleep=sleeps.append,
     )
     src.sleeps = sleeps  # type: ignore[attr-defined]
@@ -47,7 +61,11 @@ def vix_ref(server: DataServer) -> FileRef:
 def test_real_url_paths_are_served(data_server: DataServer, data_dir: Path) -> None:
     src = source(data_server)
     refs = src.list_files("vx_current")
-    assert [r.name for r in refs][:3] == ["VX_2020-01-22.csv", "VX_2020-02-19.csv", "VX_2020-03-18.csv"]
+    assert [r.name for r in refs][:3] == [
+        "VX_2020-01-22.csv",
+        "VX_2020-02-19.csv",
+        "VX_2020-03-18.csv",
+    ]
     got = src.fetch(refs[2])
     assert got.status == "ok"
     assert got.content == (data_dir / "cboe/vx_futures/cfe_current/VX_2020-03-18.csv").read_bytes()
@@ -87,7 +105,12 @@ def test_timeout_surfaces_as_clear_error_after_retries(data_server: DataServer) 
 
 
 def test_404_is_missing_not_fatal(data_server: DataServer) -> None:
-    ref = FileRef("vx_current", "VX_2022-03-15.csv", data_server.base + VX_PATH + "/VX_2022-03-15.csv", date(2022, 3, 15))
+    ref = FileRef(
+        "vx_current",
+        "VX_2022-03-15.csv",
+        data_server.base + VX_PATH + "/VX_2022-03-15.csv",
+        date(2022, 3, 15),
+    )
     assert source(data_server).fetch(ref).status == "missing"
 
 
@@ -131,7 +154,9 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
     s.close()  # nothing listens there now
     ref = FileRef("cboe_index", "VIX_History.csv", f"http://127.0.0.1:{port}{INDEX_PATH}/VIX_History.csv")
     sleeps: list[float] = []
-    src = HttpSource(catalog_stub(), date(2020, 1, 1), HttpPolicy(retries=1, backoff_s=0.01), sleep=sleeps.append)
+    src = HttpSource(
+        catalog_stub(), date(2020, 1, 1), HttpPolicy(retries=1, backoff_s=0.01), sleep=sleeps.append
+    )
     with pytest.raises(SourceError, match="ConnectionError"):
         src.fetch(ref)
     assert sleeps == [0.01]
@@ -139,5 +164,3 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
 
 def catalog_stub() -> Catalog:
     return Catalog("", "", "", "", "", (), (), (), date(2020, 1, 1), 0, 2008, 2008, None, "x.csv")
-
-

@@ -27,7 +27,12 @@ def data_rows(path: Path, skip: int = 1) -> int:
 
 def vendor(content: bytes, file: str = "tv.csv") -> pl.DataFrame:
     return parse_vendor_breadth(
-        content, file, provider="tradingview", date_column="date", adv_column="adv_close", decl_column="decl_close"
+        content,
+        file,
+        provider="tradingview",
+        date_column="date",
+        adv_column="adv_close",
+        decl_column="decl_close",
     ).rows
 
 
@@ -159,13 +164,28 @@ OK_ROW = "2020-03-16,H (Mar 2020),54.0000,76.2500,54.0000,72.0500,72.625,0,73205
 @pytest.mark.parametrize(
     ("row", "reason"),
     [
-        ("2020-03-13,H (Mar 2020),54.0,76.25,54.0,72.05,abc,0,10,0,75724", "unparseable number in column 'settle'"),
-        ("2020-03-13,H (Mar 2020),54.0,76.25,-54.0,72.05,70.0,0,10,0,75724", "negative price or count"),
-        ("2020-03-13,H (Mar 2020),54.0,0,54.0,72.05,70.0,0,10,0,75724", "zero price (High or Low) on a row that traded"),
-        ("2020-03-13,H (Mar 2020),54.0,50.0,54.0,52.0,52.0,0,10,0,75724", "High < Low on a row that traded"),
+        (
+            "2020-03-13,H (Mar 2020),54.0,76.25,54.0,72.05,abc,0,10,0,75724",
+            "unparseable number in column 'settle'",
+        ),
+        (
+            "2020-03-13,H (Mar 2020),54.0,76.25,-54.0,72.05,70.0,0,10,0,75724",
+            "negative price or count",
+        ),
+        (
+            "2020-03-13,H (Mar 2020),54.0,0,54.0,72.05,70.0,0,10,0,75724",
+            "zero price (High or Low) on a row that traded",
+        ),
+        (
+            "2020-03-13,H (Mar 2020),54.0,50.0,54.0,52.0,52.0,0,10,0,75724",
+            "High < Low on a row that traded",
+        ),
         ("13/03/2020,H (Mar 2020),54.0,76.25,54.0,72.05,70.0,0,10,0,75724", "unparseable date"),
         ("2020-03-13,H (Mar 2020),54.0,76.25,54.0,72.05", "expected 11 fields, found 6"),
-        ("2020-03-19,H (Mar 2020),54.0,76.25,54.0,72.05,70.0,0,10,0,75724", "trade date after the contract's expiry"),
+        (
+            "2020-03-19,H (Mar 2020),54.0,76.25,54.0,72.05,70.0,0,10,0,75724",
+            "trade date after the contract's expiry",
+        ),
     ],
 )
 def test_cfe_row_rules_quarantine(row: str, reason: str) -> None:
@@ -235,7 +255,12 @@ def test_unicorn_row_rules() -> None:
 def test_vendor_breadth_bad_count_quarantined() -> None:
     content = b"date,adv_close,decl_close\n2018-02-05,318,2747\n2018-02-06,abc,2000\n"
     p = parse_vendor_breadth(
-        content, "tv.csv", provider="tv", date_column="date", adv_column="adv_close", decl_column="decl_close"
+        content,
+        "tv.csv",
+        provider="tv",
+        date_column="date",
+        adv_column="adv_close",
+        decl_column="decl_close",
     )
     assert p.rows.height == 2 and p.quarantine.height == 1
 

@@ -27,10 +27,21 @@ def test_index_rows_on_nyse_holidays_are_excluded_and_counted() -> None:
 
 def vx_row(provider: str, settle: float, trade: date = date(2013, 5, 28), **kw: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "provider": provider, "contract_expiry": date(2014, 2, 19), "trade_date": trade,
-        "futures_label": "G (Feb 2014)", "open": 0.0, "high": 0.0, "low": 0.0, "close": 0.0,
-        "settle": settle, "change": 0.0, "volume": 0, "efp": 0, "open_interest": 0,
-        "price_scale": 1.0, "is_monthly": True,
+        "provider": provider,
+        "contract_expiry": date(2014, 2, 19),
+        "trade_date": trade,
+        "futures_label": "G (Feb 2014)",
+        "open": 0.0,
+        "high": 0.0,
+        "low": 0.0,
+        "close": 0.0,
+        "settle": settle,
+        "change": 0.0,
+        "volume": 0,
+        "efp": 0,
+        "open_interest": 0,
+        "price_scale": 1.0,
+        "is_monthly": True,
     }
     row.update(kw)
     return row
@@ -64,7 +75,16 @@ def test_vx_no_trade_prices_become_null_and_tdte() -> None:
     raw = pl.DataFrame(
         [
             vx_row("cfe_current", 18.0, date(2014, 2, 14), high=18.85, low=22.0),  # quotes, no trade
-            vx_row("cfe_current", 18.2, date(2014, 2, 18), open=18.0, high=18.5, low=17.9, close=18.1, volume=10),
+            vx_row(
+                "cfe_current",
+                18.2,
+                date(2014, 2, 18),
+                open=18.0,
+                high=18.5,
+                low=17.9,
+                close=18.1,
+                volume=10,
+            ),
         ]
     )
     f = build_stg_vx_futures(raw).frame
@@ -91,15 +111,25 @@ def test_breadth_glitch_quarantined_and_filled_by_next_provider() -> None:
     dec = [1500] * len(days)
     adv[glitch], dec[glitch] = 38, 7
     raw = pl.DataFrame(
-        breadth_rows("tradingview", days, adv, dec) + breadth_rows("other", [date(2016, 3, 11)], [1200], [1800])
+        breadth_rows("tradingview", days, adv, dec)
+        + breadth_rows("other", [date(2016, 3, 11)], [1200], [1800])
     )
     staged = build_stg_breadth(raw, ["tradingview", "other"], glitch_fraction=0.5, glitch_window=20)
     day = staged.frame.filter(pl.col("session_date") == date(2016, 3, 11)).to_dicts()
     assert day == [
-        {"session_date": date(2016, 3, 11), "advances": 1200, "declines": 1800, "unchanged": None,
-         "adv_volume": None, "decl_volume": None, "provider": "other"}
+        {
+            "session_date": date(2016, 3, 11),
+            "advances": 1200,
+            "declines": 1800,
+            "unchanged": None,
+            "adv_volume": None,
+            "decl_volume": None,
+            "provider": "other",
+        }
     ]
-    assert staged.quarantine is not None and staged.quarantine["session_date"].to_list() == [date(2016, 3, 11)]
+    assert staged.quarantine is not None and staged.quarantine["session_date"].to_list() == [
+        date(2016, 3, 11)
+    ]
     assert "below 0.5 x the trailing 20-session median 3000" in staged.quarantine["reason"][0]
     assert staged.frame.height == len(days)
 
@@ -107,8 +137,18 @@ def test_breadth_glitch_quarantined_and_filled_by_next_provider() -> None:
 def test_unicorn_volume_scaled_to_shares_before_june_2002() -> None:
     rows = breadth_rows("unicorn", [date(2002, 6, 19), date(2002, 6, 21)], [1500, 1500], [1500, 1500])
     rows += [
-        {"provider": "unicorn", "series": "advv", "session_date": date(2002, 6, 19), "value": 313298},
-        {"provider": "unicorn", "series": "advv", "session_date": date(2002, 6, 21), "value": 552697470},
+        {
+            "provider": "unicorn",
+            "series": "advv",
+            "session_date": date(2002, 6, 19),
+            "value": 313298,
+        },
+        {
+            "provider": "unicorn",
+            "series": "advv",
+            "session_date": date(2002, 6, 21),
+            "value": 552697470,
+        },
     ]
     f = build_stg_breadth(pl.DataFrame(rows), ["unicorn"]).frame
     assert f["adv_volume"].to_list() == [313298000, 552697470]

@@ -36,9 +36,14 @@ def con(tmp_path: Path):
 def test_tables_follow_the_models(con: duckdb.DuckDBPyConnection) -> None:
     for table, model in TABLES.items():
         schema, name = table.split(".")
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema=? AND table_name=? "
-            "ORDER BY ordinal_position", [schema, name]).fetchall()]
+        cols = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema=? AND table_name=? "
+                "ORDER BY ordinal_position",
+                [schema, name],
+            ).fetchall()
+        ]
         assert cols == column_order(model), table
 
 
@@ -58,7 +63,9 @@ def test_changed_past_value_is_applied_and_recorded(con: duckdb.DuckDBPyConnecti
     revised = V1.replace("37.32", "37.33") + "02/06/2018,37.3,50.3,22.4,29.98\n"
     out = load(con, vix(revised), run="r2")
     assert (out[0].rows_inserted, out[0].rows_updated) == (1, 1)
-    rev = con.sql("SELECT run_id, table_name, row_key, column_name, old_value, new_value FROM meta.revision").fetchall()
+    rev = con.sql(
+        "SELECT run_id, table_name, row_key, column_name, old_value, new_value FROM meta.revision"
+    ).fetchall()
     assert rev == [("r2", "raw.cboe_index", "symbol=VIX, date=2018-02-05", "close", "37.32", "37.33")]
     close = con.sql("SELECT close, run_id FROM raw.cboe_index WHERE date='2018-02-05'").fetchall()
     assert close == [(37.33, "r2")]
@@ -71,8 +78,15 @@ def test_quarantined_rows_are_kept_with_location(con: duckdb.DuckDBPyConnection)
     out = load(con, vix(bad))
     assert (out[0].rows_inserted, out[0].rows_quarantined, out[0].rows_read) == (2, 1, 3)
     q = con.sql("SELECT source, file, line_no, raw_text, reason FROM meta.quarantine").fetchall()
-    assert q == [("cboe_index", "/data/VIX_History.csv", 4, "02/06/2018,37.3,50.3,oops,29.98",
-                  "unparseable number in column 'low': oops")]
+    assert q == [
+        (
+            "cboe_index",
+            "/data/VIX_History.csv",
+            4,
+            "02/06/2018,37.3,50.3,oops,29.98",
+            "unparseable number in column 'low': oops",
+        )
+    ]
     load(con, vix(bad), run="r2")  # same file again: nothing duplicated
     assert con.sql("SELECT count(*) FROM meta.quarantine").fetchall() == [(1,)]
 
@@ -97,8 +111,13 @@ def test_second_writer_gets_warehouse_locked(tmp_path: Path) -> None:
 
     path = tmp_path / "locked.duckdb"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"

@@ -25,9 +25,7 @@ CALENDAR_END = date(2035, 12, 31)
 
 @lru_cache(maxsize=1)
 def _xnys() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(
-        "XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat()
-    )
+    return xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
 
 
 @lru_cache(maxsize=1)
@@ -47,8 +45,7 @@ def _session_set() -> frozenset[date]:
 def _check_bounds(d: date) -> None:
     if not CALENDAR_START <= d <= CALENDAR_END:
         raise ValueError(
-            f"date {d} is outside the XNYS calendar loaded by alvh "
-            f"({CALENDAR_START} .. {CALENDAR_END})"
+            f"date {d} is outside the XNYS calendar loaded by alvh ({CALENDAR_START} .. {CALENDAR_END})"
         )
 
 

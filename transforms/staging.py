@@ -36,12 +36,10 @@ def build_stg_index_daily(raw: pl.DataFrame) -> Staged:
     kept = on_session.filter(pl.col("_s"))
     excluded = on_session.filter(~pl.col("_s"))
     by_symbol = excluded.group_by("symbol").len().sort("symbol")
-    note = "non-session rows excluded: " + (
-        ", ".join(f"{s} {n}" for s, n in by_symbol.iter_rows()) or "none"
+    note = "non-session rows excluded: " + (", ".join(f"{s} {n}" for s, n in by_symbol.iter_rows()) or "none")
+    frame = kept.select(pl.col("date").alias("session_date"), "symbol", "open", "high", "low", "close").sort(
+        "symbol", "session_date"
     )
-    frame = kept.select(
-        pl.col("date").alias("session_date"), "symbol", "open", "high", "low", "close"
-    ).sort("symbol", "session_date")
     return Staged(frame=frame, excluded=excluded.height, note=note)
 
 
@@ -61,18 +59,26 @@ def build_stg_vx_futures(raw: pl.DataFrame, precedence: Sequence[str] = VX_PRECE
     ordered = with_settle.sort("contract_expiry", "trade_date", "_rank")
     chosen = ordered.unique(subset=["contract_expiry", "trade_date"], keep="first", maintain_order=True)
     others = ordered.join(
-        chosen.select("contract_expiry", "trade_date", pl.col("provider").alias("chosen_provider"),
-                      pl.col("settle").alias("chosen_settle")),
+        chosen.select(
+            "contract_expiry",
+            "trade_date",
+            pl.col("provider").alias("chosen_provider"),
+            pl.col("settle").alias("chosen_settle"),
+        ),
         on=["contract_expiry", "trade_date"],
     ).filter(pl.col("provider") != pl.col("chosen_provider"))
-    conflicts = others.filter((pl.col("settle") - pl.col("chosen_settle")).abs() > 1e-9).select(
-        "contract_expiry",
-        "trade_date",
-        "chosen_provider",
-        "chosen_settle",
-        pl.col("provider").alias("other_provider"),
-        pl.col("settle").alias("other_settle"),
-    ).sort("contract_expiry", "trade_date", "other_provider")
+    conflicts = (
+        others.filter((pl.col("settle") - pl.col("chosen_settle")).abs() > 1e-9)
+        .select(
+            "contract_expiry",
+            "trade_date",
+            "chosen_provider",
+            "chosen_settle",
+            pl.col("provider").alias("other_provider"),
+            pl.col("settle").alias("other_settle"),
+        )
+        .sort("contract_expiry", "trade_date", "other_provider")
+    )
     recon = pl.col("provider") == "reconstructed"
     no_trade = pl.col("volume") == 0
 
@@ -83,27 +89,31 @@ def build_stg_vx_futures(raw: pl.DataFrame, precedence: Sequence[str] = VX_PRECE
             null_when = null_when | no_trade
         return pl.when(null_when).then(None).otherwise(col).alias(c)
 
-    frame = chosen.with_columns(
-        trading_days_to(chosen["trade_date"], chosen["contract_expiry"]).alias("tdte"),
-        (pl.col("contract_expiry") - pl.col("trade_date")).dt.total_days().cast(pl.Int32).alias("dte"),
-        session_mask(chosen["trade_date"]).alias("is_xnys_session"),
-    ).select(
-        "trade_date",
-        "contract_expiry",
-        "is_monthly",
-        price("open", False),
-        price("high", True),
-        price("low", True),
-        price("close", False),
-        "settle",
-        pl.when(recon).then(None).otherwise(pl.col("volume")).alias("volume"),
-        pl.when(recon).then(None).otherwise(pl.col("open_interest")).alias("open_interest"),
-        "tdte",
-        "dte",
-        "provider",
-        "futures_label",
-        "is_xnys_session",
-    ).sort("contract_expiry", "trade_date")
+    frame = (
+        chosen.with_columns(
+            trading_days_to(chosen["trade_date"], chosen["contract_expiry"]).alias("tdte"),
+            (pl.col("contract_expiry") - pl.col("trade_date")).dt.total_days().cast(pl.Int32).alias("dte"),
+            session_mask(chosen["trade_date"]).alias("is_xnys_session"),
+        )
+        .select(
+            "trade_date",
+            "contract_expiry",
+            "is_monthly",
+            price("open", False),
+            price("high", True),
+            price("low", True),
+            price("close", False),
+            "settle",
+            pl.when(recon).then(None).otherwise(pl.col("volume")).alias("volume"),
+            pl.when(recon).then(None).otherwise(pl.col("open_interest")).alias("open_interest"),
+            "tdte",
+            "dte",
+            "provider",
+            "futures_label",
+            "is_xnys_session",
+        )
+        .sort("contract_expiry", "trade_date")
+    )
     excluded = raw.height - with_settle.height
     note = (
         f"{excluded} provider rows without a settlement; {others.height} rows superseded by a "
@@ -126,9 +136,8 @@ def build_stg_breadth(
     next provider in ``precedence`` fills the day when it has it. Unicorn volumes before
     2002-06-21 are in thousands of shares and are scaled to shares.
     """
-    wide = (
-        raw.filter(pl.col("series").is_in(["advn", "decln", "unchn", "advv", "declv"]))
-        .pivot(on="series", index=["provider", "session_date"], values="value", aggregate_function="first")
+    wide = raw.filter(pl.col("series").is_in(["advn", "decln", "unchn", "advv", "declv"])).pivot(
+        on="series", index=["provider", "session_date"], values="value", aggregate_function="first"
     )
     for c in ["advn", "decln", "unchn", "advv", "declv"]:
         if c not in wide.columns:
@@ -141,7 +150,10 @@ def build_stg_breadth(
         on_session.filter(pl.col("_s"))
         .sort("provider", "session_date")
         .with_columns(
-            total.shift(1).rolling_median(glitch_window, min_samples=glitch_window).over("provider").alias("_median")
+            total.shift(1)
+            .rolling_median(glitch_window, min_samples=glitch_window)
+            .over("provider")
+            .alias("_median")
         )
         .with_columns((total < glitch_fraction * pl.col("_median")).fill_null(False).alias("_glitch"))
     )
@@ -171,9 +183,7 @@ def build_stg_breadth(
     quarantine = glitches.select(
         "provider",
         "session_date",
-        pl.format(
-            "advances={}, declines={} (provider {})", "advn", "decln", "provider"
-        ).alias("raw_text"),
+        pl.format("advances={}, declines={} (provider {})", "advn", "decln", "provider").alias("raw_text"),
         pl.format(
             "breadth glitch: advances + declines = {} is below {} x the trailing {}-session median {}",
             total,
@@ -186,7 +196,12 @@ def build_stg_breadth(
         f"{glitches.height} glitch days quarantined; {excluded_non_session} non-session rows "
         "excluded; providers by precedence: " + ", ".join(order)
     )
-    return Staged(frame=frame, excluded=glitches.height + excluded_non_session, note=note, quarantine=quarantine)
+    return Staged(
+        frame=frame,
+        excluded=glitches.height + excluded_non_session,
+        note=note,
+        quarantine=quarantine,
+    )
 
 
 def build_stg_rates(raw: pl.DataFrame) -> Staged:

@@ -21,11 +21,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS meta.schema_version (version INTEGER NOT NULL, "
         "applied_at TIMESTAMP NOT NULL DEFAULT now())"
     )
-    existing = {
+    existing: dict[tuple[str, str], set[str]] = {
         (s, t): set()
-        for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables"
-        ).fetchall()
+        for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
     }
     for s, t, c in con.execute(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns"

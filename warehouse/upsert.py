@@ -78,14 +78,13 @@ def upsert_with_revisions(
         )
         if updated:
             assignments = ", ".join(f"{c} = i.{c}" for c in values + LOAD_META_COLUMNS if c in cols)
-            con.execute(
-                f"UPDATE {table} AS t SET {assignments} FROM _incoming i WHERE {on} AND ({differs})"
-            )
+            con.execute(f"UPDATE {table} AS t SET {assignments} FROM _incoming i WHERE {on} AND ({differs})")
         exists = " AND ".join(f"t.{k} = i.{k}" for k in key)
         new_rows = f"FROM _incoming i WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {exists})"
         inserted = dict(con.execute(f"SELECT i.source_file, count(*) {new_rows} GROUP BY 1").fetchall())
         if inserted:
-            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join('i.' + c for c in cols)} {new_rows}")
+            selected = ", ".join("i." + c for c in cols)
+            con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {selected} {new_rows}")
     finally:
         con.unregister("_incoming")
     return UpsertCounts(inserted=inserted, updated=updated)
@@ -115,7 +114,9 @@ def insert_ignore(
     before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     con.register("_append", frame.select(cols))
     try:
-        con.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _append")
+        con.execute(
+            f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _append"
+        )
     finally:
         con.unregister("_append")
     after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

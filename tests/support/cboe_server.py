@@ -42,7 +42,7 @@ class DataServer:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 key = parts.path + (f"?{parts.query}" if parts.query else "")
                 server.hits[key] += 1
