@@ -1,0 +1,24 @@
+"""The README documents every setting and CI runs exactly the README's test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flows.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert re.search(rf"^\| `{name}` \| `ALVH_{name.upper()}` \|", readme, re.M), name
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.+?)\n```", readme, re.S)
+    test_cmd = next(b for b in blocks if "pytest" in b)
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == test_cmd
