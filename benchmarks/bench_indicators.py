@@ -60,7 +60,9 @@ def main() -> None:
     t_frame = best(ours_frame)
     print(f"MACD+RSI, {SERIES} series x {ROWS} rows")
     print(f"  TA-Lib loop (baseline)               : {t_talib * 1e3:8.1f} ms")
-    print(f"  alvh one pass over the sorted column  : {t_arrays * 1e3:8.1f} ms  ratio {t_arrays / t_talib:5.2f} (target <= 1.0)")
+    print(
+        f"  alvh one pass over the sorted column  : {t_arrays * 1e3:8.1f} ms  ratio {t_arrays / t_talib:5.2f} (target <= 1.0)"
+    )
     print(f"  alvh add_macd + add_rsi on the frame : {t_frame * 1e3:8.1f} ms  ratio {t_frame / t_talib:5.2f}")
 
     F = rng.uniform(12, 40, OPTIONS)
@@ -83,7 +85,9 @@ def main() -> None:
     t_nb = statistics.median([best(lambda: black76_price_delta(F, K, T, r, sig, call), 1) for _ in range(3)])
     print(f"Black-76 price + delta, {OPTIONS:,} options")
     print(f"  NumPy + scipy ndtr (baseline)        : {OPTIONS / t_np / 1e6:8.1f} M options/s")
-    print(f"  alvh black76_price_delta             : {OPTIONS / t_nb / 1e6:8.1f} M options/s  ({t_np / t_nb:4.1f}x; target >= 20 M/s)")
+    print(
+        f"  alvh black76_price_delta             : {OPTIONS / t_nb / 1e6:8.1f} M options/s  ({t_np / t_nb:4.1f}x; target >= 20 M/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.settings import Settings, load_settings
-from flows.sources import fetch_all, files_to_fetch, make_source, vendor_format
+from flows.sources import fetch_all, files_to_fetch, indicator_params, make_source, vendor_format
 from schemas.errors import SourceError
 from schemas.meta import FlowRun
 from sources.base import Family, FetchedFile, Source
 from sources.catalog import FAMILIES
 from warehouse.connection import open_warehouse
+from warehouse.indicators import build_indicators_mart
 from warehouse.lineage import final_files
 from warehouse.load import FileOutcome, load_family, utcnow
 from warehouse.staging import StagingOptions, build_staging
@@ -148,6 +149,13 @@ def build_staging_task(warehouse: Path, run_id: str, settings: Settings) -> dict
     return {t: s.note for t, s in built.items()}
 
 
+@task(name="build-indicators", cache_policy=NO_CACHE)
+def build_indicators_task(warehouse: Path, settings: Settings) -> int:
+    """Rebuild marts.indicators_daily from staging (validated, one transaction)."""
+    with open_warehouse(warehouse) as con:
+        return build_indicators_mart(con, indicator_params(settings)).height
+
+
 def record_flow_run(
     warehouse: Path, summary: IngestSummary, started: datetime, status: str, message: str | None
 ) -> None:
@@ -212,6 +220,9 @@ def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None 
     changed = summary.rows_inserted + summary.rows_updated > 0
     if changed or not _staging_built(wh):
         summary.staging_notes = build_staging_task(wh, run_id, settings)
+    if changed or not _mart_built(wh):
+        rows = build_indicators_task(wh, settings)
+        summary.staging_notes["marts.indicators_daily"] = f"{rows} sessions"
     log.info(summary.text())
     try:
         create_table_artifact(key="ingest-summary", table=summary.by_family(), description=summary.text())
@@ -226,6 +237,11 @@ def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None 
             f"{len(summary.failed)} file(s) could not be ingested (everything else was loaded): {message}"
         )
     return summary
+
+
+def _mart_built(warehouse: Path) -> bool:
+    with open_warehouse(warehouse) as con:
+        return bool(con.execute("SELECT count(*) FROM marts.indicators_daily").fetchall()[0][0])
 
 
 def _staging_built(warehouse: Path) -> bool:

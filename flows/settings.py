@@ -71,6 +71,22 @@ class Settings(BaseSettings):
     )
     breadth_glitch_window: int = Field(20, description="trailing sessions for the glitch median")
 
+    # --- indicators (ALVH_METHOD.md §3) ---------------------------------------------------------
+    macd_fast: int = Field(12, description="MACD fast EMA period (sessions)")
+    macd_slow: int = Field(26, description="MACD slow EMA period (sessions)")
+    macd_signal: int = Field(9, description="MACD signal EMA period (sessions)")
+    rsi_period: int = Field(14, description="RSI period on the A/D line (sessions)")
+    roll_tdte: int = Field(5, description="M1 is the nearest monthly with more trading days left")
+    beta_window: int = Field(252, description="valid daily pairs in the futures-beta regression")
+    beta_defaults: tuple[float, float, float] = Field(
+        (0.70, 0.50, 0.40), description="betas of M1-M3 before beta_window pairs exist"
+    )
+    beta_clip: tuple[float, float] = Field((0.1, 1.0), description="betas are clipped to this range")
+    regime_fading_window: int = Field(10, description="sessions a -1 MACD cross counts as recent")
+    regime_fading_vix: float = Field(20.0, description="fading needs VIX at or above this")
+    regime_spike_vix: float = Field(30.0, description="spike when VIX at or above this")
+    regime_elevated_vix: float = Field(20.0, description="elevated when VIX at or above this")
+
     # --- HTTP ----------------------------------------------------------------------------------
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 30.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandera.polars as pa
 
+from schemas.marts import IndicatorsDaily
 from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, VxConflict
 from schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
 from schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
@@ -17,6 +18,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "staging.stg_vx_futures": StgVxFutures,
     "staging.stg_breadth": StgBreadth,
     "staging.stg_rates": StgRates,
+    "marts.indicators_daily": IndicatorsDaily,
     "meta.ingest_run": IngestRun,
     "meta.flow_run": FlowRun,
     "meta.quarantine": Quarantine,

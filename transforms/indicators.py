@@ -29,7 +29,6 @@ import polars as pl
 
 # 'contract' lets LLVM fuse multiply-adds (FMA): results differ from TA-Lib's by rounding only
 # (≤ 1e-13 here), far inside the 1e-9 contract; no flag that assumes away NaN is used.
-_PAR = {"cache": True, "nogil": True, "fastmath": {"contract"}}
 # TA-Lib's TA_IS_ZERO_OR_NEG threshold: RSI is 0.0 when average gain + loss is below it (or NaN,
 # which is what TA-Lib outputs after a NaN inside the series).
 _RSI_ZERO = 1e-8
@@ -49,7 +48,7 @@ def check_period(name: str, n: int) -> None:
         raise ValueError(f"{name} period must be an integer >= 2, got {n!r}")
 
 
-@nb.njit(**_PAR)
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _first_valid(x: np.ndarray, lo: int, hi: int) -> int:
     for i in range(lo, hi):
         if not math.isnan(x[i]):
@@ -57,8 +56,8 @@ def _first_valid(x: np.ndarray, lo: int, hi: int) -> int:
     return hi
 
 
-@nb.njit(**_PAR)
-def _macd_one(x, lo, hi, fast, slow, signal, out_m, out_s, out_h):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _macd_one(x, lo, hi, fast, slow, signal, out_m, out_s, out_h):
     for i in range(lo, hi):
         out_m[i] = np.nan
         out_s[i] = np.nan
@@ -107,8 +106,8 @@ def _macd_one(x, lo, hi, fast, slow, signal, out_m, out_s, out_h):  # type: igno
         out_h[i] = m - sig
 
 
-@nb.njit(parallel=True, **_PAR)
-def _macd_groups(x, offsets, fast, slow, signal):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
+def _macd_groups(x, offsets, fast, slow, signal):
     n = x.shape[0]
     out_m = np.empty(n)
     out_s = np.empty(n)
@@ -118,8 +117,8 @@ def _macd_groups(x, offsets, fast, slow, signal):  # type: ignore[no-untyped-def
     return out_m, out_s, out_h
 
 
-@nb.njit(**_PAR)
-def _rsi_one(x, lo, hi, period, out):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rsi_one(x, lo, hi, period, out):
     for i in range(lo, hi):
         out[i] = np.nan
     b = _first_valid(x, lo, hi)
@@ -141,8 +140,8 @@ def _rsi_one(x, lo, hi, period, out):  # type: ignore[no-untyped-def]
     _rsi_steps(x, b + period + 1, hi, period, gain, loss, out)
 
 
-@nb.njit(**_PAR)
-def _rsi_steps(x, lo, hi, period, gain, loss, out):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _rsi_steps(x, lo, hi, period, gain, loss, out):
     """Wilder updates for indices [lo, hi); returns the final (gain, loss). Branch-free: a NaN
     change lands in ``loss`` as in TA-Lib (its ``if (d < 0)`` test is false for NaN)."""
     keep = (period - 1) / period
@@ -158,16 +157,16 @@ def _rsi_steps(x, lo, hi, period, gain, loss, out):  # type: ignore[no-untyped-d
     return gain, loss
 
 
-@nb.njit(parallel=True, **_PAR)
-def _rsi_groups(x, offsets, period):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
+def _rsi_groups(x, offsets, period):
     out = np.empty(x.shape[0])
     for g in nb.prange(offsets.shape[0] - 1):
         _rsi_one(x, offsets[g], offsets[g + 1], period, out)
     return out
 
 
-@nb.njit(**_PAR)
-def _ema_one(x, lo, hi, period, out):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _ema_one(x, lo, hi, period, out):
     for i in range(lo, hi):
         out[i] = np.nan
     b = _first_valid(x, lo, hi)
@@ -184,16 +183,16 @@ def _ema_one(x, lo, hi, period, out):  # type: ignore[no-untyped-def]
         out[i] = e
 
 
-@nb.njit(parallel=True, **_PAR)
-def _ema_groups(x, offsets, period):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
+def _ema_groups(x, offsets, period):
     out = np.empty(x.shape[0])
     for g in nb.prange(offsets.shape[0] - 1):
         _ema_one(x, offsets[g], offsets[g + 1], period, out)
     return out
 
 
-@nb.njit(**_PAR)
-def _run_starts(codes):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _run_starts(codes):
     n = codes.shape[0]
     out = np.empty(n + 1, dtype=np.int64)
     k = 0
@@ -239,30 +238,31 @@ def macd_arrays(
     """
     check_macd_periods(fast, slow, signal)
     x = _as_float(values)
-    return _macd_groups(x, _offsets(len(x), offsets), fast, slow, signal)  # type: ignore[no-any-return]
+    return _macd_groups(x, _offsets(len(x), offsets), fast, slow, signal)
 
 
-def rsi_array(values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 14) -> np.ndarray:
+def rsi_array(
+    values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 14
+) -> np.ndarray:
     """Wilder RSI (0–100, NaN during warm-up) of one or many concatenated series."""
     check_period("RSI", period)
     x = _as_float(values)
-    return _rsi_groups(x, _offsets(len(x), offsets), period)  # type: ignore[no-any-return]
+    return _rsi_groups(x, _offsets(len(x), offsets), period)
 
 
-def ema_array(values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 12) -> np.ndarray:
+def ema_array(
+    values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 12
+) -> np.ndarray:
     """TA-Lib EMA (SMA-seeded) of one or many concatenated series."""
     check_period("EMA", period)
     x = _as_float(values)
-    return _ema_groups(x, _offsets(len(x), offsets), period)  # type: ignore[no-any-return]
+    return _ema_groups(x, _offsets(len(x), offsets), period)
 
 
 def group_offsets(groups: pl.Series) -> np.ndarray:
     """Boundaries ``[0, ..., len]`` of runs of equal values in a column sorted by group."""
-    if groups.dtype.is_integer():
-        codes = groups.to_numpy()
-    else:
-        codes = groups.rle_id().to_numpy()
-    return _run_starts(np.ascontiguousarray(codes))  # type: ignore[no-any-return]
+    codes = groups.to_numpy() if groups.dtype.is_integer() else groups.rle_id().to_numpy()
+    return _run_starts(np.ascontiguousarray(codes))
 
 
 def macd_rsi_arrays(
@@ -326,7 +326,9 @@ def macd_expr(x: pl.Expr, fast: int = 12, slow: int = 26, signal: int = 9) -> pl
 
     def f(s: pl.Series) -> pl.Series:
         m, sg, h = macd_arrays(s, None, fast, slow, signal)
-        return pl.DataFrame([_null(m, "macd"), _null(sg, "macd_signal"), _null(h, "macd_hist")]).to_struct(s.name)
+        return pl.DataFrame([_null(m, "macd"), _null(sg, "macd_signal"), _null(h, "macd_hist")]).to_struct(
+            s.name
+        )
 
     return x.map_batches(
         f,

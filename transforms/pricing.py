@@ -27,25 +27,24 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-_OPTS = {"cache": True, "nogil": True}
 ArrayLike = Any  # float | np.ndarray | pl.Series
 
 SQRT2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-@nb.njit(**_OPTS)
+@nb.njit(cache=True, nogil=True)
 def _ncdf(x: float) -> float:
     return 0.5 * math.erfc(-x / SQRT2)
 
 
-@nb.njit(**_OPTS)
+@nb.njit(cache=True, nogil=True)
 def _npdf(x: float) -> float:
     return INV_SQRT_2PI * math.exp(-0.5 * x * x)
 
 
-@nb.njit(**_OPTS)
-def _b76_one(f, k, t, r, s, call):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, nogil=True)
+def _b76_one(f, k, t, r, s, call):
     """(price, delta, vega, theta per year) of one Black-76 option."""
     disc = math.exp(-r * t)
     sd = s * math.sqrt(t)
@@ -68,8 +67,8 @@ def _b76_one(f, k, t, r, s, call):  # type: ignore[no-untyped-def]
     return price, delta, vega, theta
 
 
-@nb.njit(parallel=True, **_OPTS)
-def _b76_price_delta(f, k, t, r, s, call):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _b76_price_delta(f, k, t, r, s, call):
     """Price and delta only (the hot path: no vega/theta work)."""
     n = f.shape[0]
     price = np.empty(n)
@@ -98,22 +97,28 @@ def _b76_price_delta(f, k, t, r, s, call):  # type: ignore[no-untyped-def]
     return price, delta
 
 
-@nb.njit(parallel=True, **_OPTS)
-def _domain_ok(f, k, t, r, s):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _domain_ok(f, k, t, r, s):
     """One pass over the inputs: True where every argument is in the documented domain."""
     n = f.shape[0]
     ok = np.empty(n, dtype=np.bool_)
     for i in nb.prange(n):
         ok[i] = (
-            f[i] > 0.0 and f[i] < math.inf and k[i] > 0.0 and k[i] < math.inf
-            and t[i] >= 0.0 and t[i] < math.inf and s[i] >= 0.0 and s[i] < math.inf
+            f[i] > 0.0
+            and f[i] < math.inf
+            and k[i] > 0.0
+            and k[i] < math.inf
+            and t[i] >= 0.0
+            and t[i] < math.inf
+            and s[i] >= 0.0
+            and s[i] < math.inf
             and abs(r[i]) < math.inf
         )
     return ok
 
 
-@nb.njit(parallel=True, **_OPTS)
-def _b76_all(f, k, t, r, s, call):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _b76_all(f, k, t, r, s, call):
     n = f.shape[0]
     out = np.empty((4, n))
     for i in nb.prange(n):
@@ -125,8 +130,8 @@ def _b76_all(f, k, t, r, s, call):  # type: ignore[no-untyped-def]
     return out
 
 
-@nb.njit(parallel=True, **_OPTS)
-def _b76_iv(price, f, k, t, r, call):  # type: ignore[no-untyped-def]
+@nb.njit(parallel=True, cache=True, nogil=True)
+def _b76_iv(price, f, k, t, r, call):
     """Bisection on σ in [1e-6, 20] (fixed 100 steps: always terminates); NaN when the price is
     outside the no-arbitrage band (below intrinsic or above the bound) or T ≤ 0."""
     n = price.shape[0]
@@ -170,7 +175,13 @@ def _check(name: str, a: np.ndarray, ok: np.ndarray, rule: str) -> None:
 
 
 def _prepare(
-    f: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, fname: str = "F"
+    f: ArrayLike,
+    k: ArrayLike,
+    t: ArrayLike,
+    r: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    fname: str = "F",
 ) -> tuple[list[np.ndarray], bool]:
     scalar = all(np.ndim(x) == 0 and not isinstance(x, pl.Series) for x in (f, k, t, r, sigma, is_call))
     F, K, T, R, S, C = _arrays(f, k, t, r, sigma, is_call)
@@ -190,7 +201,9 @@ def _shape(x: np.ndarray, scalar: bool) -> Any:
     return float(x[0]) if scalar else x
 
 
-def black76(F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike) -> Any:
+def black76(
+    F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
+) -> Any:
     """Black-76 price of a European option on a future (index points); scalars or arrays."""
     (f, k, t, rr, s, c), scalar = _prepare(F, K, T, r, sigma, is_call)
     return _shape(_b76_price_delta(f, k, t, rr, s, c)[0], scalar)
@@ -224,14 +237,26 @@ def black76_greeks(
 
 
 def black_scholes(
-    S: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, q: ArrayLike = 0.0
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    q: ArrayLike = 0.0,
 ) -> Any:
     """Black-Scholes price of a European option on a dividend-paying index (index points)."""
     return black_scholes_greeks(S, K, T, r, sigma, is_call, q)["price"]
 
 
 def black_scholes_greeks(
-    S: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, q: ArrayLike = 0.0
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    q: ArrayLike = 0.0,
 ) -> dict[str, Any]:
     """``price``, ``delta`` (∂/∂S), ``vega`` (per 1.00 of σ), ``theta`` (per calendar day).
 
@@ -240,7 +265,9 @@ def black_scholes_greeks(
     """
     scalar = all(np.ndim(x) == 0 and not isinstance(x, pl.Series) for x in (S, K, T, r, sigma, is_call, q))
     (spot, k, t, rr, sig, c), _ = _prepare(S, K, T, r, sigma, is_call, fname="S")
-    qq = np.broadcast_to(np.asarray(q.to_numpy() if isinstance(q, pl.Series) else q, dtype=np.float64), spot.shape)
+    qq = np.broadcast_to(
+        np.asarray(q.to_numpy() if isinstance(q, pl.Series) else q, dtype=np.float64), spot.shape
+    )
     _check("q", qq, np.isfinite(qq), "finite")
     growth = np.exp((rr - qq) * t)
     f = spot * growth
@@ -260,19 +287,26 @@ def implied_vol_black76(
     """σ such that Black-76 reproduces ``price``; NaN (null for a Polars Series) where none fits."""
     polars_in = isinstance(price, pl.Series)
     p, f, k, t, rr, c = _arrays(price, F, K, T, r, is_call)
-    out = _b76_iv(
-        *(np.asarray(x, dtype=np.float64).ravel() for x in (p, f, k, t, rr)), np.asarray(c, dtype=np.bool_).ravel()
-    )
+    pf, ff, kf, tf, rf = (np.ascontiguousarray(x, dtype=np.float64).ravel() for x in (p, f, k, t, rr))
+    out = _b76_iv(pf, ff, kf, tf, rf, np.ascontiguousarray(c, dtype=np.bool_).ravel())
     if polars_in:
         return pl.Series("implied_vol", out, nan_to_null=True)
     return float(out[0]) if np.ndim(price) == 0 else out
 
 
 def implied_vol_black_scholes(
-    price: ArrayLike, S: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, is_call: ArrayLike, q: ArrayLike = 0.0
+    price: ArrayLike,
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    is_call: ArrayLike,
+    q: ArrayLike = 0.0,
 ) -> Any:
     """σ such that Black-Scholes reproduces ``price`` (via the forward); NaN/null where none fits."""
-    s, t, rr, qq = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, T, r, q))
+    s, t, rr, qq = (
+        np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, T, r, q)
+    )
     f = s * np.exp((rr - qq) * t)
     return implied_vol_black76(price, f, K, T, r, is_call)
 
@@ -282,7 +316,9 @@ def implied_vol_black_scholes(
 
 def vvix_term_sigma(vvix: ArrayLike, dte: ArrayLike, ref_days: float = 30.0, exponent: float = 0.30) -> Any:
     """σ_i of a VIX option expiring in ``dte`` calendar days: ``VVIX/100 × (30/dte)^0.30``."""
-    v, d = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (vvix, dte))
+    v, d = (
+        np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (vvix, dte)
+    )
     _check("dte", d, np.isfinite(d) & (d > 0), "> 0 calendar days")
     _check("vvix", v, np.isfinite(v) & (v > 0), "> 0")
     out = v / 100.0 * (ref_days / d) ** exponent
@@ -304,7 +340,9 @@ def spx_smile_vol(
     ``m = ln(K/S)``; ``σ = max(floor, a·VIX/100 − b·m·√(30/dte))`` with ``dte = 365 T``,
     ``b = b_put`` for ``m < 0`` and ``b_call`` for ``m ≥ 0``.
     """
-    s, k, t, v = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, K, T, vix))
+    s, k, t, v = (
+        np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, K, T, vix)
+    )
     _check("T", t, np.isfinite(t) & (t > 0), "> 0 years")
     _check("S", s, np.isfinite(s) & (s > 0), "> 0")
     _check("K", k, np.isfinite(k) & (k > 0), "> 0")
@@ -324,16 +362,26 @@ def vix_strike_grid(low: float = 5.0, high: float = 300.0) -> np.ndarray:
 
 
 def strike_by_target_delta(
-    F: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, target: float = 0.30, grid: np.ndarray | None = None
+    F: ArrayLike,
+    T: ArrayLike,
+    r: ArrayLike,
+    sigma: ArrayLike,
+    target: float = 0.30,
+    grid: np.ndarray | None = None,
 ) -> Any:
     """The listed call strike whose Black-76 delta is nearest ``target`` (ties: the lower strike)."""
-    f, t, rr, s = (np.atleast_1d(np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64)) for x in (F, T, r, sigma))
+    f, t, rr, s = (
+        np.atleast_1d(np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64))
+        for x in (F, T, r, sigma)
+    )
     f, t, rr, s = np.broadcast_arrays(f, t, rr, s)
     g = vix_strike_grid() if grid is None else np.asarray(grid, dtype=np.float64)
     n, m = f.size, g.size
     ff = np.repeat(f.ravel(), m)
     kk = np.tile(g, n)
-    _, delta = black76_price_delta(ff, kk, np.repeat(t.ravel(), m), np.repeat(rr.ravel(), m), np.repeat(s.ravel(), m), True)
+    _, delta = black76_price_delta(
+        ff, kk, np.repeat(t.ravel(), m), np.repeat(rr.ravel(), m), np.repeat(s.ravel(), m), True
+    )
     best = np.argmin(np.abs(np.asarray(delta).reshape(n, m) - target), axis=1)
     out = g[best]
     return float(out[0]) if np.ndim(F) == 0 and not isinstance(F, pl.Series) else out
