@@ -12,7 +12,7 @@ pass over each series (numba), parallel across series:
   at index ``slow + signal − 2`` (33 for 12/26/9); earlier rows are null.
 - **RSI(n)** with Wilder smoothing: average gain/loss seeded with the simple mean of the first
   ``n`` changes, then ``avg_t = (avg_{t-1} (n − 1) + v_t) / n``; ``RSI = 100 · gain / (gain +
-  loss)``, 0.0 when gain + loss < 1e-8 (both zero; TA-Lib's rule). First value at index ``n``.
+  loss)``, 0.0 unless gain + loss > 0 (TA-Lib's rule). First value at index ``n``.
 
 Like TA-Lib's Python wrapper, leading NaN/nulls are skipped (the series starts at its first value);
 a NaN inside a series propagates to every later output, as in TA-Lib. Periods must be ≥ 1 (≥ 2 for
@@ -29,9 +29,8 @@ import polars as pl
 
 # 'contract' lets LLVM fuse multiply-adds (FMA): results differ from TA-Lib's by rounding only
 # (≤ 1e-13 here), far inside the 1e-9 contract; no flag that assumes away NaN is used.
-# TA-Lib's TA_IS_ZERO_OR_NEG threshold: RSI is 0.0 when average gain + loss is below it (or NaN,
-# which is what TA-Lib outputs after a NaN inside the series).
-_RSI_ZERO = 1e-8
+# TA-Lib (C 0.6+): RSI is computed only when average gain + loss > 0, else 0.0 — which also gives
+# 0.0 (not NaN) after a NaN inside the series, as TA-Lib does.
 
 
 def check_macd_periods(fast: int, slow: int, signal: int) -> None:
@@ -136,7 +135,7 @@ def _rsi_one(x, lo, hi, period, out):
     loss /= period
     i = b + period
     tot = gain + loss
-    out[i] = 100.0 * gain / tot if tot >= _RSI_ZERO else 0.0
+    out[i] = 100.0 * gain / tot if tot > 0.0 else 0.0
     _rsi_steps(x, b + period + 1, hi, period, gain, loss, out)
 
 
@@ -153,7 +152,7 @@ def _rsi_steps(x, lo, hi, period, gain, loss, out):
         gain = gain * keep + up * inv
         loss = loss * keep + down * inv
         tot = gain + loss
-        out[i] = 100.0 * gain / tot if tot >= _RSI_ZERO else 0.0
+        out[i] = 100.0 * gain / tot if tot > 0.0 else 0.0
     return gain, loss
 
 
