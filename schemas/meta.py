@@ -126,3 +126,23 @@ class StagingBuild(pa.DataFrameModel):
         strict = True
         coerce = True
         unique = ["run_id", "table_name"]
+
+
+class ValidationRun(pa.DataFrameModel):
+    """One row per validation of a publish batch: engine (pandera, gx, invariants), table, rule."""
+
+    run_id: str
+    session_from: date
+    session_to: date
+    engine: str = pa.Field(isin=["pandera", "gx", "invariants"])
+    table_name: str
+    rule: str
+    success: bool
+    failed_rows: pl.Int64 = pa.Field(ge=0)
+    details: str = pa.Field(nullable=True)
+    validated_at: datetime
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id", "engine", "table_name", "rule"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandera.polars as pa
 
 from schemas.marts import IndicatorsDaily
-from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, VxConflict
+from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, ValidationRun, VxConflict
+from schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
 from schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
 from schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
 
@@ -19,11 +20,17 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "staging.stg_breadth": StgBreadth,
     "staging.stg_rates": StgRates,
     "marts.indicators_daily": IndicatorsDaily,
+    "marts.hedge_signal_daily": HedgeSignalDaily,
+    "marts.layer_adjustment": LayerAdjustment,
+    "marts.hedge_order": HedgeOrder,
+    "marts.hedge_position": HedgePosition,
+    "marts.stress_scenario": StressScenario,
     "meta.ingest_run": IngestRun,
     "meta.flow_run": FlowRun,
     "meta.quarantine": Quarantine,
     "meta.revision": Revision,
     "meta.vx_conflict": VxConflict,
     "meta.staging_build": StagingBuild,
+    "meta.validation_run": ValidationRun,
 }
 SCHEMAS = ("raw", "staging", "marts", "meta")

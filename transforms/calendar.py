@@ -128,6 +128,15 @@ def vix_monthly_expirations(first: date, last: date) -> list[date]:
     return out
 
 
+def trading_days_between(start: date, end: date) -> int:
+    """XNYS sessions in ``(start, end]`` (negative if ``end < start``)."""
+    arr = _session_array()
+    return int(
+        np.searchsorted(arr, np.datetime64(end, "D"), side="right")
+        - np.searchsorted(arr, np.datetime64(start, "D"), side="right")
+    )
+
+
 def trading_days_to(trade_dates: pl.Series, expiries: pl.Series) -> pl.Series:
     """``tdte``: XNYS sessions in ``(trade_date, expiry]`` for each pair, vectorised (Int32).
 

@@ -385,3 +385,52 @@ def strike_by_target_delta(
     best = np.argmin(np.abs(np.asarray(delta).reshape(n, m) - target), axis=1)
     out = g[best]
     return float(out[0]) if np.ndim(F) == 0 and not isinstance(F, pl.Series) else out
+
+
+# --- scalar versions for day-by-day state machines (pure Python math: no array overhead) ------
+
+
+def b76_scalar(
+    f: float, k: float, t: float, r: float, s: float, is_call: bool = True
+) -> tuple[float, float, float]:
+    """Black-76 ``(price, delta, theta per calendar day)`` for one option; same domain rule as
+    :func:`black76` (inputs assumed already valid: F, K > 0, T, σ ≥ 0)."""
+    disc = math.exp(-r * t)
+    sd = s * math.sqrt(t)
+    if sd <= 0.0:
+        intrinsic = max(f - k, 0.0) if is_call else max(k - f, 0.0)
+        itm = (f > k) if is_call else (f < k)
+        return disc * intrinsic, (disc if is_call else -disc) if itm else 0.0, r * disc * intrinsic / 365.0
+    d1 = math.log(f / k) / sd + 0.5 * sd
+    n1 = 0.5 * math.erfc(-d1 / SQRT2)
+    n2 = 0.5 * math.erfc(-(d1 - sd) / SQRT2)
+    if is_call:
+        price = disc * (f * n1 - k * n2)
+        delta = disc * n1
+    else:
+        price = disc * (k * (1.0 - n2) - f * (1.0 - n1))
+        delta = -disc * (1.0 - n1)
+    decay = disc * f * INV_SQRT_2PI * math.exp(-0.5 * d1 * d1) * s / (2.0 * math.sqrt(t))
+    return price, delta, (r * price - decay) / 365.0
+
+
+def bs_scalar(s: float, k: float, t: float, r: float, sigma: float, is_call: bool, q: float = 0.0) -> float:
+    """Black-Scholes price of one option (via the forward), pure Python."""
+    f = s * math.exp((r - q) * t)
+    return b76_scalar(f, k, t, r, sigma, is_call)[0]
+
+
+def smile_scalar(
+    s: float,
+    k: float,
+    t: float,
+    vix: float,
+    a: float = 0.80,
+    b_put: float = 0.80,
+    b_call: float = 0.15,
+    floor: float = 0.05,
+) -> float:
+    """:func:`spx_smile_vol` for one strike (pure Python)."""
+    m = math.log(k / s)
+    b = b_put if m < 0 else b_call
+    return max(floor, a * vix / 100.0 - b * m * math.sqrt(30.0 / (365.0 * t)))
