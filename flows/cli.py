@@ -116,8 +116,8 @@ def indicators(
     last: Annotated[int, typer.Option(help="how many of the latest sessions to print")] = 10,
 ) -> None:
     """Rebuild marts.indicators_daily from the warehouse and print the latest sessions."""
+    from flows.params import indicator_params
     from flows.settings import load_settings
-    from flows.sources import indicator_params
     from warehouse.connection import open_warehouse
     from warehouse.indicators import build_indicators_mart
 
@@ -170,6 +170,200 @@ def indicators_table(frame: pl.DataFrame, title: str) -> Table:
                 cells.append("—" if v is None else fmt.format(v))
         table.add_row(*cells)
     return table
+
+
+ExportOpt = Annotated[Path | None, typer.Option("--export-dir", help="CSV/Parquet exports (ALVH_EXPORT_DIR)")]
+signals_app = typer.Typer(no_args_is_help=True, help="Read the published signals")
+app.add_typer(signals_app, name="signals")
+
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="session to signal (default: today, New York)")
+    ] = None,
+    source_dir: Annotated[
+        Path | None, typer.Option("--source-dir", help="read files from this folder")
+    ] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """The daily job: ingest → indicators → signals → publish → export, then print the plan."""
+    _quiet_prefect()
+    from flows.daily import daily_flow
+    from flows.settings import load_settings
+
+    settings = load_settings(warehouse=warehouse, source_dir=source_dir, export_dir=export_dir)
+    try:
+        summary = daily_flow(
+            as_of=_parse_date(as_of, "--as-of"),
+            source=str(settings.source_dir) if settings.source_dir else "http",
+            warehouse=str(settings.warehouse),
+            export_dir=str(settings.export_dir),
+        )
+    except AlvhError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if summary.status == "no session":
+        out().print(f"{summary.as_of} is not an NYSE session: no signal.")
+        return
+    if summary.signal is not None:
+        out().print(signal_panel(summary.signal, summary.layers))
+    out().print(
+        f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]"
+    )
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option(help="first session")],
+    end: Annotated[str | None, typer.Option(help="last session (default: the last with data)")] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """Signals for every session in a range from data already in the warehouse (no ingest)."""
+    import uuid
+
+    from flows.daily import load_user_ic
+    from flows.params import hedge_params, method_hash
+    from flows.settings import load_settings
+    from transforms.calendar import sessions_between
+    from warehouse.connection import open_warehouse
+    from warehouse.export import export_marts
+    from warehouse.signals import run_batch
+
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    first = _parse_date(start, "--start")
+    assert first is not None
+    try:
+        with open_warehouse(settings.warehouse) as con:
+            last_data = con.execute("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
+            last = _parse_date(end, "--end") or last_data
+            if last is None:
+                console.print("[yellow]no indicators yet: run `alvh ingest` first[/yellow]")
+                raise typer.Exit(1)
+            sessions = sessions_between(first, last)
+            if not sessions:
+                console.print(f"[yellow]no NYSE sessions between {first} and {last}[/yellow]")
+                raise typer.Exit(1)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                bar = progress.add_task("signals", total=len(sessions))
+                batch, published = run_batch(
+                    con,
+                    sessions,
+                    hedge_params(settings),
+                    str(uuid.uuid4()),
+                    method_hash(settings),
+                    docs_dir=settings.export_dir / "data_docs",
+                    user_ic=load_user_ic(settings),
+                    progress=lambda n, total: progress.update(bar, completed=n),
+                )
+            export_marts(con, settings.export_dir)
+    except AlvhError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    sig = batch.frames["marts.hedge_signal_daily"]
+    out().print(
+        f"{len(sessions)} sessions {sessions[0]} → {sessions[-1]} "
+        f"({'published' if published else 'unchanged'}); stale sessions: {int(sig['stale'].sum())}; "
+        f"orders: {batch.frames['marts.hedge_order'].height}"
+    )
+
+
+@signals_app.command("show")
+def signals_show(
+    date_: Annotated[
+        str | None, typer.Option("--date", help="session (default: the latest published)")
+    ] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Print a session's hedge plan: one line per layer, with the reason."""
+    import duckdb
+
+    from flows.settings import load_settings
+
+    settings = load_settings(warehouse=warehouse)
+    wanted = _parse_date(date_, "--date")
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.Error as exc:
+        console.print(f"[red]error:[/red] cannot open {settings.warehouse} read-only: {exc}")
+        raise typer.Exit(1) from None
+    with con:
+        day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
+        sig = (
+            con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'")
+            .pl()
+            .to_dicts()
+        )
+        if not sig:
+            console.print(f"[yellow]no signal published for {day or 'any session'}[/yellow]")
+            raise typer.Exit(1)
+        layers = (
+            con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
+            .pl()
+            .to_dicts()
+        )
+    out().print(signal_panel(sig[0], layers))
+
+
+def signal_panel(signal: dict, layers: list[dict]) -> Table:  # type: ignore[type-arg]
+    """Today's actions, readable in ten seconds."""
+
+    def num(v: object, fmt: str) -> str:
+        return "—" if v is None else fmt.format(v)
+
+    head = (
+        f"{signal['session_date']}  VIX {num(signal['vix_close'], '{:.2f}')}  regime {signal['regime']}  "
+        f"ratio {num(signal['ratio_current'], '{:.2f}')} → r* {num(signal['ratio_target'], '{:.2f}')}  "
+        f"|V_ic| ${num(signal['ic_short_vega_usd'], '{:,.0f}')}/pt  break-evens "
+        f"{num(signal['breakeven_low'], '{:,.0f}')}–{num(signal['breakeven_high'], '{:,.0f}')}"
+    )
+    if signal["stale"]:
+        head = f"STALE — NO TRADES: {signal['stale_reason']}\n" + head
+    if signal["breadth_missing"]:
+        head += "  (breadth missing: RSI 50)"
+    table = Table(title=head, title_justify="left")
+    for col in ("layer", "expiry", "strike", "held", "model", "target", "trade", "action", "reason"):
+        table.add_column(
+            col, justify="right" if col in ("layer", "strike", "held", "model", "target", "trade") else "left"
+        )
+    for r in layers:
+        table.add_row(
+            str(r["layer"]),
+            str(r["contract_expiry"]),
+            num(r["strike"], "{:g}C"),
+            str(r["current_qty"]),
+            num(r["model_target_qty"], "{}"),
+            str(r["target_qty"]),
+            f"{r['trade_qty']:+d}",
+            r["action"],
+            r["reason"],
+        )
+    return table
+
+
+@app.command()
+def serve() -> None:
+    """Serve the scheduled deployment (cron in New York time, one run at a time) until stopped."""
+    _quiet_prefect()
+    from prefect import serve as prefect_serve
+
+    from flows.deployment import daily_deployment
+    from flows.settings import load_settings
+
+    settings = load_settings()
+    out().print(
+        f"serving alvh-daily: cron '{settings.daily_cron}' ({settings.schedule_timezone}), concurrency 1; "
+        "Ctrl-C to stop"
+    )
+    prefect_serve(daily_deployment(settings))
 
 
 def main() -> None:  # pragma: no cover - console entry

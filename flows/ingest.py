@@ -18,8 +18,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.params import indicator_params
 from flows.settings import Settings, load_settings
-from flows.sources import fetch_all, files_to_fetch, indicator_params, make_source, vendor_format
+from flows.sources import fetch_all, files_to_fetch, make_source, vendor_format
 from schemas.errors import SourceError
 from schemas.meta import FlowRun
 from sources.base import Family, FetchedFile, Source

@@ -87,6 +87,48 @@ class Settings(BaseSettings):
     regime_spike_vix: float = Field(30.0, description="spike when VIX at or above this")
     regime_elevated_vix: float = Field(20.0, description="elevated when VIX at or above this")
 
+    # --- hedge sizing and actions (ALVH_METHOD.md §5–§6) -------------------------------------
+    hedge_mode: str = Field("steward", description="steward (carry cap) or fixed (r* = fixed_ratio)")
+    layer_weights: tuple[float, float, float] = Field((0.4, 0.4, 0.2), description="the 4/4/2 ladder")
+    target_delta: float = Field(0.30, description="new VIX calls: Black-76 delta nearest this")
+    rebalance_band: float = Field(0.15, description="hysteresis band around r*")
+    min_trade_contracts: int = Field(2, description="smallest ADD/TRIM, contracts")
+    min_trade_fraction: float = Field(0.10, description="smallest ADD/TRIM as a fraction of target")
+    fixed_ratio: float = Field(0.9, description="r* in fixed mode")
+    carry_budget: float = Field(0.35, description="steward: monthly carry ≤ this × IC credit")
+    ratio_base: float = Field(0.9, description="r_b at RSI 50")
+    ratio_span: float = Field(0.3, description="r_b moves ± this across the RSI range")
+    ratio_min: float = Field(0.6, description="lowest r*")
+    ratio_max: float = Field(1.2, description="highest r*")
+    rsi_center: float = Field(50.0, description="neutral A/D RSI")
+    rsi_scale: float = Field(20.0, description="RSI points for a full r_b move")
+    macd_tilt: float = Field(0.1, description="r* tilt by the sign of the MACD histogram")
+    harvest_multiple: float = Field(3.0, description="take profit when a contract is worth this × cost")
+    harvest_b_multiple: float = Field(2.0, description="-1 cross harvest: L1 worth this × cost")
+    harvest_b_vix: float = Field(25.0, description="-1 cross harvest needs VIX at or above this")
+    vvix_ref_days: float = Field(30.0, description="VVIX term scaling reference, calendar days")
+    vvix_exponent: float = Field(0.30, description="σ_i = VVIX/100 × (ref/dte)^exponent")
+    default_rate: float = Field(0.04, description="risk-free rate when DTB3 is absent (decimal)")
+
+    # --- the IC book (ALVH_METHOD.md §4) ------------------------------------------------------
+    positions_file: Path | None = Field(
+        None, description="CSV/TOML of the user's SPX legs (else the model IC)"
+    )
+    ic_contracts: int = Field(10, description="model IC size, contracts per leg")
+    ic_short_delta: float = Field(0.20, description="model IC short strikes' |delta|")
+    ic_wing_delta: float = Field(0.05, description="model IC wings' |delta|")
+    ic_strike_step: float = Field(5.0, description="SPX strike grid, points")
+    dividend_yield: float = Field(0.018, description="SPX dividend yield (decimal)")
+    smile_a: float = Field(0.80, description="ATM SPX vol = a × VIX")
+    smile_b_put: float = Field(0.80, description="smile slope for puts")
+    smile_b_call: float = Field(0.15, description="smile slope for calls")
+    smile_floor: float = Field(0.05, description="lowest SPX vol")
+    program_dte: int = Field(30, description="program vega: legs re-priced at this many days")
+
+    # --- schedule -----------------------------------------------------------------------------
+    daily_cron: str = Field("30 17 * * 1-5", description="when the daily run starts")
+    schedule_timezone: str = Field("America/New_York", description="time zone of daily_cron")
+
     # --- HTTP ----------------------------------------------------------------------------------
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 30.0

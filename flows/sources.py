@@ -16,8 +16,6 @@ from sources.catalog import Catalog
 from sources.directory import DirectorySource
 from sources.families import VendorBreadthFormat
 from sources.http import HttpPolicy, HttpSource
-from transforms.indicators_daily import IndicatorParams
-from transforms.term_structure import TermStructureParams
 
 
 def catalog_from(settings: Settings) -> Catalog:
@@ -118,27 +116,6 @@ __all__ = [
     "catalog_from",
     "fetch_all",
     "files_to_fetch",
-    "indicator_params",
     "make_source",
     "vendor_format",
 ]
-
-
-def indicator_params(settings: Settings) -> IndicatorParams:
-    """The indicator parameters of the settings object (transforms never read settings)."""
-    return IndicatorParams(
-        macd_fast=settings.macd_fast,
-        macd_slow=settings.macd_slow,
-        macd_signal=settings.macd_signal,
-        rsi_period=settings.rsi_period,
-        fading_window=settings.regime_fading_window,
-        fading_vix=settings.regime_fading_vix,
-        spike_vix=settings.regime_spike_vix,
-        elevated_vix=settings.regime_elevated_vix,
-        term=TermStructureParams(
-            roll_tdte=settings.roll_tdte,
-            beta_window=settings.beta_window,
-            beta_defaults=settings.beta_defaults,
-            beta_clip=settings.beta_clip,
-        ),
-    )

@@ -27,7 +27,9 @@ def suites() -> dict[str, list[Any]]:
             gxe.ExpectColumnValuesToBeBetween(column="ratio_target", min_value=0.6, max_value=1.2),
             gxe.ExpectColumnValuesToBeBetween(column="ad_rsi", min_value=0, max_value=100),
             gxe.ExpectColumnValuesToNotBeNull(column="actions_summary"),
-            gxe.ExpectColumnValuesToBeInSet(column="regime", value_set=["calm", "elevated", "spike", "fading"]),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="regime", value_set=["calm", "elevated", "spike", "fading"]
+            ),
         ],
         "layer_adjustment": [
             gxe.ExpectColumnValuesToBeInSet(column="layer", value_set=[1, 2, 3]),
@@ -77,7 +79,10 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
             site_name="alvh_docs",
             site_config={
                 "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
@@ -90,17 +95,24 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
             continue
         batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe(f"{table}_batch")
         suite = ctx.suites.add(gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations))
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_vd", data=batch, suite=suite))
+        vd = ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{table}_vd", data=batch, suite=suite)
+        )
         cp = ctx.checkpoints.add(
-            gx.Checkpoint(name=f"{table}_cp", validation_definitions=[vd], actions=actions,
-                          result_format={"result_format": "SUMMARY"})
+            gx.Checkpoint(
+                name=f"{table}_cp",
+                validation_definitions=[vd],
+                actions=actions,
+                result_format={"result_format": "SUMMARY"},
+            )
         )
         res = cp.run(batch_parameters={"dataframe": frame.to_pandas()})
         run = next(iter(res.run_results.values()))
         failures = [
             {
                 "rule": r.expectation_config.type,
-                "column": r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"),
+                "column": r.expectation_config.kwargs.get("column")
+                or r.expectation_config.kwargs.get("column_list"),
                 "unexpected_count": r.result.get("unexpected_count"),
                 "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
             }

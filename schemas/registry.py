@@ -6,8 +6,8 @@ import pandera.polars as pa
 
 from schemas.marts import IndicatorsDaily
 from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, ValidationRun, VxConflict
-from schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
 from schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
+from schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
 from schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
 
 TABLES: dict[str, type[pa.DataFrameModel]] = {

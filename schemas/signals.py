@@ -216,7 +216,11 @@ def check_cross_table(
     )
     mismatch = lay.filter(pl.col("trade_qty") != pl.col("_q"))
     if mismatch.height:
-        failures.append(InvariantFailure("check_layer_trades_match_orders", mismatch.select("session_date", "layer", "trade_qty", "_q")))
+        failures.append(
+            InvariantFailure(
+                "check_layer_trades_match_orders", mismatch.select("session_date", "layer", "trade_qty", "_q")
+            )
+        )
     # check_stale_days_do_not_trade
     stale_days = signals.filter(pl.col("stale"))["session_date"]
     traded = orders.filter(pl.col("session_date").is_in(stale_days.implode()))

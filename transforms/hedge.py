@@ -720,7 +720,9 @@ def replay(
                 rate = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
                 shocks = grid_shocks([row[f"beta_{i}"] for i in LAYERS]) + hist
                 held = [(e, k, lot.qty) for (e, k), lot in res.book.items()]
-                out.stress += stress_rows(d, row, ic, held, shocks, p.ic, rate, p.vvix_ref_days, p.vvix_exponent)
+                out.stress += stress_rows(
+                    d, row, ic, held, shocks, p.ic, rate, p.vvix_ref_days, p.vvix_exponent
+                )
         book = res.book
         out.signals.append(res.signal)
         out.layers += res.layers

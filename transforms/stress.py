@@ -63,7 +63,8 @@ def historical_shocks(rows_by_date: dict[date, dict[str, Any]]) -> list[Shock]:
 
 def grid_shocks(betas: Sequence[float]) -> list[Shock]:
     return [
-        Shock(f"VIX +{dv:g} / SPX {pct:g}%", dv, pct, (betas[0] * dv, betas[1] * dv, betas[2] * dv)) for dv, pct in GRID
+        Shock(f"VIX +{dv:g} / SPX {pct:g}%", dv, pct, (betas[0] * dv, betas[1] * dv, betas[2] * dv))
+        for dv, pct in GRID
     ]
 
 
@@ -91,8 +92,16 @@ def stress_rows(
             if t_ic <= 0:
                 px = max(s - leg.strike, 0.0) if leg.is_call else max(leg.strike - s, 0.0)
             else:
-                sig = smile_scalar(s, leg.strike, t_ic, v, ic_params.smile_a, ic_params.smile_b_put,
-                                   ic_params.smile_b_call, ic_params.smile_floor)
+                sig = smile_scalar(
+                    s,
+                    leg.strike,
+                    t_ic,
+                    v,
+                    ic_params.smile_a,
+                    ic_params.smile_b_put,
+                    ic_params.smile_b_call,
+                    ic_params.smile_floor,
+                )
                 px = bs_scalar(s, leg.strike, t_ic, rate, sig, leg.is_call, q)
             total += leg.qty * px * 100.0
         return total
@@ -115,7 +124,14 @@ def stress_rows(
         ic_pnl = ic_value(spx * (1 + sh.spx_pct / 100.0), max(vix + sh.d_vix, 1.0)) - ic0
         h_pnl = hedge_value(sh.d_fut, sh.d_vvix) - h0
         rows.append(
-            {"session_date": d, "scenario": sh.name, "vix_shock": sh.d_vix, "spx_shock_pct": sh.spx_pct,
-             "ic_pnl_usd": ic_pnl, "hedge_pnl_usd": h_pnl, "net_pnl_usd": ic_pnl + h_pnl}
+            {
+                "session_date": d,
+                "scenario": sh.name,
+                "vix_shock": sh.d_vix,
+                "spx_shock_pct": sh.spx_pct,
+                "ic_pnl_usd": ic_pnl,
+                "hedge_pnl_usd": h_pnl,
+                "net_pnl_usd": ic_pnl + h_pnl,
+            }
         )
     return rows

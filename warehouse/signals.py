@@ -70,9 +70,21 @@ def placeholder_row(d: date, roll_tdte: int) -> dict[str, Any]:
     """A mart row for a session the data does not reach yet: every input missing (→ stale)."""
     exp = expected_contracts(pl.Series([d], dtype=pl.Date), roll_tdte).to_dicts()[0]
     return exp | {
-        "vix_close": None, "vvix_close": None, "spx_close": None, "macd_hist": None, "macd_cross": None,
-        "ad_rsi": None, "breadth_missing": True, "regime": None, "tbill_3m_pct": None,
-        "m1_settle": None, "m2_settle": None, "m3_settle": None, "beta_1": None, "beta_2": None, "beta_3": None,
+        "vix_close": None,
+        "vvix_close": None,
+        "spx_close": None,
+        "macd_hist": None,
+        "macd_cross": None,
+        "ad_rsi": None,
+        "breadth_missing": True,
+        "regime": None,
+        "tbill_3m_pct": None,
+        "m1_settle": None,
+        "m2_settle": None,
+        "m3_settle": None,
+        "beta_1": None,
+        "beta_2": None,
+        "beta_3": None,
     }
 
 
@@ -115,10 +127,14 @@ def compute_batch(
     rows = mart.to_dicts()
     have = {r["session_date"] for r in rows}
     rows += [placeholder_row(d, params.roll_tdte) for d in sessions if d not in have]
-    hist = con.sql(
-        "SELECT * FROM marts.indicators_daily WHERE session_date IN "
-        "('2018-02-02','2018-02-05','2020-03-13','2020-03-16','2024-08-02','2024-08-05','2025-04-03','2025-04-08')"
-    ).pl().to_dicts()
+    hist = (
+        con.sql(
+            "SELECT * FROM marts.indicators_daily WHERE session_date IN "
+            "('2018-02-02','2018-02-05','2020-03-13','2020-03-16','2024-08-02','2024-08-05','2025-04-03','2025-04-08')"
+        )
+        .pl()
+        .to_dicts()
+    )
     rows += [r for r in hist if r["session_date"] not in have]
     vx = con.execute(
         "SELECT trade_date, contract_expiry, settle FROM staging.stg_vx_futures "
@@ -127,7 +143,9 @@ def compute_batch(
     ).fetchall()
     settles = {(t, e): s for t, e, s in vx}
     book = book_from_positions(prev_pos.to_dicts())
-    rp = replay(rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress)
+    rp = replay(
+        rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress
+    )
     return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos)
 
 
@@ -164,11 +182,20 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
     failures: list[str] = []
 
     def record(engine: str, table: str, rule: str, ok: bool, n: int, details: object = None) -> None:
-        batch.validation.append({
-            "run_id": run_id, "session_from": lo, "session_to": hi, "engine": engine, "table_name": table,
-            "rule": rule, "success": ok, "failed_rows": n,
-            "details": json.dumps(details, default=str)[:4000] if details is not None else None, "validated_at": now,
-        })
+        batch.validation.append(
+            {
+                "run_id": run_id,
+                "session_from": lo,
+                "session_to": hi,
+                "engine": engine,
+                "table_name": table,
+                "rule": rule,
+                "success": ok,
+                "failed_rows": n,
+                "details": json.dumps(details, default=str)[:4000] if details is not None else None,
+                "validated_at": now,
+            }
+        )
         if not ok:
             failures.append(f"{engine} {table} {rule}: {n} row(s) {json.dumps(details, default=str)[:600]}")
 
@@ -181,18 +208,40 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
             cases = exc.failure_cases
             for (check, column), grp in cases.group_by("check", "column", maintain_order=True):
                 idx = [i for i in grp["index"].to_list() if i is not None][:10]
-                keys = frame[idx].select([c for c in ("session_date", "layer", "scenario", "ticket") if c in frame.columns]).to_dicts() if idx else []
+                keys = (
+                    frame[idx]
+                    .select(
+                        [c for c in ("session_date", "layer", "scenario", "ticket") if c in frame.columns]
+                    )
+                    .to_dicts()
+                    if idx
+                    else []
+                )
                 record("pandera", table, str(check), False, grp.height, {"column": column, "rows": keys})
     inv = check_cross_table(
-        batch.frames["marts.hedge_signal_daily"], batch.frames["marts.layer_adjustment"],
-        batch.frames["marts.hedge_order"], batch.frames["marts.hedge_position"], batch.previous_positions,
+        batch.frames["marts.hedge_signal_daily"],
+        batch.frames["marts.layer_adjustment"],
+        batch.frames["marts.hedge_order"],
+        batch.frames["marts.hedge_position"],
+        batch.previous_positions,
     )
-    names = ["check_position_carry", "check_layer_trades_match_orders", "check_stale_days_do_not_trade", "check_three_layers_per_day"]
+    names = [
+        "check_position_carry",
+        "check_layer_trades_match_orders",
+        "check_stale_days_do_not_trade",
+        "check_three_layers_per_day",
+    ]
     bad = {f.rule: f for f in inv}
     for name in names:
         f = bad.get(name)
-        record("invariants", "marts.*", name, f is None, 0 if f is None else f.rows.height,
-               None if f is None else f.rows.head(10).to_dicts())
+        record(
+            "invariants",
+            "marts.*",
+            name,
+            f is None,
+            0 if f is None else f.rows.height,
+            None if f is None else f.rows.head(10).to_dicts(),
+        )
     if use_gx:
         from schemas.gx_suites import run_gx
 
@@ -201,7 +250,9 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
             if res.success:
                 record("gx", f"marts.{res.table}", f"{res.table}_suite", True, 0, res.statistics)
             for fail in res.failures:
-                record("gx", f"marts.{res.table}", fail["rule"], False, int(fail["unexpected_count"] or 0), fail)
+                record(
+                    "gx", f"marts.{res.table}", fail["rule"], False, int(fail["unexpected_count"] or 0), fail
+                )
     return failures
 
 
@@ -242,7 +293,11 @@ def _unchanged(con: duckdb.DuckDBPyConnection, batch: Batch, lo: date, hi: date)
             f"SELECT {', '.join(cols)} FROM {table} WHERE session_date BETWEEN {sql_date(lo)} AND {sql_date(hi)}"
         ).pl()
         new = frame.select(cols)
-        keys = [c for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario") if c in cols]
+        keys = [
+            c
+            for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario")
+            if c in cols
+        ]
         if old.height != new.height or not old.sort(keys).equals(new.sort(keys)):
             return False
     return True

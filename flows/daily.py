@@ -1,0 +1,162 @@
+"""Prefect flow: the product's daily job — ingest → indicators → signals → publish → export.
+
+Thin orchestration over plain functions: ``run_ingest`` (fetch/load tasks + staging + the
+indicators mart), then one task each to compute+audit+publish the signal marts and to export
+them, and a markdown artifact of the day's actions. A date that is not an XNYS session (the cron
+still fires on holidays) ends early with "no session".
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.ingest import run_ingest, today_new_york
+from flows.params import hedge_params, method_hash
+from flows.settings import Settings, load_settings
+from schemas.errors import AlvhError, SourceError
+from transforms.calendar import is_session, sessions_between
+from warehouse.connection import open_warehouse
+from warehouse.export import export_marts
+from warehouse.signals import Batch, run_batch
+
+
+@dataclass
+class DailySummary:
+    as_of: date
+    status: str  # "published", "unchanged", "no session"
+    sessions: list[date] = field(default_factory=list)
+    signal: dict[str, object] | None = None
+    layers: list[dict[str, object]] = field(default_factory=list)
+    ingest_error: str | None = None
+
+
+def signal_sessions(con_last: date | None, as_of: date) -> list[date]:
+    """Sessions to (re)compute so positions carry: from the first unpublished (or ``as_of`` when
+    re-running a past date) through the later of ``as_of`` and the last published session."""
+    if con_last is None:
+        return [as_of]
+    if as_of <= con_last:
+        return sessions_between(as_of, con_last)
+    return [d for d in sessions_between(con_last, as_of) if d > con_last]
+
+
+def load_user_ic(settings: Settings):  # type: ignore[no-untyped-def]
+    if settings.positions_file is None:
+        return None
+    from transforms.ic_book import read_positions_file
+
+    path = settings.positions_file
+    kind = "toml" if path.suffix.lower() == ".toml" else "csv"
+    try:
+        return read_positions_file(path.read_text(), kind)
+    except (OSError, ValueError) as exc:
+        raise AlvhError(f"cannot read the positions file: {exc}", file=str(path)) from exc
+
+
+@task(name="signals-write-audit-publish", cache_policy=NO_CACHE)
+def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, bool]:
+    """Compute the signal marts for the sessions due, audit them, publish if every rule passes."""
+    with open_warehouse(settings.warehouse) as con:
+        last = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
+        sessions = signal_sessions(last, as_of)
+        return run_batch(
+            con,
+            sessions,
+            hedge_params(settings),
+            run_id,
+            method_hash(settings),
+            docs_dir=settings.export_dir / "data_docs",
+            user_ic=load_user_ic(settings),
+        )
+
+
+@task(name="export", cache_policy=NO_CACHE)
+def export_task(settings: Settings) -> dict[str, bool]:
+    """Write CSV and Parquet exports of the published marts."""
+    with open_warehouse(settings.warehouse) as con:
+        return export_marts(con, settings.export_dir)
+
+
+def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]]) -> str:
+    lines = [f"# ALVH signal for {signal['session_date']}", ""]
+    if signal["stale"]:
+        lines += [f"**STALE — no trades.** {signal['stale_reason']}", ""]
+    lines += [
+        f"VIX {signal['vix_close']} · regime **{signal['regime']}** · hedge ratio {signal['ratio_current']} → target "
+        f"{signal['ratio_target']} · IC short vega ${signal['ic_short_vega_usd']}/pt",
+        "",
+        "| layer | expiry | strike | held | target | trade | action | reason |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in layers:
+        lines.append(
+            f"| {r['layer']} | {r['contract_expiry']} | {r['strike']} | {r['current_qty']} | {r['target_qty']} | "
+            f"{r['trade_qty']:+d} | {r['action']} | {r['reason']} |"
+        )
+    return "\n".join(lines)
+
+
+@flow(name="alvh-daily")
+def daily_flow(
+    as_of: date | None = None,
+    source: str | None = None,
+    warehouse: str | None = None,
+    export_dir: str | None = None,
+) -> DailySummary:
+    """Ingest what is new, rebuild indicators, publish today's hedge signal and export it."""
+    log = get_run_logger()
+    overrides: dict[str, object] = {}
+    if warehouse:
+        overrides["warehouse"] = Path(warehouse)
+    if export_dir:
+        overrides["export_dir"] = Path(export_dir)
+    settings = load_settings(**overrides)
+    if source == "http":
+        settings = settings.model_copy(update={"source_dir": None})
+    elif source:
+        settings = settings.model_copy(update={"source_dir": Path(source)})
+    day = as_of or today_new_york()
+    if not is_session(day):
+        msg = f"no session: {day} is not an NYSE trading day; nothing to signal"
+        log.info(msg)
+        create_markdown_artifact(key="alvh-daily", markdown=f"# {msg}")
+        return DailySummary(day, "no session")
+    run_id = str(flow_run.id or uuid.uuid4())
+    ingest_error = None
+    try:
+        run_ingest(settings, run_id, day)
+    except SourceError as exc:  # publish what the data allows (stale if need be), then fail
+        ingest_error = str(exc)
+        log.error("ingest incomplete: %s", exc)
+    batch, published = signals_task(settings, day, run_id)
+    export_task(settings)
+    signals = batch.frames["marts.hedge_signal_daily"].filter(pl.col("session_date") == day).to_dicts()
+    layers = (
+        batch.frames["marts.layer_adjustment"].filter(pl.col("session_date") == day).sort("layer").to_dicts()
+    )
+    summary = DailySummary(
+        day,
+        "published" if published else "unchanged",
+        batch.sessions,
+        signals[0] if signals else None,
+        layers,
+        ingest_error,
+    )
+    if summary.signal is not None:
+        md = actions_markdown(summary.signal, layers)
+        log.info("%s: %s", day, summary.signal["actions_summary"])
+        create_markdown_artifact(
+            key="alvh-daily", markdown=md, description=str(summary.signal["actions_summary"])
+        )
+    if ingest_error:
+        raise SourceError(f"the signal was published, but ingest failed: {ingest_error}")
+    return summary
