@@ -106,9 +106,7 @@ def main() -> None:
     print(
         f"full load into an empty warehouse           : {f:6.2f} s  = {f / b:5.2f} x baseline  (target <= 5 s, <= 3x)"
     )
-    print(
-        f"no-change re-run                            : {r:6.2f} s  = {r / b:5.2f} x baseline  (target <= 1 s)"
-    )
+    print(f"no-change re-run                            : {r:6.2f} s  = {r / b:5.2f} x baseline  (target <= 1 s)")
 
 
 if __name__ == "__main__":

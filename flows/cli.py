@@ -6,7 +6,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -60,9 +60,7 @@ def ingest(
     ] = None,
     warehouse: WarehouseOpt = None,
     start: Annotated[str | None, typer.Option(help="skip VX contracts expiring before this date")] = None,
-    end: Annotated[
-        str | None, typer.Option(help="the date treated as today (default: today, New York)")
-    ] = None,
+    end: Annotated[str | None, typer.Option(help="the date treated as today (default: today, New York)")] = None,
     http: Annotated[bool, typer.Option("--http", help="force the public HTTP endpoints")] = False,
 ) -> None:
     """Load CBOE, CFE, breadth and rate data into the warehouse and rebuild staging."""
@@ -179,12 +177,8 @@ app.add_typer(signals_app, name="signals")
 
 @app.command()
 def run(
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="session to signal (default: today, New York)")
-    ] = None,
-    source_dir: Annotated[
-        Path | None, typer.Option("--source-dir", help="read files from this folder")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="session to signal (default: today, New York)")] = None,
+    source_dir: Annotated[Path | None, typer.Option("--source-dir", help="read files from this folder")] = None,
     warehouse: WarehouseOpt = None,
     export_dir: ExportOpt = None,
 ) -> None:
@@ -209,9 +203,7 @@ def run(
         return
     if summary.signal is not None:
         out().print(signal_panel(summary.signal, summary.layers))
-    out().print(
-        f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]"
-    )
+    out().print(f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]")
 
 
 @app.command()
@@ -278,9 +270,7 @@ def backfill(
 
 @signals_app.command("show")
 def signals_show(
-    date_: Annotated[
-        str | None, typer.Option("--date", help="session (default: the latest published)")
-    ] = None,
+    date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Print a session's hedge plan: one line per layer, with the reason."""
@@ -297,11 +287,7 @@ def signals_show(
         raise typer.Exit(1) from None
     with con:
         day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
-        sig = (
-            con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'")
-            .pl()
-            .to_dicts()
-        )
+        sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
         if not sig:
             console.print(f"[yellow]no signal published for {day or 'any session'}[/yellow]")
             raise typer.Exit(1)
@@ -313,7 +299,7 @@ def signals_show(
     out().print(signal_panel(sig[0], layers))
 
 
-def signal_panel(signal: dict, layers: list[dict]) -> Table:  # type: ignore[type-arg]
+def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
     """Today's actions, readable in ten seconds."""
 
     def num(v: object, fmt: str) -> str:

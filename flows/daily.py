@@ -24,6 +24,7 @@ from flows.params import hedge_params, method_hash
 from flows.settings import Settings, load_settings
 from schemas.errors import AlvhError, SourceError
 from transforms.calendar import is_session, sessions_between
+from transforms.ic_book import IcBook
 from warehouse.connection import open_warehouse
 from warehouse.export import export_marts
 from warehouse.signals import Batch, run_batch
@@ -49,7 +50,7 @@ def signal_sessions(con_last: date | None, as_of: date) -> list[date]:
     return [d for d in sessions_between(con_last, as_of) if d > con_last]
 
 
-def load_user_ic(settings: Settings):  # type: ignore[no-untyped-def]
+def load_user_ic(settings: Settings) -> IcBook | None:
     if settings.positions_file is None:
         return None
     from transforms.ic_book import read_positions_file
@@ -140,9 +141,7 @@ def daily_flow(
     batch, published = signals_task(settings, day, run_id)
     export_task(settings)
     signals = batch.frames["marts.hedge_signal_daily"].filter(pl.col("session_date") == day).to_dicts()
-    layers = (
-        batch.frames["marts.layer_adjustment"].filter(pl.col("session_date") == day).sort("layer").to_dicts()
-    )
+    layers = batch.frames["marts.layer_adjustment"].filter(pl.col("session_date") == day).sort("layer").to_dicts()
     summary = DailySummary(
         day,
         "published" if published else "unchanged",
@@ -154,9 +153,7 @@ def daily_flow(
     if summary.signal is not None:
         md = actions_markdown(summary.signal, layers)
         log.info("%s: %s", day, summary.signal["actions_summary"])
-        create_markdown_artifact(
-            key="alvh-daily", markdown=md, description=str(summary.signal["actions_summary"])
-        )
+        create_markdown_artifact(key="alvh-daily", markdown=md, description=str(summary.signal["actions_summary"]))
     if ingest_error:
         raise SourceError(f"the signal was published, but ingest failed: {ingest_error}")
     return summary

@@ -197,11 +197,7 @@ def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None 
     started = utcnow()
     wh = settings.warehouse
     workers = settings.http_concurrency
-    fetch = (
-        fetch_family.with_options(retries=2, retry_delay_seconds=[5, 30])
-        if source.kind == "http"
-        else fetch_family
-    )
+    fetch = fetch_family.with_options(retries=2, retry_delay_seconds=[5, 30]) if source.kind == "http" else fetch_family
     for family in FAMILIES:
         files, skipped = fetch(source, family, wh, as_of, start, workers)
         summary.not_fetched += skipped

@@ -34,9 +34,7 @@ class Settings(BaseSettings):
     export_dir: Path = Field(Path("exports"), description="where CSV/Parquet exports are written")
 
     # --- where data comes from ----------------------------------------------------------------
-    source_dir: Path | None = Field(
-        None, description="read every source file from this folder instead of over HTTP"
-    )
+    source_dir: Path | None = Field(None, description="read every source file from this folder instead of over HTTP")
     cboe_index_base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
     cfe_vx_base_url: str = "https://cdn.cboe.com/data/us/futures/market_statistics/historical_data/VX"
     cfe_legacy_base_url: str = "https://cdn.cboe.com/resources/futures/archive/volume-and-price"
@@ -111,9 +109,7 @@ class Settings(BaseSettings):
     default_rate: float = Field(0.04, description="risk-free rate when DTB3 is absent (decimal)")
 
     # --- the IC book (ALVH_METHOD.md §4) ------------------------------------------------------
-    positions_file: Path | None = Field(
-        None, description="CSV/TOML of the user's SPX legs (else the model IC)"
-    )
+    positions_file: Path | None = Field(None, description="CSV/TOML of the user's SPX legs (else the model IC)")
     ic_contracts: int = Field(10, description="model IC size, contracts per leg")
     ic_short_delta: float = Field(0.20, description="model IC short strikes' |delta|")
     ic_wing_delta: float = Field(0.05, description="model IC wings' |delta|")

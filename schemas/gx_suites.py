@@ -27,9 +27,7 @@ def suites() -> dict[str, list[Any]]:
             gxe.ExpectColumnValuesToBeBetween(column="ratio_target", min_value=0.6, max_value=1.2),
             gxe.ExpectColumnValuesToBeBetween(column="ad_rsi", min_value=0, max_value=100),
             gxe.ExpectColumnValuesToNotBeNull(column="actions_summary"),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="regime", value_set=["calm", "elevated", "spike", "fading"]
-            ),
+            gxe.ExpectColumnValuesToBeInSet(column="regime", value_set=["calm", "elevated", "spike", "fading"]),
         ],
         "layer_adjustment": [
             gxe.ExpectColumnValuesToBeInSet(column="layer", value_set=[1, 2, 3]),
@@ -72,7 +70,7 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    actions = []
+    actions: list[Any] = []
     if docs_dir is not None:
         docs_dir.mkdir(parents=True, exist_ok=True)
         ctx.add_data_docs_site(
@@ -95,9 +93,7 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
             continue
         batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe(f"{table}_batch")
         suite = ctx.suites.add(gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations))
-        vd = ctx.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{table}_vd", data=batch, suite=suite)
-        )
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_vd", data=batch, suite=suite))
         cp = ctx.checkpoints.add(
             gx.Checkpoint(
                 name=f"{table}_cp",
@@ -110,9 +106,10 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
         run = next(iter(res.run_results.values()))
         failures = [
             {
-                "rule": r.expectation_config.type,
-                "column": r.expectation_config.kwargs.get("column")
-                or r.expectation_config.kwargs.get("column_list"),
+                "rule": r.expectation_config.type if r.expectation_config else "?",
+                "column": (r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"))
+                if r.expectation_config
+                else None,
                 "unexpected_count": r.result.get("unexpected_count"),
                 "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
             }

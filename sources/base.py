@@ -12,9 +12,7 @@ import polars as pl
 
 from sources.text import empty_quarantine
 
-Family = Literal[
-    "cboe_index", "vx_current", "vx_legacy", "vx_reconstructed", "unicorn", "vendor_breadth", "fred"
-]
+Family = Literal["cboe_index", "vx_current", "vx_legacy", "vx_reconstructed", "unicorn", "vendor_breadth", "fred"]
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,7 @@ def unicorn_series_from_name(name: str) -> str:
     return m.group("series").lower()
 
 
-def _long_frame(
-    rows: pl.DataFrame, provider: str | pl.Expr, series: str | pl.Expr, value: str
-) -> pl.DataFrame:
+def _long_frame(rows: pl.DataFrame, provider: str | pl.Expr, series: str | pl.Expr, value: str) -> pl.DataFrame:
     return rows.select(
         (pl.lit(provider) if isinstance(provider, str) else provider).alias("provider"),
         (pl.lit(series) if isinstance(series, str) else series).alias("series"),
@@ -133,8 +131,8 @@ def parse_vendor_breadth(
     rows, q2 = parse_numbers(rows, ["adv", "decl"])
     rows, qs = _nonneg_integral(rows, ["adv", "decl"])
     rows, q3 = quarantine_conflicting_duplicates(rows, ["date"], ["adv", "decl"])
-    out = pl.concat(
-        [_long_frame(rows, provider, "advn", "adv"), _long_frame(rows, provider, "decln", "decl")]
-    ).sort("series", "session_date")
+    out = pl.concat([_long_frame(rows, provider, "advn", "adv"), _long_frame(rows, provider, "decln", "decl")]).sort(
+        "series", "session_date"
+    )
     quarantine = pl.concat([split.quarantine, q1, q2, *qs, q3]).sort("file", "line_no")
     return ParsedFile(rows=out, quarantine=quarantine)

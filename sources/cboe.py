@@ -74,9 +74,7 @@ def parse_cboe_indices(splits: Sequence[SplitRows]) -> ParsedFile:
     quarantines.append(q)
     rows, q = parse_numbers(rows, OHLC)
     quarantines.append(q)
-    rows, q = quarantine_where(
-        rows, pl.any_horizontal([pl.col(c) <= 0 for c in OHLC]), "non-positive index value"
-    )
+    rows, q = quarantine_where(rows, pl.any_horizontal([pl.col(c) <= 0 for c in OHLC]), "non-positive index value")
     quarantines.append(q)
     rows, q = quarantine_where(rows, pl.col("high") < pl.col("low"), "High < Low")
     quarantines.append(q)

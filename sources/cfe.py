@@ -156,9 +156,7 @@ def parse_cfe_files(splits: Sequence[SplitRows]) -> ParsedFile:
         "zero price (High or Low) on a row that traded (volume > 0)",
     )
     quarantines.append(q)
-    rows, q = quarantine_where(
-        rows, traded & (pl.col("high") < pl.col("low")), "High < Low on a row that traded"
-    )
+    rows, q = quarantine_where(rows, traded & (pl.col("high") < pl.col("low")), "High < Low on a row that traded")
     quarantines.append(q)
     rows, q = quarantine_where(
         rows,

@@ -24,11 +24,7 @@ def parse_fred(content: bytes, file: str, series: str) -> ParsedFile:
     """Parse one FRED series into ``series, date, value, line_no`` (value in percent)."""
     text = decode(content, file)
     first = [f.strip() for f in text.lstrip().splitlines()[0].split(",")]
-    if (
-        len(first) != 2
-        or first[0].lower() not in ("observation_date", "date")
-        or first[1].upper() != series.upper()
-    ):
+    if len(first) != 2 or first[0].lower() not in ("observation_date", "date") or first[1].upper() != series.upper():
         raise SourceError(
             "wrong header",
             file=file,
@@ -41,9 +37,7 @@ def parse_fred(content: bytes, file: str, series: str) -> ParsedFile:
     rows, q2 = parse_numbers(rows, ["value"], missing=[".", ""])
     missing = rows.filter(pl.col("value").is_null()).height
     rows = rows.filter(pl.col("value").is_not_null())
-    rows, q3 = quarantine_where(
-        rows, (pl.col("value") < -5) | (pl.col("value") > 30), "rate outside [-5, 30] percent"
-    )
+    rows, q3 = quarantine_where(rows, (pl.col("value") < -5) | (pl.col("value") > 30), "rate outside [-5, 30] percent")
     rows, q4 = quarantine_conflicting_duplicates(rows, ["date"], ["value"])
     out = rows.select(pl.lit(series.upper()).alias("series"), "date", "value", "file", "line_no").sort("date")
     return ParsedFile(

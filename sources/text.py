@@ -190,9 +190,7 @@ def parse_numbers(
     return good.with_columns(casts), quarantine
 
 
-def quarantine_where(
-    df: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def quarantine_where(df: pl.DataFrame, condition: pl.Expr, reason: str | pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split ``df`` into rows that pass and quarantine rows where ``condition`` is true."""
     flagged = df.with_columns(condition.fill_null(False).alias("_bad"))
     bad = flagged.filter(pl.col("_bad"))

@@ -68,8 +68,6 @@ def loaded_warehouse(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     with open_warehouse(db) as con:
         for family in FAMILIES:
             files = fetch_all(source, source.list_files(family), family, 1)
-            load_family(
-                con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings)
-            )
+            load_family(con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings))
         build_staging(con, run_id)
     return db

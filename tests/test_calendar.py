@@ -21,10 +21,7 @@ from transforms.calendar import (
 )
 
 MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
-    )
+    m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)
 }
 LABEL = re.compile(r"^[A-Z] \((\w{3}) (\d{2,4})\)$")
 # Monthly expiries absent from cfe_current (PROVENANCE.md §3a: the uploader guessed dates).
@@ -73,11 +70,7 @@ def test_legacy_files_final_trade_date_is_the_rule(data_dir: Path) -> None:
     """A legacy contract file ends on its final settlement day: that day is the expiry."""
     checked = 0
     for f in sorted((data_dir / "cboe/vx_futures/cfe_legacy_2008_2015").glob("CFE_*_VX.csv")):
-        rows = [
-            r
-            for r in csv.reader(f.read_text().splitlines())
-            if r and re.match(r"\d{1,2}/\d{1,2}/\d{4}", r[0])
-        ]
+        rows = [r for r in csv.reader(f.read_text().splitlines()) if r and re.match(r"\d{1,2}/\d{1,2}/\d{4}", r[0])]
         last = max(datetime.strptime(r[0], "%m/%d/%Y").date() for r in rows)
         year, month = label_month(rows[0][1])
         if last < date(2015, 4, 1):  # files end 2015-04-01: later expiries have no final row

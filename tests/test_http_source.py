@@ -128,9 +128,7 @@ def test_oversized_response_is_refused(data_server: DataServer) -> None:
 
 
 @pytest.mark.parametrize("kind", ["html", "cut"])
-def test_html_page_or_cut_body_writes_nothing_of_that_file(
-    data_server: DataServer, tmp_path: Path, kind: str
-) -> None:
+def test_html_page_or_cut_body_writes_nothing_of_that_file(data_server: DataServer, tmp_path: Path, kind: str) -> None:
     src = source(data_server)
     refs = src.list_files("cboe_index")  # VIX, VVIX
     data_server.faults[INDEX_PATH + "/VIX_History.csv"] = [Fault(kind=kind)]
@@ -154,9 +152,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
     s.close()  # nothing listens there now
     ref = FileRef("cboe_index", "VIX_History.csv", f"http://127.0.0.1:{port}{INDEX_PATH}/VIX_History.csv")
     sleeps: list[float] = []
-    src = HttpSource(
-        catalog_stub(), date(2020, 1, 1), HttpPolicy(retries=1, backoff_s=0.01), sleep=sleeps.append
-    )
+    src = HttpSource(catalog_stub(), date(2020, 1, 1), HttpPolicy(retries=1, backoff_s=0.01), sleep=sleeps.append)
     with pytest.raises(SourceError, match="ConnectionError"):
         src.fetch(ref)
     assert sleeps == [0.01]

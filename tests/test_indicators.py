@@ -34,9 +34,7 @@ TOL = 1e-9
 
 def same(ours: np.ndarray, ref: np.ndarray) -> None:
     """Equal within 1e-9 where TA-Lib has a value; NaN exactly where TA-Lib's are NaN."""
-    assert np.array_equal(np.isnan(ours), np.isnan(ref)), (np.flatnonzero(np.isnan(ours) != np.isnan(ref)))[
-        :5
-    ]
+    assert np.array_equal(np.isnan(ours), np.isnan(ref)), (np.flatnonzero(np.isnan(ours) != np.isnan(ref)))[:5]
     ok = ~np.isnan(ref)
     assert np.max(np.abs(ours[ok] - ref[ok]), initial=0.0) <= TOL
 
@@ -76,9 +74,7 @@ def test_rsi_equals_talib_on_real_ad_line(data_dir: Path) -> None:
 def test_other_periods_match_talib(data_dir: Path) -> None:
     x = real_vix(data_dir)[-2000:]
     for fast, slow, sig in [(5, 35, 5), (3, 10, 16), (2, 3, 1)]:
-        for ours, ref in zip(
-            macd_arrays(x, None, fast, slow, sig), talib.MACD(x, fast, slow, sig), strict=True
-        ):
+        for ours, ref in zip(macd_arrays(x, None, fast, slow, sig), talib.MACD(x, fast, slow, sig), strict=True):
             same(ours, ref)
     for n in (2, 5, 30):
         same(rsi_array(x, None, n), talib.RSI(x, n))

@@ -65,9 +65,7 @@ def test_the_mart_passes_its_model(mart: pl.DataFrame) -> None:
     IndicatorsDaily.validate(mart, lazy=True)
 
 
-def test_validation_names_the_rule_and_rows(
-    loaded_warehouse: Path, mart: pl.DataFrame, tmp_path: Path
-) -> None:
+def test_validation_names_the_rule_and_rows(loaded_warehouse: Path, mart: pl.DataFrame, tmp_path: Path) -> None:
     bad = mart.with_columns(
         pl.when(pl.col("session_date") == date(2020, 3, 16))
         .then(True)

@@ -66,8 +66,7 @@ def test_ingest_over_http_end_to_end(
     assert vix == {date(2018, 2, 5): 37.32, date(2020, 3, 16): 82.69, date(2024, 8, 5): 38.57}
     assert q(
         db,
-        "SELECT settle FROM staging.stg_vx_futures WHERE contract_expiry='2020-03-18' "
-        "AND trade_date='2020-03-16'",
+        "SELECT settle FROM staging.stg_vx_futures WHERE contract_expiry='2020-03-18' AND trade_date='2020-03-16'",
     ) == [(72.625,)]
     assert q(db, "SELECT count(*) FROM staging.stg_index_daily WHERE session_date='2024-06-19'") == [(0,)]
     assert q(db, "SELECT count(*) FROM raw.cboe_index WHERE date='2024-06-19' AND symbol='VIX'") == [(1,)]
@@ -98,15 +97,11 @@ def test_ingest_over_http_end_to_end(
         expected = file_rows(data_dir / f"cboe/indices/{symbol}_History.csv")
         assert q(db, f"SELECT count(*) FROM raw.cboe_index WHERE symbol='{symbol}'") == [(expected,)]
     vix6m = file_rows(data_dir / "cboe/indices/VIX6M_History.csv")
-    assert q(db, "SELECT count(*) FROM raw.cboe_index WHERE symbol='VIX6M'") == [
-        (vix6m - 1,)
-    ]  # 2019-07-05 High<Low
+    assert q(db, "SELECT count(*) FROM raw.cboe_index WHERE symbol='VIX6M'") == [(vix6m - 1,)]  # 2019-07-05 High<Low
     spx = file_rows(data_dir / "spx/SPX_History_yfinance_GSPC.csv")
     assert q(db, "SELECT count(*) FROM raw.cboe_index WHERE symbol='SPX'") == [(spx,)]
     monthly = sum(
-        int(r["rows"])
-        for r in manifest(data_dir, "MANIFEST_cfe_current.csv")
-        if r["kind_computed"] == "monthly"
+        int(r["rows"]) for r in manifest(data_dir, "MANIFEST_cfe_current.csv") if r["kind_computed"] == "monthly"
     )
     assert q(db, "SELECT count(*) FROM raw.vx_futures WHERE provider='cfe_current'") == [(monthly,)]
     legacy = sum(int(r["rows"]) for r in manifest(data_dir, "MANIFEST_cfe_legacy_2008_2015.csv"))
@@ -136,9 +131,7 @@ def test_ingest_over_http_end_to_end(
     assert snapshot(db) == before
 
 
-def test_ingest_from_folder_twice_is_idempotent(
-    prefect_harness: None, data_dir: Path, tmp_path: Path
-) -> None:
+def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir: Path, tmp_path: Path) -> None:
     from flows.ingest import ingest_flow
 
     db = tmp_path / "alvh.duckdb"
@@ -152,8 +145,7 @@ def test_ingest_from_folder_twice_is_idempotent(
     ) == [(33.225, "reconstructed")]
     assert q(
         db,
-        "SELECT DISTINCT is_monthly, futures_label FROM staging.stg_vx_futures "
-        "WHERE contract_expiry='2018-02-21'",
+        "SELECT DISTINCT is_monthly, futures_label FROM staging.stg_vx_futures WHERE contract_expiry='2018-02-21'",
     ) == [(False, "G (Feb 2018)")]
     before = snapshot(db)
     second = ingest_flow(source=str(data_dir), warehouse=str(db))

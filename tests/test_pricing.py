@@ -64,9 +64,7 @@ def test_method_worked_example_spx_legs() -> None:
 
 def test_method_worked_example_vix_calls() -> None:
     # M1/M2/M3 16.2/17.3/18.0 at 30/58/86 days, VVIX 90: 30-delta calls are the 19 and 21 strikes
-    strikes = [
-        strike_by_target_delta(f, d / 365, 0.04, vvix_term_sigma(90, d)) for f, d in ((16.2, 30), (17.3, 58))
-    ]
+    strikes = [strike_by_target_delta(f, d / 365, 0.04, vvix_term_sigma(90, d)) for f, d in ((16.2, 30), (17.3, 58))]
     assert strikes == [19.0, 21.0]
     assert black76(16.2, 19, 30 / 365, 0.04, vvix_term_sigma(90, 30), True) == pytest.approx(0.74, abs=0.01)
 
@@ -116,9 +114,7 @@ def test_black_scholes_parity(s: float, mny: float, t: float, r: float, v: float
 
 @settings(max_examples=200, deadline=None)
 @given(prices, st.floats(0.5, 2.0), st.floats(7 / 365, 1.0), rates, st.floats(0.1, 1.5), st.booleans())
-def test_greeks_match_finite_differences(
-    f: float, mny: float, t: float, r: float, s: float, call: bool
-) -> None:
+def test_greeks_match_finite_differences(f: float, mny: float, t: float, r: float, s: float, call: bool) -> None:
     k = f * mny
     g = black76_greeks(f, k, t, r, s, call)
     h = 1e-4 * f
@@ -141,9 +137,7 @@ def test_greeks_match_finite_differences(
     st.floats(0, 0.03),
     st.booleans(),
 )
-def test_black_scholes_delta_fd(
-    s: float, mny: float, t: float, r: float, v: float, q: float, call: bool
-) -> None:
+def test_black_scholes_delta_fd(s: float, mny: float, t: float, r: float, v: float, q: float, call: bool) -> None:
     k = s * mny
     g = black_scholes_greeks(s, k, t, r, v, call, q)
     h = 0.01
@@ -151,9 +145,7 @@ def test_black_scholes_delta_fd(
     assert g["delta"] == pytest.approx(fd, abs=1e-5)
     dt = 1e-6
     fd_theta = (
-        -(black_scholes(s, k, t + dt, r, v, call, q) - black_scholes(s, k, t - dt, r, v, call, q))
-        / (2 * dt)
-        / 365
+        -(black_scholes(s, k, t + dt, r, v, call, q) - black_scholes(s, k, t - dt, r, v, call, q)) / (2 * dt) / 365
     )
     assert g["theta"] == pytest.approx(fd_theta, rel=1e-4, abs=1e-5)
 
@@ -202,9 +194,7 @@ def test_vectorised_equals_scalar() -> None:
     p, d = black76_price_delta(f, k, t, 0.04, 0.9, call)
     for i in range(50):
         assert p[i] == pytest.approx(black76(f[i], k[i], t[i], 0.04, 0.9, bool(call[i])), rel=1e-12)
-        assert d[i] == pytest.approx(
-            black76_greeks(f[i], k[i], t[i], 0.04, 0.9, bool(call[i]))["delta"], rel=1e-12
-        )
+        assert d[i] == pytest.approx(black76_greeks(f[i], k[i], t[i], 0.04, 0.9, bool(call[i]))["delta"], rel=1e-12)
 
 
 def test_expiry_and_zero_vol_are_intrinsic_not_nan() -> None:

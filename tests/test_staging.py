@@ -111,8 +111,7 @@ def test_breadth_glitch_quarantined_and_filled_by_next_provider() -> None:
     dec = [1500] * len(days)
     adv[glitch], dec[glitch] = 38, 7
     raw = pl.DataFrame(
-        breadth_rows("tradingview", days, adv, dec)
-        + breadth_rows("other", [date(2016, 3, 11)], [1200], [1800])
+        breadth_rows("tradingview", days, adv, dec) + breadth_rows("other", [date(2016, 3, 11)], [1200], [1800])
     )
     staged = build_stg_breadth(raw, ["tradingview", "other"], glitch_fraction=0.5, glitch_window=20)
     day = staged.frame.filter(pl.col("session_date") == date(2016, 3, 11)).to_dicts()
@@ -127,9 +126,7 @@ def test_breadth_glitch_quarantined_and_filled_by_next_provider() -> None:
             "provider": "other",
         }
     ]
-    assert staged.quarantine is not None and staged.quarantine["session_date"].to_list() == [
-        date(2016, 3, 11)
-    ]
+    assert staged.quarantine is not None and staged.quarantine["session_date"].to_list() == [date(2016, 3, 11)]
     assert "below 0.5 x the trailing 20-session median 3000" in staged.quarantine["reason"][0]
     assert staged.frame.height == len(days)
 

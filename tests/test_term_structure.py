@@ -25,16 +25,12 @@ def test_roll_rule_picks_m1_by_trading_days_left() -> None:
     assert exp[0]["m1_dte"] == 9
 
 
-def frames(
-    days: list[date], vix: np.ndarray, settles: dict[date, np.ndarray]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def frames(days: list[date], vix: np.ndarray, settles: dict[date, np.ndarray]) -> tuple[pl.DataFrame, pl.DataFrame]:
     vx_rows = []
     for expiry, values in settles.items():
         for d, v in zip(days, values, strict=True):
             if not np.isnan(v):
-                vx_rows.append(
-                    {"trade_date": d, "contract_expiry": expiry, "is_monthly": True, "settle": float(v)}
-                )
+                vx_rows.append({"trade_date": d, "contract_expiry": expiry, "is_monthly": True, "settle": float(v)})
     return pl.DataFrame(vx_rows), pl.DataFrame({"session_date": days, "vix_close": vix})
 
 
@@ -84,9 +80,7 @@ def test_betas_are_clipped() -> None:
     vix = 15 + np.sin(np.arange(n)) * 2
     from transforms.calendar import vix_monthly_expirations
 
-    settles = {
-        e: 20 + 3.0 * (vix - vix[0]) for e in vix_monthly_expirations(date(2016, 1, 1), date(2017, 6, 30))
-    }
+    settles = {e: 20 + 3.0 * (vix - vix[0]) for e in vix_monthly_expirations(date(2016, 1, 1), date(2017, 6, 30))}
     vx, vixf = frames(days, vix, settles)
     ts = build_term_structure(pl.Series(days), vx, vixf, TermStructureParams(beta_window=20))
     assert ts["beta_1"][-1] == 1.0

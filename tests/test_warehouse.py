@@ -63,9 +63,7 @@ def test_changed_past_value_is_applied_and_recorded(con: duckdb.DuckDBPyConnecti
     revised = V1.replace("37.32", "37.33") + "02/06/2018,37.3,50.3,22.4,29.98\n"
     out = load(con, vix(revised), run="r2")
     assert (out[0].rows_inserted, out[0].rows_updated) == (1, 1)
-    rev = con.sql(
-        "SELECT run_id, table_name, row_key, column_name, old_value, new_value FROM meta.revision"
-    ).fetchall()
+    rev = con.sql("SELECT run_id, table_name, row_key, column_name, old_value, new_value FROM meta.revision").fetchall()
     assert rev == [("r2", "raw.cboe_index", "symbol=VIX, date=2018-02-05", "close", "37.32", "37.33")]
     close = con.sql("SELECT close, run_id FROM raw.cboe_index WHERE date='2018-02-05'").fetchall()
     assert close == [(37.33, "r2")]

@@ -44,9 +44,7 @@ def _session_set() -> frozenset[date]:
 
 def _check_bounds(d: date) -> None:
     if not CALENDAR_START <= d <= CALENDAR_END:
-        raise ValueError(
-            f"date {d} is outside the XNYS calendar loaded by alvh ({CALENDAR_START} .. {CALENDAR_END})"
-        )
+        raise ValueError(f"date {d} is outside the XNYS calendar loaded by alvh ({CALENDAR_START} .. {CALENDAR_END})")
 
 
 def is_session(d: date) -> bool:

@@ -239,8 +239,7 @@ def step(
             n_star, q = size_ladder(ratio, vega_ic, h, p)
             while (
                 ratio > p.ratio_min
-                and sum(qi * abs(lm["theta"]) * 3000.0 for qi, lm in zip(q, layer_model, strict=True))
-                > budget
+                and sum(qi * abs(lm["theta"]) * 3000.0 for qi, lm in zip(q, layer_model, strict=True)) > budget
             ):
                 ratio = max(p.ratio_min, ratio - 0.01)
                 n_star, q = size_ladder(ratio, vega_ic, h, p)
@@ -267,15 +266,9 @@ def step(
     actions = ["HOLD"] * 3
     reasons = [""] * 3
     breadth_note = " (breadth missing: RSI taken as 50)" if breadth_missing else ""
-    cap_note = (
-        f"; steward cap lowered r* to {r_star:.2f} (carry ≤ {p.carry_budget:.0%} of IC credit)"
-        if capped
-        else ""
-    )
+    cap_note = f"; steward cap lowered r* to {r_star:.2f} (carry ≤ {p.carry_budget:.0%} of IC credit)" if capped else ""
 
-    def add_order(
-        exp: date, k: float, side: str, qty: int, price: float, layer: int, action: str, why: str
-    ) -> None:
+    def add_order(exp: date, k: float, side: str, qty: int, price: float, layer: int, action: str, why: str) -> None:
         if qty <= 0:
             return
         orders.append(
@@ -364,7 +357,8 @@ def step(
         for j in range(3):
             why = (
                 f"opening the ladder: buy {q[j]} × {_fmt_strike(layer_model[j]['strike'])} "
-                f"({p.target_delta:.0%}-delta) for r* = {r_star:.2f} of |V_ic| ${vega_ic:,.0f}/pt{cap_note}{breadth_note}"
+                f"({p.target_delta:.0%}-delta) for r* = {r_star:.2f} of |V_ic| ${vega_ic:,.0f}/pt"
+                f"{cap_note}{breadth_note}"
             )
             move_layer(j, q[j], "OPEN", why)
             actions[j], reasons[j] = ("OPEN" if q[j] > 0 else "HOLD"), why
@@ -373,10 +367,7 @@ def step(
         rich = [
             (key, held_px[key][0] / lot.cost)
             for key, lot in book.items()
-            if lot.qty > 0
-            and key in held_px
-            and lot.cost > 0
-            and held_px[key][0] >= p.harvest_multiple * lot.cost
+            if lot.qty > 0 and key in held_px and lot.cost > 0 and held_px[key][0] >= p.harvest_multiple * lot.cost
         ]
         harvest_a = bool(rich) and ratio_now > hi_band
         done = [False, False, False]
@@ -390,12 +381,8 @@ def step(
                 )
                 move_layer(j, tgt, "HARVEST", why)
                 actions[j], reasons[j], done[j] = ("HARVEST" if tgt != current[j] else "HOLD"), why, True
-        l1_cost = sum(
-            lot.qty * lot.cost for key, lot in book.items() if key[0] == expiries[0] and lot.qty > 0
-        )
-        l1_value = sum(
-            lot.qty * held_px[key][0] for key, lot in book.items() if key[0] == expiries[0] and lot.qty > 0
-        )
+        l1_cost = sum(lot.qty * lot.cost for key, lot in book.items() if key[0] == expiries[0] and lot.qty > 0)
+        l1_value = sum(lot.qty * held_px[key][0] for key, lot in book.items() if key[0] == expiries[0] and lot.qty > 0)
         if (
             not done[0]
             and row.get("macd_cross") == -1
@@ -405,7 +392,8 @@ def step(
         ):
             why = (
                 f"harvest: MACD turned down (−1 cross) with VIX {vix:.2f} ≥ {p.harvest_b_vix:g} and layer 1 worth "
-                f"{l1_value / l1_cost:.1f}× its cost: sold layer 1, re-bought {q[0]} × {_fmt_strike(layer_model[0]['strike'])}"
+                f"{l1_value / l1_cost:.1f}× its cost: sold layer 1, re-bought {q[0]} × "
+                f"{_fmt_strike(layer_model[0]['strike'])}"
             )
             for key in sorted(k for k in new_book if k[0] == expiries[0]):
                 add_order(key[0], key[1], "SELL", new_book[key].qty, price_of(*key), 1, "HARVEST", why)
@@ -426,7 +414,10 @@ def step(
                         f"+1 MACD cross, but the layer is {gap} short of target {q[j]}: below the minimum trade"
                     )
                 else:
-                    why = f"MACD turned up (+1 cross): add {gap} to reach target {q[j]} at r* = {r_star:.2f}{cap_note}{breadth_note}"
+                    why = (
+                        f"MACD turned up (+1 cross): add {gap} to reach target {q[j]} at r* = {r_star:.2f}"
+                        f"{cap_note}{breadth_note}"
+                    )
                     move_layer(j, q[j], "ADD", why)
                     actions[j], reasons[j] = "ADD", why
                 continue
@@ -460,9 +451,7 @@ def step(
                     move_layer(j, q[j], "TRIM", why)
                     actions[j], reasons[j] = "TRIM", why
             if not reasons[j]:
-                reasons[j] = (
-                    f"hold: hedge ratio {ratio_now:.2f} within r* {r_star:.2f} ± {p.band:.2f}{breadth_note}"
-                )
+                reasons[j] = f"hold: hedge ratio {ratio_now:.2f} within r* {r_star:.2f} ± {p.band:.2f}{breadth_note}"
     # --- publishable rows ---------------------------------------------------------------------
     for j in range(3):
         if (
@@ -471,16 +460,12 @@ def step(
             and not any(o["layer"] == j + 1 for o in orders)
         ):
             actions[j] = "HOLD" if actions[j] != "ROLL" else "ROLL"
-    spend_today = sum(
-        (o["qty"] if o["side"] == "BUY" else -o["qty"]) * o["model_price"] * 100.0 for o in orders
-    )
+    spend_today = sum((o["qty"] if o["side"] == "BUY" else -o["qty"]) * o["model_price"] * 100.0 for o in orders)
     hedge_spend += spend_today
     hedge_vega_after = 0.0
     positions = []
     for (exp, k), lot in sorted(new_book.items()):
-        positions.append(
-            {"session_date": d, "contract_expiry": exp, "strike": k, "qty": lot.qty, "avg_cost": lot.cost}
-        )
+        positions.append({"session_date": d, "contract_expiry": exp, "strike": k, "qty": lot.qty, "avg_cost": lot.cost})
         if exp in expiries:
             i = expiries.index(exp)
             delta = (
@@ -517,9 +502,7 @@ def step(
             }
         )
     if others:
-        layers[2]["reason"] += (
-            f"; note: contracts beyond M3 are held and left alone ({sorted({k[0] for k in others})})"
-        )
+        layers[2]["reason"] += f"; note: contracts beyond M3 are held and left alone ({sorted({k[0] for k in others})})"
     summary = "; ".join(
         f"L{x['layer']} {x['action']}"
         + (f" {x['trade_qty']:+d} × {_fmt_strike(x['strike'])}" if x["trade_qty"] else "")
@@ -619,9 +602,7 @@ def _stale_day(
         "hedge_spend_usd": None,
         "actions_summary": f"STALE — no trades: {cause}",
     }
-    return DayResult(
-        signal, layers, [], positions, {k: Lot(v.qty, v.cost) for k, v in book.items() if v.qty > 0}, ic
-    )
+    return DayResult(signal, layers, [], positions, {k: Lot(v.qty, v.cost) for k, v in book.items() if v.qty > 0}, ic)
 
 
 def model_ic_for(
@@ -720,9 +701,7 @@ def replay(
                 rate = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
                 shocks = grid_shocks([row[f"beta_{i}"] for i in LAYERS]) + hist
                 held = [(e, k, lot.qty) for (e, k), lot in res.book.items()]
-                out.stress += stress_rows(
-                    d, row, ic, held, shocks, p.ic, rate, p.vvix_ref_days, p.vvix_exponent
-                )
+                out.stress += stress_rows(d, row, ic, held, shocks, p.ic, rate, p.vvix_ref_days, p.vvix_exponent)
         book = res.book
         out.signals.append(res.signal)
         out.layers += res.layers

@@ -103,18 +103,14 @@ def smile(
     p: IcParams, s: float | np.ndarray, k: np.ndarray, t: float | np.ndarray, vix: float | np.ndarray
 ) -> np.ndarray:
     return np.asarray(
-        spx_smile_vol(
-            s, k, t, vix, a=p.smile_a, b_put=p.smile_b_put, b_call=p.smile_b_call, floor=p.smile_floor
-        )
+        spx_smile_vol(s, k, t, vix, a=p.smile_a, b_put=p.smile_b_put, b_call=p.smile_b_call, floor=p.smile_floor)
     )
 
 
 def open_model_ic(opened: date, expiry: date, spx: float, vix: float, rate: float, p: IcParams) -> IcBook:
     """Choose and price the model IC on its opening session (close prices)."""
     t = (expiry - opened).days / 365.0
-    grid = (
-        np.arange(np.floor(spx * 0.5 / p.strike_step), np.ceil(spx * 1.5 / p.strike_step) + 1) * p.strike_step
-    )
+    grid = np.arange(np.floor(spx * 0.5 / p.strike_step), np.ceil(spx * 1.5 / p.strike_step) + 1) * p.strike_step
     sig = smile(p, spx, grid, t, vix)
     puts = black_scholes_greeks(spx, grid, t, rate, sig, False, p.dividend_yield)
     calls = black_scholes_greeks(spx, grid, t, rate, sig, True, p.dividend_yield)
@@ -149,18 +145,14 @@ def mark_ic(
     days = max((book.expiry - d).days, 0) if dte_override is None else dte_override
     t = days / 365.0
     if t > 0:
-        g = black_scholes_greeks(
-            spx, strikes, t, rate, smile(p, spx, strikes, t, vix), calls, p.dividend_yield
-        )
+        g = black_scholes_greeks(spx, strikes, t, rate, smile(p, spx, strikes, t, vix), calls, p.dividend_yield)
         value = float(np.sum(qty * np.asarray(g["price"]))) * 100.0
         vega = float(np.sum(qty * np.asarray(g["vega"])))  # ×0.01 per vol point ×100 multiplier
     else:
         intrinsic = np.where(calls, np.maximum(spx - strikes, 0.0), np.maximum(strikes - spx, 0.0))
         value, vega = float(np.sum(qty * intrinsic)) * 100.0, 0.0
     tp = p.program_dte / 365.0
-    gp = black_scholes_greeks(
-        spx, strikes, tp, rate, smile(p, spx, strikes, tp, vix), calls, p.dividend_yield
-    )
+    gp = black_scholes_greeks(spx, strikes, tp, rate, smile(p, spx, strikes, tp, vix), calls, p.dividend_yield)
     return {
         "value_usd": value,
         "vega_usd": vega,

@@ -240,18 +240,14 @@ def macd_arrays(
     return _macd_groups(x, _offsets(len(x), offsets), fast, slow, signal)
 
 
-def rsi_array(
-    values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 14
-) -> np.ndarray:
+def rsi_array(values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 14) -> np.ndarray:
     """Wilder RSI (0–100, NaN during warm-up) of one or many concatenated series."""
     check_period("RSI", period)
     x = _as_float(values)
     return _rsi_groups(x, _offsets(len(x), offsets), period)
 
 
-def ema_array(
-    values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 12
-) -> np.ndarray:
+def ema_array(values: np.ndarray | pl.Series, offsets: np.ndarray | None = None, period: int = 12) -> np.ndarray:
     """TA-Lib EMA (SMA-seeded) of one or many concatenated series."""
     check_period("EMA", period)
     x = _as_float(values)
@@ -325,9 +321,7 @@ def macd_expr(x: pl.Expr, fast: int = 12, slow: int = 26, signal: int = 9) -> pl
 
     def f(s: pl.Series) -> pl.Series:
         m, sg, h = macd_arrays(s, None, fast, slow, signal)
-        return pl.DataFrame([_null(m, "macd"), _null(sg, "macd_signal"), _null(h, "macd_hist")]).to_struct(
-            s.name
-        )
+        return pl.DataFrame([_null(m, "macd"), _null(sg, "macd_signal"), _null(h, "macd_hist")]).to_struct(s.name)
 
     return x.map_batches(
         f,

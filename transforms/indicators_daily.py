@@ -55,9 +55,7 @@ def build_indicators_daily(
     """One row per session in ``sessions`` (XNYS, ascending) with every indicator column."""
     p = params or IndicatorParams()
     base = pl.DataFrame({"session_date": sessions.cast(pl.Date)}).sort("session_date")
-    vix = (
-        _close(index_daily, "VIX", "vix_close").join(base, on="session_date", how="semi").sort("session_date")
-    )
+    vix = _close(index_daily, "VIX", "vix_close").join(base, on="session_date", how="semi").sort("session_date")
     macd = add_macd(vix, "vix_close", fast=p.macd_fast, slow=p.macd_slow, signal=p.macd_signal).with_columns(
         macd_cross(pl.col("macd_hist")).alias("macd_cross")
     )
@@ -94,10 +92,7 @@ def build_indicators_daily(
     )
     vixc, hist = pl.col("vix_close"), pl.col("macd_hist")
     recent_down = (
-        (pl.col("macd_cross") == -1)
-        .fill_null(False)
-        .cast(pl.Int32)
-        .rolling_max(p.fading_window, min_samples=1)
+        (pl.col("macd_cross") == -1).fill_null(False).cast(pl.Int32).rolling_max(p.fading_window, min_samples=1)
     )
     backwardation = (pl.col("m1_settle") > pl.col("m2_settle")).fill_null(False)
     regime = (

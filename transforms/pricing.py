@@ -201,9 +201,7 @@ def _shape(x: np.ndarray, scalar: bool) -> Any:
     return float(x[0]) if scalar else x
 
 
-def black76(
-    F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
-) -> Any:
+def black76(F: ArrayLike, K: ArrayLike, T: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike) -> Any:
     """Black-76 price of a European option on a future (index points); scalars or arrays."""
     (f, k, t, rr, s, c), scalar = _prepare(F, K, T, r, sigma, is_call)
     return _shape(_b76_price_delta(f, k, t, rr, s, c)[0], scalar)
@@ -265,9 +263,7 @@ def black_scholes_greeks(
     """
     scalar = all(np.ndim(x) == 0 and not isinstance(x, pl.Series) for x in (S, K, T, r, sigma, is_call, q))
     (spot, k, t, rr, sig, c), _ = _prepare(S, K, T, r, sigma, is_call, fname="S")
-    qq = np.broadcast_to(
-        np.asarray(q.to_numpy() if isinstance(q, pl.Series) else q, dtype=np.float64), spot.shape
-    )
+    qq = np.broadcast_to(np.asarray(q.to_numpy() if isinstance(q, pl.Series) else q, dtype=np.float64), spot.shape)
     _check("q", qq, np.isfinite(qq), "finite")
     growth = np.exp((rr - qq) * t)
     f = spot * growth
@@ -304,9 +300,7 @@ def implied_vol_black_scholes(
     q: ArrayLike = 0.0,
 ) -> Any:
     """σ such that Black-Scholes reproduces ``price`` (via the forward); NaN/null where none fits."""
-    s, t, rr, qq = (
-        np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, T, r, q)
-    )
+    s, t, rr, qq = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, T, r, q))
     f = s * np.exp((rr - qq) * t)
     return implied_vol_black76(price, f, K, T, r, is_call)
 
@@ -316,9 +310,7 @@ def implied_vol_black_scholes(
 
 def vvix_term_sigma(vvix: ArrayLike, dte: ArrayLike, ref_days: float = 30.0, exponent: float = 0.30) -> Any:
     """σ_i of a VIX option expiring in ``dte`` calendar days: ``VVIX/100 × (30/dte)^0.30``."""
-    v, d = (
-        np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (vvix, dte)
-    )
+    v, d = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (vvix, dte))
     _check("dte", d, np.isfinite(d) & (d > 0), "> 0 calendar days")
     _check("vvix", v, np.isfinite(v) & (v > 0), "> 0")
     out = v / 100.0 * (ref_days / d) ** exponent
@@ -340,9 +332,7 @@ def spx_smile_vol(
     ``m = ln(K/S)``; ``σ = max(floor, a·VIX/100 − b·m·√(30/dte))`` with ``dte = 365 T``,
     ``b = b_put`` for ``m < 0`` and ``b_call`` for ``m ≥ 0``.
     """
-    s, k, t, v = (
-        np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, K, T, vix)
-    )
+    s, k, t, v = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (S, K, T, vix))
     _check("T", t, np.isfinite(t) & (t > 0), "> 0 years")
     _check("S", s, np.isfinite(s) & (s > 0), "> 0")
     _check("K", k, np.isfinite(k) & (k > 0), "> 0")
@@ -390,9 +380,7 @@ def strike_by_target_delta(
 # --- scalar versions for day-by-day state machines (pure Python math: no array overhead) ------
 
 
-def b76_scalar(
-    f: float, k: float, t: float, r: float, s: float, is_call: bool = True
-) -> tuple[float, float, float]:
+def b76_scalar(f: float, k: float, t: float, r: float, s: float, is_call: bool = True) -> tuple[float, float, float]:
     """Black-76 ``(price, delta, theta per calendar day)`` for one option; same domain rule as
     :func:`black76` (inputs assumed already valid: F, K > 0, T, σ ≥ 0)."""
     disc = math.exp(-r * t)

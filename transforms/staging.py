@@ -150,10 +150,7 @@ def build_stg_breadth(
         on_session.filter(pl.col("_s"))
         .sort("provider", "session_date")
         .with_columns(
-            total.shift(1)
-            .rolling_median(glitch_window, min_samples=glitch_window)
-            .over("provider")
-            .alias("_median")
+            total.shift(1).rolling_median(glitch_window, min_samples=glitch_window).over("provider").alias("_median")
         )
         .with_columns((total < glitch_fraction * pl.col("_median")).fill_null(False).alias("_glitch"))
     )

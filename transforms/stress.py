@@ -43,9 +43,10 @@ def historical_shocks(rows_by_date: dict[date, dict[str, Any]]) -> list[Shock]:
         if a is None or b is None:
             continue
         vals = [a.get(c) for c in ("vix_close", "spx_close")] + [b.get(c) for c in ("vix_close", "spx_close")]
-        futs = [(a.get(f"m{i}_settle"), b.get(f"m{i}_settle")) for i in (1, 2, 3)]
-        if any(v is None for v in vals) or any(x is None or y is None for x, y in futs):
+        pairs = [(a.get(f"m{i}_settle"), b.get(f"m{i}_settle")) for i in (1, 2, 3)]
+        if any(v is None for v in vals) or any(x is None or y is None for x, y in pairs):
             continue
+        futs = [(float(x), float(y)) for x, y in pairs]  # type: ignore[arg-type]
         d_vvix = 0.0
         if a.get("vvix_close") is not None and b.get("vvix_close") is not None:
             d_vvix = float(b["vvix_close"]) - float(a["vvix_close"])
@@ -63,8 +64,7 @@ def historical_shocks(rows_by_date: dict[date, dict[str, Any]]) -> list[Shock]:
 
 def grid_shocks(betas: Sequence[float]) -> list[Shock]:
     return [
-        Shock(f"VIX +{dv:g} / SPX {pct:g}%", dv, pct, (betas[0] * dv, betas[1] * dv, betas[2] * dv))
-        for dv, pct in GRID
+        Shock(f"VIX +{dv:g} / SPX {pct:g}%", dv, pct, (betas[0] * dv, betas[1] * dv, betas[2] * dv)) for dv, pct in GRID
     ]
 
 

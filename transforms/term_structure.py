@@ -83,9 +83,7 @@ def build_term_structure(
     for i in (1, 2, 3):
         m = f"m{i}"
         frame = frame.join(
-            settles.rename(
-                {"trade_date": "session_date", "contract_expiry": f"{m}_expiry", "settle": f"{m}_settle"}
-            ),
+            settles.rename({"trade_date": "session_date", "contract_expiry": f"{m}_expiry", "settle": f"{m}_settle"}),
             on=["session_date", f"{m}_expiry"],
             how="left",
         ).join(
@@ -121,9 +119,7 @@ def build_term_structure(
         ],
         (pl.col("m2_settle") / pl.col("m1_settle") - 1).alias("contango"),
         (pl.col("m1_settle") - pl.col("vix_close")).alias("basis"),
-        pl.all_horizontal(pl.col(f"m{i}_settle").is_not_null() for i in (1, 2, 3)).alias(
-            "term_structure_complete"
-        ),
+        pl.all_horizontal(pl.col(f"m{i}_settle").is_not_null() for i in (1, 2, 3)).alias("term_structure_complete"),
     )
     cols: Sequence[str] = [
         "session_date",

@@ -17,9 +17,7 @@ def load_indicator_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFr
     """The staging frames the indicators mart is built from."""
     return {
         "index_daily": con.sql("SELECT session_date, symbol, close FROM staging.stg_index_daily").pl(),
-        "vx": con.sql(
-            "SELECT trade_date, contract_expiry, is_monthly, settle FROM staging.stg_vx_futures"
-        ).pl(),
+        "vx": con.sql("SELECT trade_date, contract_expiry, is_monthly, settle FROM staging.stg_vx_futures").pl(),
         "breadth": con.sql("SELECT session_date, advances, declines FROM staging.stg_breadth").pl(),
         "rates": con.sql("SELECT date, series, value FROM staging.stg_rates").pl(),
     }
@@ -35,9 +33,7 @@ def mart_sessions(index_daily: pl.DataFrame) -> pl.Series:
     return pl.Series("session_date", sessions_between(first, last), dtype=pl.Date)
 
 
-def build_indicators_mart(
-    con: duckdb.DuckDBPyConnection, params: IndicatorParams | None = None
-) -> pl.DataFrame:
+def build_indicators_mart(con: duckdb.DuckDBPyConnection, params: IndicatorParams | None = None) -> pl.DataFrame:
     """Compute, validate and replace ``marts.indicators_daily``; returns the published frame."""
     inputs = load_indicator_inputs(con)
     frame = build_indicators_daily(

@@ -141,11 +141,7 @@ def load_family(
     q_counts = _count_by_file(quarantine, "file")
 
     with transaction(con):
-        counts = (
-            upsert_with_revisions(con, table, model, rows, run_id=run_id, now=now)
-            if not rows.is_empty()
-            else None
-        )
+        counts = upsert_with_revisions(con, table, model, rows, run_id=run_id, now=now) if not rows.is_empty() else None
         insert_ignore(con, "meta.quarantine", Quarantine, quarantine)
         finished = utcnow()
         for f in ok:

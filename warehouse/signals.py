@@ -143,9 +143,7 @@ def compute_batch(
     ).fetchall()
     settles = {(t, e): s for t, e, s in vx}
     book = book_from_positions(prev_pos.to_dicts())
-    rp = replay(
-        rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress
-    )
+    rp = replay(rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress)
     return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos)
 
 
@@ -210,9 +208,7 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
                 idx = [i for i in grp["index"].to_list() if i is not None][:10]
                 keys = (
                     frame[idx]
-                    .select(
-                        [c for c in ("session_date", "layer", "scenario", "ticket") if c in frame.columns]
-                    )
+                    .select([c for c in ("session_date", "layer", "scenario", "ticket") if c in frame.columns])
                     .to_dicts()
                     if idx
                     else []
@@ -250,9 +246,7 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
             if res.success:
                 record("gx", f"marts.{res.table}", f"{res.table}_suite", True, 0, res.statistics)
             for fail in res.failures:
-                record(
-                    "gx", f"marts.{res.table}", fail["rule"], False, int(fail["unexpected_count"] or 0), fail
-                )
+                record("gx", f"marts.{res.table}", fail["rule"], False, int(fail["unexpected_count"] or 0), fail)
     return failures
 
 
@@ -293,11 +287,7 @@ def _unchanged(con: duckdb.DuckDBPyConnection, batch: Batch, lo: date, hi: date)
             f"SELECT {', '.join(cols)} FROM {table} WHERE session_date BETWEEN {sql_date(lo)} AND {sql_date(hi)}"
         ).pl()
         new = frame.select(cols)
-        keys = [
-            c
-            for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario")
-            if c in cols
-        ]
+        keys = [c for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario") if c in cols]
         if old.height != new.height or not old.sort(keys).equals(new.sort(keys)):
             return False
     return True

@@ -76,9 +76,7 @@ def build_staging(
     return built
 
 
-def _breadth_quarantine(
-    con: duckdb.DuckDBPyConnection, staged: Staged, run_id: str, now: object
-) -> pl.DataFrame:
+def _breadth_quarantine(con: duckdb.DuckDBPyConnection, staged: Staged, run_id: str, now: object) -> pl.DataFrame:
     """Glitch days as quarantine rows pointing at the advancing-issues row they came from."""
     if staged.quarantine is None or staged.quarantine.is_empty():
         return pl.DataFrame()

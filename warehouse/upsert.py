@@ -72,8 +72,7 @@ def upsert_with_revisions(
             )
         updated = dict(
             con.execute(
-                f"SELECT i.source_file, count(*) FROM _incoming i JOIN {table} t ON {on} "
-                f"WHERE {differs} GROUP BY 1"
+                f"SELECT i.source_file, count(*) FROM _incoming i JOIN {table} t ON {on} WHERE {differs} GROUP BY 1"
             ).fetchall()
         )
         if updated:
@@ -114,9 +113,7 @@ def insert_ignore(
     before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     con.register("_append", frame.select(cols))
     try:
-        con.execute(
-            f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _append"
-        )
+        con.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _append")
     finally:
         con.unregister("_append")
     after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
