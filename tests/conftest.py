@@ -71,3 +71,28 @@ def loaded_warehouse(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
             load_family(con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings))
         build_staging(con, run_id)
     return db
+
+
+@pytest.fixture(scope="session")
+def signal_warehouse(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The loaded warehouse with ``marts.indicators_daily`` built (copied; tests copy it again
+    before writing signals)."""
+    import shutil
+
+    from warehouse.connection import open_warehouse
+    from warehouse.indicators import build_indicators_mart
+
+    db = tmp_path_factory.mktemp("sig") / "alvh.duckdb"
+    shutil.copy(loaded_warehouse, db)
+    with open_warehouse(db) as con:
+        build_indicators_mart(con)
+    return db
+
+
+@pytest.fixture()
+def fresh_signal_warehouse(signal_warehouse: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    db = tmp_path / "alvh.duckdb"
+    shutil.copy(signal_warehouse, db)
+    return db

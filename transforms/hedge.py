@@ -690,7 +690,9 @@ def replay(
                     "short_call": None,
                     "method_version": METHOD_VERSION,
                 },
-                f"the IC opening session {ic_cycle(d)[0]} has no SPX/VIX close",
+                "; ".join(
+                    c for c in (stale_reason(row), f"the IC opening session {ic_cycle(d)[0]} has no SPX/VIX close") if c
+                ),
                 float("nan"),
                 p,
             )

@@ -308,11 +308,19 @@ def run_batch(
     """Compute, audit, and (only if every check passes) publish; validation results are kept
     either way. Raises ``ValidationFailed`` naming the failing rules and rows."""
     batch = compute_batch(con, sessions, params, run_id, settings_hash, user_ic, start_positions, progress)
+    return batch, audit_and_publish(con, batch, run_id, docs_dir, use_gx)
+
+
+def audit_and_publish(
+    con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool = True
+) -> bool:
+    """Audit the batch, keep every result in ``meta.validation_run``, and publish only if all
+    rules pass. Raises ``ValidationFailed`` naming the failing rules and rows otherwise."""
     failures = audit(batch, run_id, docs_dir, use_gx)
     save_validation(con, batch)
     if failures:
         raise ValidationFailed("nothing was published; failing rules: " + " | ".join(failures))
-    return batch, publish(con, batch)
+    return publish(con, batch)
 
 
-__all__ = ["SIGNAL_TABLES", "Batch", "audit", "compute_batch", "ensure_views", "publish", "run_batch"]
+__all__ = ["SIGNAL_TABLES", "Batch", "audit", "audit_and_publish", "compute_batch", "ensure_views", "publish", "run_batch"]

@@ -1,0 +1,86 @@
+"""The daily job end to end (Prefect, real files served over HTTP) and its deployment."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from schemas.registry import TABLES
+from tests.support.cboe_server import DataServer
+
+pytestmark = pytest.mark.flow
+
+
+def files_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every exported file (CSV and Parquet; the GX Data Docs report is not an export)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "data_docs" not in p.parts
+    }
+
+
+def marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES if t.startswith("marts.")}
+
+
+@pytest.fixture()
+def http_env(data_server: DataServer, monkeypatch: pytest.MonkeyPatch) -> DataServer:
+    for key, value in data_server.settings_overrides().items():
+        monkeypatch.setenv(f"ALVH_{key.upper()}", value)
+    monkeypatch.delenv("ALVH_SOURCE_DIR", raising=False)
+    return data_server
+
+
+def test_daily_flow_publishes_and_reruns_identically(prefect_harness: None, http_env: DataServer, tmp_path: Path) -> None:
+    from flows.daily import daily_flow
+
+    db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
+    day = date(2024, 8, 5)
+    first = daily_flow(as_of=day, source="http", warehouse=str(db), export_dir=str(exports))
+    assert first.status == "published" and first.sessions == [day]
+    assert first.signal is not None and not first.signal["stale"] and first.signal["regime"] == "spike"
+    assert [r["layer"] for r in first.layers] == [1, 2, 3]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM marts.v_layer_plan").fetchall() == [(3,)]
+        assert con.sql("SELECT count(*) FROM meta.validation_run WHERE NOT success").fetchall() == [(0,)]
+        assert con.sql("SELECT count(DISTINCT engine) FROM meta.validation_run").fetchall() == [(3,)]
+    for name in ("hedge_signal_daily", "layer_adjustment", "hedge_order", "hedge_position", "stress_scenario"):
+        assert (exports / f"{name}.csv").exists()
+        assert list((exports / "parquet" / name).glob("year=2024/*.parquet"))
+    assert (exports / "data_docs" / "index.html").exists()
+    before_marts, before_files = marts(db), files_digest(exports)
+    again = daily_flow(as_of=day, source="http", warehouse=str(db), export_dir=str(exports))
+    assert again.status == "unchanged"
+    assert marts(db) == before_marts
+    assert files_digest(exports) == before_files
+
+
+def test_holiday_ends_early_with_no_session(prefect_harness: None, tmp_path: Path) -> None:
+    from flows.daily import daily_flow
+
+    summary = daily_flow(as_of=date(2024, 6, 19), warehouse=str(tmp_path / "w.duckdb"))  # Juneteenth
+    assert summary.status == "no session" and summary.signal is None
+    assert not (tmp_path / "w.duckdb").exists()  # nothing was touched
+
+
+def test_deployment_definition(prefect_harness: None) -> None:
+    from flows.deployment import daily_deployment
+    from flows.settings import load_settings
+
+    dep = daily_deployment(load_settings())
+    assert dep.name == "alvh-daily"
+    schedule = dep.schedules[0].schedule
+    assert schedule.cron == "30 17 * * 1-5" and schedule.timezone == "America/New_York"
+    assert dep.concurrency_limit == 1
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "prefect.yaml").read_text())
+    d = spec["deployments"][0]
+    assert d["entrypoint"] == "flows/daily.py:daily_flow" and d["concurrency_limit"] == 1
+    assert d["schedules"] == [{"cron": "30 17 * * 1-5", "timezone": "America/New_York"}]

@@ -1,0 +1,182 @@
+"""The signal engine over real history: backfill invariants checked by an independent slow
+recomputation, the roll timing, the documented outcomes of bad inputs, and write–audit–publish."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import exchange_calendars as xcals
+import polars as pl
+import pytest
+
+from schemas.errors import ValidationFailed
+from transforms.calendar import sessions_between
+from transforms.hedge import HedgeParams
+from warehouse.connection import open_warehouse
+from warehouse.signals import audit_and_publish, compute_batch, run_batch
+
+START, END = date(2018, 1, 2), date(2018, 3, 29)
+
+
+@pytest.fixture(scope="module")
+def backfill(signal_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    import shutil
+
+    db = tmp_path_factory.mktemp("bf") / "alvh.duckdb"
+    shutil.copy(signal_warehouse, db)
+    with open_warehouse(db) as con:
+        run_batch(con, sessions_between(START, END), HedgeParams(), "bf", "h", use_gx=False)
+        return {t: con.sql(f"SELECT * FROM marts.{t}").pl() for t in
+                ("hedge_signal_daily", "layer_adjustment", "hedge_order", "hedge_position", "stress_scenario")}
+
+
+def nyse_sessions(a: date, b: date) -> list[date]:
+    cal = xcals.get_calendar("XNYS", start="2017-01-03", end="2019-12-31")
+    return [ts.date() for ts in cal.sessions_in_range(a.isoformat(), b.isoformat())]
+
+
+def test_one_signal_and_three_layers_per_session(backfill: dict[str, pl.DataFrame]) -> None:
+    days = nyse_sessions(START, END)
+    sig, lay = backfill["hedge_signal_daily"], backfill["layer_adjustment"]
+    assert sorted(sig["session_date"].to_list()) == days
+    assert (lay.group_by("session_date").len()["len"] == 3).all() and lay.height == 3 * len(days)
+    assert not sig["stale"].any()
+
+
+def test_quantities_and_identities(backfill: dict[str, pl.DataFrame]) -> None:
+    lay = backfill["layer_adjustment"]
+    for c in ("current_qty", "model_target_qty", "target_qty"):
+        assert lay[c].dtype == pl.Int64 and (lay[c] >= 0).all()
+    assert (lay["trade_qty"] == lay["target_qty"] - lay["current_qty"]).all()
+    sig = backfill["hedge_signal_daily"]
+    assert ((sig["ratio_target"] >= 0.6) & (sig["ratio_target"] <= 1.2)).all()
+    # expiries strictly increase with layer
+    wide = lay.pivot(on="layer", index="session_date", values="contract_expiry")
+    assert ((wide["1"] < wide["2"]) & (wide["2"] < wide["3"])).all()
+
+
+def test_positions_carry_checked_by_slow_recomputation(backfill: dict[str, pl.DataFrame]) -> None:
+    """Replay every ticket from an empty book in plain Python and compare with the published
+    positions after every session; per layer, trade = Σ BUY − Σ SELL in its expiry."""
+    held: dict[tuple[date, float], int] = defaultdict(int)
+    orders = backfill["hedge_order"].sort("session_date", "ticket").to_dicts()
+    positions = backfill["hedge_position"]
+    layers = backfill["layer_adjustment"]
+    for d in nyse_sessions(START, END):
+        per_layer: dict[tuple[int, date], int] = defaultdict(int)
+        for o in (o for o in orders if o["session_date"] == d):
+            signed = o["qty"] if o["side"] == "BUY" else -o["qty"]
+            held[(o["contract_expiry"], o["strike"])] += signed
+            per_layer[(o["layer"], o["contract_expiry"])] += signed
+            assert held[(o["contract_expiry"], o["strike"])] >= 0, f"sold more than held on {d}"
+        published = {(r["contract_expiry"], r["strike"]): r["qty"] for r in positions.filter(pl.col("session_date") == d).to_dicts()}
+        expected = {k: v for k, v in held.items() if v != 0}
+        assert published == expected, d
+        for r in layers.filter(pl.col("session_date") == d).to_dicts():
+            assert r["trade_qty"] == per_layer.get((r["layer"], r["contract_expiry"]), 0), (d, r["layer"])
+
+
+def test_spike_day_acts_on_layer_one_and_says_why(backfill: dict[str, pl.DataFrame]) -> None:
+    row = backfill["layer_adjustment"].filter((pl.col("session_date") == date(2018, 2, 5)) & (pl.col("layer") == 1)).to_dicts()[0]
+    assert row["action"] != "HOLD"
+    assert row["trade_qty"] != 0
+    assert any(word in row["reason"] for word in ("take profit", "MACD", "under-hedged", "over-hedged", "roll"))
+    assert any(ch.isdigit() for ch in row["reason"])
+
+
+def test_roll_on_the_session_layer_one_reaches_roll_tdte(backfill: dict[str, pl.DataFrame]) -> None:
+    """For every monthly expiry in the window, ROLL happens on the first session with ≤ 5
+    sessions left until it (counted with exchange_calendars directly)."""
+    lay = backfill["layer_adjustment"]
+    days = nyse_sessions(START, END)
+    expiries = [date(2018, 1, 17), date(2018, 2, 14), date(2018, 3, 21)]
+    for e in expiries:
+        left = {d: len([s for s in nyse_sessions(d, e) if s > d]) for d in days if d <= e}
+        roll_day = min(d for d, n in left.items() if n <= 5)
+        l1 = lay.filter((pl.col("session_date") == roll_day) & (pl.col("layer") == 1)).to_dicts()[0]
+        assert l1["action"] == "ROLL", (e, roll_day, l1)
+        assert str(e) in l1["reason"]
+        before = [d for d in days if d < roll_day][-1]
+        prev = lay.filter((pl.col("session_date") == before) & (pl.col("layer") == 1)).to_dicts()[0]
+        assert prev["contract_expiry"] == e and prev["action"] != "ROLL"
+        sold = backfill["hedge_order"].filter(
+            (pl.col("session_date") == roll_day) & (pl.col("contract_expiry") == e) & (pl.col("side") == "SELL")
+        )
+        assert sold.height >= 1  # the expiring contract is sold
+
+
+def test_stress_rows(backfill: dict[str, pl.DataFrame]) -> None:
+    st = backfill["stress_scenario"].filter(pl.col("session_date") == date(2018, 3, 29))
+    names = set(st["scenario"])
+    assert {"VIX +5 / SPX -1.5%", "VIX +40 / SPX -12%", "2018-02-05", "2020-03-16", "2024-08-05", "2025-04-04/08"} <= names
+    big = st.filter(pl.col("scenario") == "VIX +40 / SPX -12%").to_dicts()[0]
+    assert big["ic_pnl_usd"] < 0 < big["hedge_pnl_usd"]
+
+
+def signal_for(db: Path, d: date) -> tuple[dict, list[dict], int]:
+    with open_warehouse(db) as con:
+        batch, _ = run_batch(con, [d], HedgeParams(), "t", "h", use_gx=False)
+    sig = batch.frames["marts.hedge_signal_daily"].to_dicts()[0]
+    return sig, batch.frames["marts.layer_adjustment"].to_dicts(), batch.frames["marts.hedge_order"].height
+
+
+def test_missing_futures_contract_is_stale_without_trades(fresh_signal_warehouse: Path) -> None:
+    sig, layers, n_orders = signal_for(fresh_signal_warehouse, date(2022, 2, 22))  # Mar-2022 absent
+    assert sig["stale"] and "2022-03-15" in sig["stale_reason"] and n_orders == 0
+    assert all(r["action"] == "HOLD" and r["trade_qty"] == 0 and "stale" in r["reason"] for r in layers)
+
+
+def test_stale_source_after_the_data_ends(fresh_signal_warehouse: Path) -> None:
+    with duckdb.connect(str(fresh_signal_warehouse), read_only=True) as con:
+        last = con.sql("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
+    d = [s for s in sessions_between(last, date(last.year, 12, 31)) if s > last][0]
+    sig, layers, n_orders = signal_for(fresh_signal_warehouse, d)
+    assert sig["stale"] and "VIX has no close" in sig["stale_reason"] and n_orders == 0
+
+
+def test_missing_breadth_uses_neutral_rsi_and_says_so(fresh_signal_warehouse: Path) -> None:
+    sig, layers, _ = signal_for(fresh_signal_warehouse, date(2024, 1, 11))  # TradingView glitch day
+    assert sig["breadth_missing"] and sig["ad_rsi"] is None and not sig["stale"]
+    assert sig["ratio_breadth"] == pytest.approx(0.9)  # RSI 50 → r_b = 0.9
+    assert all("breadth missing" in r["reason"] or r["action"] == "HOLD" for r in layers)
+
+
+def tamper_cases() -> list[tuple[str, str, object]]:
+    return [
+        ("check_trade_equals_target_minus_current", "marts.layer_adjustment",
+         lambda f: f.with_columns((pl.col("trade_qty") + 1).alias("trade_qty"))),
+        ("check_ratio_target_in_bounds", "marts.hedge_signal_daily", lambda f: f.with_columns(pl.lit(1.5).alias("ratio_target"))),
+        ("check_three_layers_per_day", "marts.layer_adjustment", lambda f: f.filter(pl.col("layer") != 3)),
+        ("check_position_carry", "marts.hedge_position", lambda f: f.with_columns((pl.col("qty") + 3).alias("qty"))),
+        ("check_expiries_increase_with_layer", "marts.layer_adjustment",
+         lambda f: f.with_columns(pl.col("contract_expiry").reverse().alias("contract_expiry"))),
+        ("greater_than_or_equal_to(0)", "marts.layer_adjustment", lambda f: f.with_columns(pl.lit(-2).cast(pl.Int64).alias("target_qty"))),
+        ("check_stale_rows_name_their_cause", "marts.hedge_signal_daily", lambda f: f.with_columns(pl.lit(True).alias("stale"))),
+    ]
+
+
+@pytest.mark.parametrize(("rule", "table", "tamper"), tamper_cases(), ids=[c[0] for c in tamper_cases()])
+def test_each_rule_blocks_publication(fresh_signal_warehouse: Path, rule: str, table: str, tamper) -> None:  # type: ignore[no-untyped-def]
+    with open_warehouse(fresh_signal_warehouse) as con:
+        run_batch(con, [date(2018, 2, 1)], HedgeParams(), "day1", "h", use_gx=False)
+        before = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("marts.hedge_signal_daily", "marts.layer_adjustment", "marts.hedge_position")}
+        batch = compute_batch(con, [date(2018, 2, 2)], HedgeParams(), "day2", "h")
+        batch.frames[table] = tamper(batch.frames[table])  # type: ignore[operator]
+        with pytest.raises(ValidationFailed) as err:
+            audit_and_publish(con, batch, "day2", use_gx=False)
+        assert rule in str(err.value) and "2018-02-02" in str(err.value)
+        after = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in before}
+        assert after == before  # yesterday intact, nothing of today published
+        recorded = con.sql("SELECT rule FROM meta.validation_run WHERE run_id = 'day2' AND NOT success").fetchall()
+        assert any(rule in r[0] for r in recorded)
+
+
+def test_gx_suite_runs_and_is_kept(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    with open_warehouse(fresh_signal_warehouse) as con:
+        run_batch(con, sessions_between(date(2018, 2, 1), date(2018, 2, 6)), HedgeParams(), "gx", "h", docs_dir=tmp_path / "docs")
+        rows = con.sql("SELECT table_name, success FROM meta.validation_run WHERE engine = 'gx'").fetchall()
+    assert len(rows) == 5 and all(ok for _, ok in rows)
+    assert (tmp_path / "docs" / "index.html").exists()
