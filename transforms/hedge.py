@@ -183,14 +183,23 @@ def step(
     expiries = [row[f"m{i}_expiry"] for i in LAYERS]
     # prices of held contracts (needed for R, harvest and the roll sale)
     held_px: dict[tuple[date, float], tuple[float, float]] = {}
+    expired: dict[date, float] = {}
     if stale is None:
         r = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
         vvix = float(row["vvix_close"])
         for (exp, k), lot in book.items():
             if lot.qty <= 0:
                 continue
+            if exp <= d:  # expired (cash-settled): worth its intrinsic value at the final settlement
+                final = settle_of(exp, exp)
+                if final is None:
+                    stale = f"no final settlement for the expired contract {exp}; cannot settle it"
+                    break
+                held_px[(exp, k)] = (max(final - k, 0.0), 0.0)
+                expired[exp] = final
+                continue
             f = settle_of(d, exp) if exp not in expiries else row[f"m{expiries.index(exp) + 1}_settle"]
-            if f is None or exp < d:
+            if f is None:
                 stale = f"no VX settle for the held contract {exp} on {d}; cannot price it"
                 break
             dte = (exp - d).days
@@ -332,22 +341,22 @@ def step(
     # 1. ROLL ---------------------------------------------------------------------------------
     if expiring:
         for (exp, k), lot in sorted(expiring):
-            left = trading_days_between(d, exp)
-            add_order(
-                exp,
-                k,
-                "SELL",
-                lot.qty,
-                price_of_expiring(exp, k, d, r, vvix, settle_of, p),
-                1,
-                "ROLL",
-                f"roll: {exp} has {left} trading days left (≤ {p.roll_tdte}); sold {lot.qty} × {_fmt_strike(k)}",
-            )
+            if exp in expired:
+                why = (
+                    f"expired on {exp}: settled at the final settlement {expired[exp]:g} ({lot.qty} × {_fmt_strike(k)})"
+                )
+            else:
+                why = (
+                    f"roll: {exp} has {trading_days_between(d, exp)} trading days left (≤ {p.roll_tdte}); "
+                    f"sold {lot.qty} × {_fmt_strike(k)}"
+                )
+            add_order(exp, k, "SELL", lot.qty, held_px[(exp, k)][0], 1, "ROLL", why)
         for i in LAYERS:
             j = i - 1
             old = sorted({key[0] for key, _ in expiring})[0]
+            left_old = max(trading_days_between(d, old), 0)
             why = (
-                f"roll: {old} reached {trading_days_between(d, old)} trading days left; the ladder shifts "
+                f"roll: {old} reached {left_old} trading days left; the ladder shifts "
                 f"(layer {i} is now {expiries[j]}); brought to target "
                 f"{q[j]} at r* = {r_star:.2f}{cap_note}{breadth_note}"
             )
@@ -528,21 +537,6 @@ def step(
         "actions_summary": summary,
     }
     return DayResult(signal, layers, orders, positions, new_book, ic), hedge_spend
-
-
-def price_of_expiring(
-    exp: date,
-    k: float,
-    d: date,
-    r: float,
-    vvix: float,
-    settle_of: Callable[[date, date], float | None],
-    p: HedgeParams,
-) -> float:
-    f = settle_of(d, exp)
-    assert f is not None  # checked when the book was priced
-    dte = (exp - d).days
-    return b76_scalar(f, k, dte / 365.0, r, _sigma(vvix, dte, p), True)[0]
 
 
 def _stale_day(

@@ -142,6 +142,14 @@ def compute_batch(
         [lo, last],
     ).fetchall()
     settles = {(t, e): s for t, e, s in vx}
+    # final settlement of contracts that expired without an expiry-day row: the VIX open of that
+    # day stands in (the special opening quotation is not in the data)
+    for t, e, o in con.execute(
+        "SELECT session_date, session_date, open FROM staging.stg_index_daily "
+        "WHERE symbol = 'VIX' AND open IS NOT NULL AND session_date BETWEEN ? AND ?",
+        [lo, last],
+    ).fetchall():
+        settles.setdefault((t, e), o)
     book = book_from_positions(prev_pos.to_dicts())
     rp = replay(rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress)
     return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos)
