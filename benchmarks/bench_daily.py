@@ -39,8 +39,14 @@ def main() -> None:
         }
         alvh = [sys.executable, "-m", "flows.cli"]
         print("preparing: full ingest of the shared data into a fresh warehouse ...", flush=True)
-        subprocess.run([*alvh, "ingest", "--source-dir", str(DATA)], check=True, env=env, cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*alvh, "ingest", "--source-dir", str(DATA)],
+            check=True,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         timed([sys.executable, "-c", BARE], env)  # warm the Prefect home DB once
         bare = [timed([sys.executable, "-c", BARE], env) for _ in range(2)]
         runs = [timed([*alvh, "run", "--as-of", LATEST, "--source-dir", str(DATA)], env) for _ in range(2)]
@@ -67,13 +73,21 @@ def main() -> None:
             for tbl in ("hedge_signal_daily", "layer_adjustment", "hedge_order", "hedge_position", "stress_scenario"):
                 con.execute(f"DELETE FROM marts.{tbl}")
             t0 = time.perf_counter()
-            run_batch(con, sessions, hedge_params(settings), str(uuid.uuid4()), method_hash(settings),
-                      docs_dir=Path(tmp) / "docs")
+            run_batch(
+                con,
+                sessions,
+                hedge_params(settings),
+                str(uuid.uuid4()),
+                method_hash(settings),
+                docs_dir=Path(tmp) / "docs",
+            )
             t_full = time.perf_counter() - t0
         n = len(sessions)
         print(f"backfill {n} sessions 2007-01-03 → {LATEST}")
         print(f"  alvh backfill, whole process          : {t:6.1f} s  = {n / t:6.0f} sessions/s")
-        print(f"  engine replay (in process)             : {t_engine:6.1f} s  = {n / t_engine:6.0f} sessions/s (target >= 500)")
+        print(
+            f"  engine replay (in process)             : {t_engine:6.1f} s  = {n / t_engine:6.0f} sessions/s (target >= 500)"
+        )
         print(f"  replay + pandera + GX + publish        : {t_full:6.1f} s  = {n / t_full:6.0f} sessions/s")
 
 

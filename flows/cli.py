@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Adaptive Lay
 console = Console(stderr=True)
 
 
-def out() -> Console:
+def out_console() -> Console:
     """Standard output; wide when piped so tables are not folded."""
     return Console(width=None if sys.stdout.isatty() else 200)
 
@@ -102,10 +102,10 @@ def ingest(
         table.add_column(col, justify="right" if col != "family" else "left")
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
-    out().print(table)
+    out_console().print(table)
     for name, note in summary.staging_notes.items():
         if note:
-            out().print(f"{name}: {note}")
+            out_console().print(f"{name}: {note}")
 
 
 @app.command()
@@ -129,7 +129,7 @@ def indicators(
     if frame.is_empty():
         console.print("[yellow]the warehouse holds no VIX history yet: run `alvh ingest` first[/yellow]")
         raise typer.Exit(1)
-    out().print(indicators_table(frame.tail(last), f"marts.indicators_daily — {frame.height} sessions"))
+    out_console().print(indicators_table(frame.tail(last), f"marts.indicators_daily — {frame.height} sessions"))
 
 
 def indicators_table(frame: pl.DataFrame, title: str) -> Table:
@@ -199,11 +199,13 @@ def run(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     if summary.status == "no session":
-        out().print(f"{summary.as_of} is not an NYSE session: no signal.")
+        out_console().print(f"{summary.as_of} is not an NYSE session: no signal.")
         return
     if summary.signal is not None:
-        out().print(signal_panel(summary.signal, summary.layers))
-    out().print(f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]")
+        out_console().print(signal_panel(summary.signal, summary.layers))
+    out_console().print(
+        f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]"
+    )
 
 
 @app.command()
@@ -261,7 +263,7 @@ def backfill(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     sig = batch.frames["marts.hedge_signal_daily"]
-    out().print(
+    out_console().print(
         f"{len(sessions)} sessions {sessions[0]} → {sessions[-1]} "
         f"({'published' if published else 'unchanged'}); stale sessions: {int(sig['stale'].sum())}; "
         f"orders: {batch.frames['marts.hedge_order'].height}"
@@ -296,7 +298,7 @@ def signals_show(
             .pl()
             .to_dicts()
         )
-    out().print(signal_panel(sig[0], layers))
+    out_console().print(signal_panel(sig[0], layers))
 
 
 def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
@@ -336,6 +338,70 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
 
 
 @app.command()
+def backtest(
+    start: Annotated[str | None, typer.Option(help="first session (default: backtest_start, 2007-01-03)")] = None,
+    end: Annotated[str | None, typer.Option(help="last session (default: the last in the warehouse)")] = None,
+    strategy: Annotated[list[str] | None, typer.Option("--strategy", help="strategy name (repeatable)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="folder for the report and exports")] = None,
+    sweep: Annotated[Path | None, typer.Option("--sweep", help="TOML grid of settings to run in parallel")] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Replay the hedge over history: strategies compared, event study, tables, report."""
+    _quiet_prefect()
+    from flows.backtest import backtest_flow, sweep_flow
+    from flows.settings import load_settings
+
+    settings = load_settings(warehouse=warehouse)
+    with Progress(
+        TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        bars: dict[str, TaskID] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(label, total=total)
+            progress.update(bars[label], completed=done, total=total)
+
+        try:
+            with reporting(on_progress):
+                if sweep is not None:
+                    result = sweep_flow(
+                        str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), str(settings.warehouse)
+                    )
+                else:
+                    res = backtest_flow(
+                        _parse_date(start, "--start"),
+                        _parse_date(end, "--end"),
+                        strategy,
+                        str(out) if out else None,
+                        str(settings.warehouse),
+                    )
+        except AlvhError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    if sweep is not None:
+        out_console().print(result)
+        return
+    table = Table(title=f"backtest {res.start} → {res.end} (net of costs, dollars)")
+    cols = [
+        ("strategy", "strategy", "{}"),
+        ("total P&L", "total_pnl_net_usd", "{:,.0f}"),
+        ("gross", "total_pnl_gross_usd", "{:,.0f}"),
+        ("max DD", "max_drawdown_net_usd", "{:,.0f}"),
+        ("hedge P&L", "hedge_pnl_usd", "{:,.0f}"),
+        ("costs", "costs_usd", "{:,.0f}"),
+        ("traded", "contracts_traded", "{:,}"),
+        ("Calmar", "calmar_net", "{:.2f}"),
+    ]
+    for head, _, _ in cols:
+        table.add_column(head, justify="left" if head == "strategy" else "right")
+    for r in res.summary.to_dicts():
+        table.add_row(*("—" if r[c] is None else f.format(r[c]) for _, c, f in cols))
+    out_console().print(table)
+    out_console().print(f"report: {(out or settings.backtest_out) / 'report.html'}")
+
+
+@app.command()
 def serve() -> None:
     """Serve the scheduled deployment (cron in New York time, one run at a time) until stopped."""
     _quiet_prefect()
@@ -345,7 +411,7 @@ def serve() -> None:
     from flows.settings import load_settings
 
     settings = load_settings()
-    out().print(
+    out_console().print(
         f"serving alvh-daily: cron '{settings.daily_cron}' ({settings.schedule_timezone}), concurrency 1; "
         "Ctrl-C to stop"
     )

@@ -121,6 +121,16 @@ class Settings(BaseSettings):
     smile_floor: float = Field(0.05, description="lowest SPX vol")
     program_dte: int = Field(30, description="program vega: legs re-priced at this many days")
 
+    # --- backtest (ALVH_METHOD.md §9) ---------------------------------------------------------
+    commission_usd: float = Field(0.65, description="commission per option contract, dollars")
+    vix_half_spread: float = Field(0.05, description="half bid-ask of VIX options, VIX points")
+    spx_half_spread: float = Field(0.30, description="half bid-ask of SPX options, SPX points")
+    backtest_start: date = Field(date(2007, 1, 3), description="first session (VVIX unreliable before 2007)")
+    backtest_strategies: list[dict[str, Any]] = Field(
+        [], description="extra named strategies: {name, kind, tenor, qty, <any hedge setting>}"
+    )
+    backtest_out: Path = Field(Path("reports/backtest"), description="report and exports of alvh backtest")
+
     # --- schedule -----------------------------------------------------------------------------
     daily_cron: str = Field("30 17 * * 1-5", description="when the daily run starts")
     schedule_timezone: str = Field("America/New_York", description="time zone of daily_cron")

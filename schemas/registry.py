@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandera.polars as pa
 
+from schemas.backtest import BacktestDaily, BacktestEvent, BacktestRun, BacktestSummary
 from schemas.marts import IndicatorsDaily
 from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, ValidationRun, VxConflict
 from schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
@@ -25,6 +26,10 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "marts.hedge_order": HedgeOrder,
     "marts.hedge_position": HedgePosition,
     "marts.stress_scenario": StressScenario,
+    "backtest.run": BacktestRun,
+    "backtest.daily": BacktestDaily,
+    "backtest.event": BacktestEvent,
+    "backtest.summary": BacktestSummary,
     "meta.ingest_run": IngestRun,
     "meta.flow_run": FlowRun,
     "meta.quarantine": Quarantine,
@@ -33,4 +38,4 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "meta.staging_build": StagingBuild,
     "meta.validation_run": ValidationRun,
 }
-SCHEMAS = ("raw", "staging", "marts", "meta")
+SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")

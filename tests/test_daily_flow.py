@@ -39,7 +39,9 @@ def http_env(data_server: DataServer, monkeypatch: pytest.MonkeyPatch) -> DataSe
     return data_server
 
 
-def test_daily_flow_publishes_and_reruns_identically(prefect_harness: None, http_env: DataServer, tmp_path: Path) -> None:
+def test_daily_flow_publishes_and_reruns_identically(
+    prefect_harness: None, http_env: DataServer, tmp_path: Path
+) -> None:
     from flows.daily import daily_flow
 
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"

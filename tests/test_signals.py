@@ -29,8 +29,10 @@ def backfill(signal_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -
     shutil.copy(signal_warehouse, db)
     with open_warehouse(db) as con:
         run_batch(con, sessions_between(START, END), HedgeParams(), "bf", "h", use_gx=False)
-        return {t: con.sql(f"SELECT * FROM marts.{t}").pl() for t in
-                ("hedge_signal_daily", "layer_adjustment", "hedge_order", "hedge_position", "stress_scenario")}
+        return {
+            t: con.sql(f"SELECT * FROM marts.{t}").pl()
+            for t in ("hedge_signal_daily", "layer_adjustment", "hedge_order", "hedge_position", "stress_scenario")
+        }
 
 
 def nyse_sessions(a: date, b: date) -> list[date]:
@@ -72,7 +74,10 @@ def test_positions_carry_checked_by_slow_recomputation(backfill: dict[str, pl.Da
             held[(o["contract_expiry"], o["strike"])] += signed
             per_layer[(o["layer"], o["contract_expiry"])] += signed
             assert held[(o["contract_expiry"], o["strike"])] >= 0, f"sold more than held on {d}"
-        published = {(r["contract_expiry"], r["strike"]): r["qty"] for r in positions.filter(pl.col("session_date") == d).to_dicts()}
+        published = {
+            (r["contract_expiry"], r["strike"]): r["qty"]
+            for r in positions.filter(pl.col("session_date") == d).to_dicts()
+        }
         expected = {k: v for k, v in held.items() if v != 0}
         assert published == expected, d
         for r in layers.filter(pl.col("session_date") == d).to_dicts():
@@ -80,7 +85,11 @@ def test_positions_carry_checked_by_slow_recomputation(backfill: dict[str, pl.Da
 
 
 def test_spike_day_acts_on_layer_one_and_says_why(backfill: dict[str, pl.DataFrame]) -> None:
-    row = backfill["layer_adjustment"].filter((pl.col("session_date") == date(2018, 2, 5)) & (pl.col("layer") == 1)).to_dicts()[0]
+    row = (
+        backfill["layer_adjustment"]
+        .filter((pl.col("session_date") == date(2018, 2, 5)) & (pl.col("layer") == 1))
+        .to_dicts()[0]
+    )
     assert row["action"] != "HOLD"
     assert row["trade_qty"] != 0
     assert any(word in row["reason"] for word in ("take profit", "MACD", "under-hedged", "over-hedged", "roll"))
@@ -111,7 +120,14 @@ def test_roll_on_the_session_layer_one_reaches_roll_tdte(backfill: dict[str, pl.
 def test_stress_rows(backfill: dict[str, pl.DataFrame]) -> None:
     st = backfill["stress_scenario"].filter(pl.col("session_date") == date(2018, 3, 29))
     names = set(st["scenario"])
-    assert {"VIX +5 / SPX -1.5%", "VIX +40 / SPX -12%", "2018-02-05", "2020-03-16", "2024-08-05", "2025-04-04/08"} <= names
+    assert {
+        "VIX +5 / SPX -1.5%",
+        "VIX +40 / SPX -12%",
+        "2018-02-05",
+        "2020-03-16",
+        "2024-08-05",
+        "2025-04-04/08",
+    } <= names
     big = st.filter(pl.col("scenario") == "VIX +40 / SPX -12%").to_dicts()[0]
     assert big["ic_pnl_usd"] < 0 < big["hedge_pnl_usd"]
 
@@ -132,8 +148,8 @@ def test_missing_futures_contract_is_stale_without_trades(fresh_signal_warehouse
 def test_stale_source_after_the_data_ends(fresh_signal_warehouse: Path) -> None:
     with duckdb.connect(str(fresh_signal_warehouse), read_only=True) as con:
         last = con.sql("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
-    d = [s for s in sessions_between(last, date(last.year, 12, 31)) if s > last][0]
-    sig, layers, n_orders = signal_for(fresh_signal_warehouse, d)
+    d = next(s for s in sessions_between(last, date(last.year, 12, 31)) if s > last)
+    sig, _layers, n_orders = signal_for(fresh_signal_warehouse, d)
     assert sig["stale"] and "VIX has no close" in sig["stale_reason"] and n_orders == 0
 
 
@@ -146,15 +162,33 @@ def test_missing_breadth_uses_neutral_rsi_and_says_so(fresh_signal_warehouse: Pa
 
 def tamper_cases() -> list[tuple[str, str, object]]:
     return [
-        ("check_trade_equals_target_minus_current", "marts.layer_adjustment",
-         lambda f: f.with_columns((pl.col("trade_qty") + 1).alias("trade_qty"))),
-        ("check_ratio_target_in_bounds", "marts.hedge_signal_daily", lambda f: f.with_columns(pl.lit(1.5).alias("ratio_target"))),
+        (
+            "check_trade_equals_target_minus_current",
+            "marts.layer_adjustment",
+            lambda f: f.with_columns((pl.col("trade_qty") + 1).alias("trade_qty")),
+        ),
+        (
+            "check_ratio_target_in_bounds",
+            "marts.hedge_signal_daily",
+            lambda f: f.with_columns(pl.lit(1.5).alias("ratio_target")),
+        ),
         ("check_three_layers_per_day", "marts.layer_adjustment", lambda f: f.filter(pl.col("layer") != 3)),
         ("check_position_carry", "marts.hedge_position", lambda f: f.with_columns((pl.col("qty") + 3).alias("qty"))),
-        ("check_expiries_increase_with_layer", "marts.layer_adjustment",
-         lambda f: f.with_columns(pl.col("contract_expiry").reverse().alias("contract_expiry"))),
-        ("greater_than_or_equal_to(0)", "marts.layer_adjustment", lambda f: f.with_columns(pl.lit(-2).cast(pl.Int64).alias("target_qty"))),
-        ("check_stale_rows_name_their_cause", "marts.hedge_signal_daily", lambda f: f.with_columns(pl.lit(True).alias("stale"))),
+        (
+            "check_expiries_increase_with_layer",
+            "marts.layer_adjustment",
+            lambda f: f.with_columns(pl.col("contract_expiry").reverse().alias("contract_expiry")),
+        ),
+        (
+            "greater_than_or_equal_to(0)",
+            "marts.layer_adjustment",
+            lambda f: f.with_columns(pl.lit(-2).cast(pl.Int64).alias("target_qty")),
+        ),
+        (
+            "check_stale_rows_name_their_cause",
+            "marts.hedge_signal_daily",
+            lambda f: f.with_columns(pl.lit(True).alias("stale")),
+        ),
     ]
 
 
@@ -162,7 +196,10 @@ def tamper_cases() -> list[tuple[str, str, object]]:
 def test_each_rule_blocks_publication(fresh_signal_warehouse: Path, rule: str, table: str, tamper) -> None:  # type: ignore[no-untyped-def]
     with open_warehouse(fresh_signal_warehouse) as con:
         run_batch(con, [date(2018, 2, 1)], HedgeParams(), "day1", "h", use_gx=False)
-        before = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("marts.hedge_signal_daily", "marts.layer_adjustment", "marts.hedge_position")}
+        before = {
+            t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("marts.hedge_signal_daily", "marts.layer_adjustment", "marts.hedge_position")
+        }
         batch = compute_batch(con, [date(2018, 2, 2)], HedgeParams(), "day2", "h")
         batch.frames[table] = tamper(batch.frames[table])  # type: ignore[operator]
         with pytest.raises(ValidationFailed) as err:
@@ -176,7 +213,14 @@ def test_each_rule_blocks_publication(fresh_signal_warehouse: Path, rule: str, t
 
 def test_gx_suite_runs_and_is_kept(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
     with open_warehouse(fresh_signal_warehouse) as con:
-        run_batch(con, sessions_between(date(2018, 2, 1), date(2018, 2, 6)), HedgeParams(), "gx", "h", docs_dir=tmp_path / "docs")
+        run_batch(
+            con,
+            sessions_between(date(2018, 2, 1), date(2018, 2, 6)),
+            HedgeParams(),
+            "gx",
+            "h",
+            docs_dir=tmp_path / "docs",
+        )
         rows = con.sql("SELECT table_name, success FROM meta.validation_run WHERE engine = 'gx'").fetchall()
     assert len(rows) == 5 and all(ok for _, ok in rows)
     assert (tmp_path / "docs" / "index.html").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from transforms.backtest import Costs, Market, Trades
 from transforms.hedge import HedgeParams
@@ -16,7 +17,7 @@ from transforms.pricing import b76_scalar, bs_scalar, smile_scalar
 
 def reference_equity(
     market: Market, sessions: Sequence[date], ics: dict[date, IcBook], trades: Trades, p: HedgeParams, costs: Costs
-) -> list[dict[str, float | date]]:
+) -> list[dict[str, Any]]:
     """Equity (gross, net) per session, recomputed day by day."""
     cash = 0.0
     paid = 0.0
@@ -43,8 +44,16 @@ def reference_equity(
             if ic.opened in opened_seen and ic.opened <= d < ic.expiry:
                 t = (ic.expiry - d).days / 365.0
                 for leg in ic.legs:
-                    sig = smile_scalar(row["spx_close"], leg.strike, t, row["vix_close"], p.ic.smile_a,
-                                       p.ic.smile_b_put, p.ic.smile_b_call, p.ic.smile_floor)
+                    sig = smile_scalar(
+                        row["spx_close"],
+                        leg.strike,
+                        t,
+                        row["vix_close"],
+                        p.ic.smile_a,
+                        p.ic.smile_b_put,
+                        p.ic.smile_b_call,
+                        p.ic.smile_floor,
+                    )
                     px = bs_scalar(row["spx_close"], leg.strike, t, r, sig, leg.is_call, p.ic.dividend_yield)
                     ic_mark += leg.qty * px * 100.0
         # hedge: today's tickets, then the mark of what is held after them

@@ -331,4 +331,13 @@ def audit_and_publish(
     return publish(con, batch)
 
 
-__all__ = ["SIGNAL_TABLES", "Batch", "audit", "audit_and_publish", "compute_batch", "ensure_views", "publish", "run_batch"]
+__all__ = [
+    "SIGNAL_TABLES",
+    "Batch",
+    "audit",
+    "audit_and_publish",
+    "compute_batch",
+    "ensure_views",
+    "publish",
+    "run_batch",
+]
