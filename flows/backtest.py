@@ -4,6 +4,7 @@ export them, write the HTML report. A sweep runs a grid of configurations on bot
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import tomllib
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -77,6 +78,14 @@ def strategies_for(settings: Settings, names: list[str] | None) -> list[Strategy
     return chosen
 
 
+def last_complete_session(market: Market) -> date:
+    """The last session with both an SPX and a VIX close (the IC cannot be marked after it)."""
+    days = [r["session_date"] for r in market.rows if r.get("spx_close") is not None and r.get("vix_close") is not None]
+    if not days:
+        raise ConfigError("the warehouse has no session with SPX and VIX closes: run `alvh ingest` first")
+    return days[-1]
+
+
 def costs_from(settings: Settings) -> Costs:
     return Costs(settings.commission_usd, settings.vix_half_spread, settings.spx_half_spread)
 
@@ -121,7 +130,7 @@ def backtest_flow(
     target = Path(out) if out else settings.backtest_out
     chosen = strategies_for(settings, strategies)
     market = load_task(settings.warehouse, end)
-    last = end or market.rows[-1]["session_date"]
+    last = min(end or date.max, last_complete_session(market))
     res = replay_task(market, chosen, start or settings.backtest_start, last, costs_from(settings), str(uuid.uuid4()))
     path = store_task(res, settings, target)
     log.info("backtest %s → %s: report %s", res.start, res.end, path)
@@ -172,7 +181,9 @@ def run_sweep(
     days = [d for d in sessions if first <= d <= end]
     base = configs[0].hedge
     ic = ic_daily(market, days, ic_cycles(market, days, base), base, costs)
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(market, ic)) as pool:
+    # spawn, not fork: the numba kernels' OpenMP threads do not survive a fork
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init, initargs=(market, ic)) as pool:
         rows = []
         for n, row in enumerate(pool.map(_one, [(c, days, costs) for c in configs], chunksize=4), start=1):
             rows.append(row)
@@ -208,7 +219,7 @@ def sweep_flow(
     settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
     configs = sweep_configs(Path(file), settings)
     market = load_task(settings.warehouse, end)
-    last = end or market.rows[-1]["session_date"]
+    last = min(end or date.max, last_complete_session(market))
     result = run_sweep(market, configs, start or settings.backtest_start, last, costs_from(settings))
     create_table_artifact(key="sweep", table=result.to_dicts())
     return result

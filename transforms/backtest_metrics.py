@@ -99,7 +99,7 @@ def summary_metrics(daily: pl.DataFrame, capital: float, regimes: pl.DataFrame) 
             "contracts_traded": int(g["contracts_traded"].sum()),
         }
         out.append(row)
-    return pl.DataFrame(out)
+    return pl.DataFrame(out, infer_schema_length=None)
 
 
 def detect_spikes(vix: pl.DataFrame, ratio: float = 1.5, floor: float = 20.0, lookback: int = 20) -> pl.DataFrame:
@@ -139,7 +139,7 @@ def detect_spikes(vix: pl.DataFrame, ratio: float = 1.5, floor: float = 20.0, lo
                 "vix_peak": close[peak],
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def named_windows(vix: pl.DataFrame) -> pl.DataFrame:
@@ -163,7 +163,7 @@ def named_windows(vix: pl.DataFrame) -> pl.DataFrame:
                 "vix_peak": peak["vix_close"],
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def event_study(events: pl.DataFrame, inp: EventInputs) -> pl.DataFrame:
                     "data_gaps": ", ".join(gaps) or None,
                 }
             )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def _window_dd(g: pl.DataFrame, a: date, e: date) -> float:

@@ -19,6 +19,13 @@ def reference_equity(
     market: Market, sessions: Sequence[date], ics: dict[date, IcBook], trades: Trades, p: HedgeParams, costs: Costs
 ) -> list[dict[str, Any]]:
     """Equity (gross, net) per session, recomputed day by day."""
+    orders_by_day: dict[date, list[dict[str, Any]]] = {}
+    for o in trades.orders:
+        orders_by_day.setdefault(o["session_date"], []).append(o)
+    positions_by_day: dict[date, list[dict[str, Any]]] = {}
+    for x in trades.positions:
+        positions_by_day.setdefault(x["session_date"], []).append(x)
+    cycles = list({x.opened: x for x in ics.values()}.values())
     cash = 0.0
     paid = 0.0
     last_price: dict[tuple[date, float], float] = {}
@@ -28,7 +35,7 @@ def reference_equity(
         row = market.by_date[d]
         r = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
         # IC: settle the cycle expiring today at the open, open today's cycle at the close
-        for ic in {x.opened: x for x in ics.values()}.values():
+        for ic in cycles:
             if ic.expiry == d and ic.opened in opened_seen:
                 s_open = market.spx_open.get(d, row["spx_close"])
                 for leg in ic.legs:
@@ -40,7 +47,7 @@ def reference_equity(
                     cash -= leg.qty * leg.entry_price * 100.0
                     paid += abs(leg.qty) * (costs.commission + 100.0 * costs.spx_half_spread)
         ic_mark = 0.0
-        for ic in {x.opened: x for x in ics.values()}.values():
+        for ic in cycles:
             if ic.opened in opened_seen and ic.opened <= d < ic.expiry:
                 t = (ic.expiry - d).days / 365.0
                 for leg in ic.legs:
@@ -57,17 +64,13 @@ def reference_equity(
                     px = bs_scalar(row["spx_close"], leg.strike, t, r, sig, leg.is_call, p.ic.dividend_yield)
                     ic_mark += leg.qty * px * 100.0
         # hedge: today's tickets, then the mark of what is held after them
-        for o in trades.orders:
-            if o["session_date"] != d:
-                continue
+        for o in orders_by_day.get(d, []):
             sign = 1 if o["side"] == "BUY" else -1
             cash -= sign * o["qty"] * o["model_price"] * 100.0
             if o["contract_expiry"] > d:
                 paid += o["qty"] * (costs.commission + 100.0 * costs.vix_half_spread)
         hedge_mark = 0.0
-        for x in trades.positions:
-            if x["session_date"] != d:
-                continue
+        for x in positions_by_day.get(d, []):
             key = (x["contract_expiry"], x["strike"])
             f = market.settle_of(d, x["contract_expiry"])
             dte = (x["contract_expiry"] - d).days

@@ -83,6 +83,11 @@ def run_backtest(
 ) -> BacktestResult:
     """Replay every strategy over [start, end] (from the first SPX expiry on or after start)."""
     all_sessions = [r["session_date"] for r in market.rows]
+    priced = [
+        r["session_date"] for r in market.rows if r.get("spx_close") is not None and r.get("vix_close") is not None
+    ]
+    if priced and end > priced[-1]:
+        end = priced[-1]  # the IC cannot be marked past the last SPX/VIX close
     first = first_cycle_start(start, all_sessions)
     sessions = [d for d in all_sessions if first <= d <= end]
     base = strategies[0].hedge
