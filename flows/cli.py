@@ -173,6 +173,34 @@ def indicators_table(frame: pl.DataFrame, title: str) -> Table:
 ExportOpt = Annotated[Path | None, typer.Option("--export-dir", help="CSV/Parquet exports (ALVH_EXPORT_DIR)")]
 signals_app = typer.Typer(no_args_is_help=True, help="Read the published signals")
 app.add_typer(signals_app, name="signals")
+positions_app = typer.Typer(no_args_is_help=True, help="The hedge book the signals start from")
+app.add_typer(positions_app, name="positions")
+
+
+@positions_app.command("import")
+def positions_import(
+    file: Annotated[Path, typer.Argument(help="CSV: contract_expiry,strike,qty[,avg_cost]")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="first session they apply to (default: today)")] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Import actual VIX-call holdings; the next signal starts from them and reports the difference."""
+    from flows.ingest import today_new_york
+    from flows.settings import load_settings
+    from warehouse.connection import open_warehouse
+    from warehouse.positions import import_holdings
+
+    settings = load_settings(warehouse=warehouse)
+    day = _parse_date(as_of, "--as-of") or today_new_york()
+    try:
+        with open_warehouse(settings.warehouse) as con:
+            holdings = import_holdings(con, file, day)
+    except (AlvhError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    out_console().print(
+        f"imported {holdings['qty'].sum()} contracts in {holdings.height} lines; "
+        f"the next signal on or after {day} starts from them"
+    )
 
 
 @app.command()

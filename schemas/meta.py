@@ -146,3 +146,22 @@ class ValidationRun(pa.DataFrameModel):
         strict = True
         coerce = True
         unique = ["run_id", "engine", "table_name", "rule"]
+
+
+class PositionImport(pa.DataFrameModel):
+    """Hedge holdings a user imported (actual fills): the next signal on or after ``as_of``
+    starts from them instead of the paper book."""
+
+    import_id: str
+    imported_at: datetime
+    as_of: date = pa.Field(description="the holdings are those held before this session")
+    source_file: str
+    contract_expiry: date
+    strike: float = pa.Field(gt=0)
+    qty: pl.Int64 = pa.Field(ge=1)
+    avg_cost: float = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["import_id", "contract_expiry", "strike"]

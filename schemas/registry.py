@@ -6,7 +6,16 @@ import pandera.polars as pa
 
 from schemas.backtest import BacktestDaily, BacktestEvent, BacktestRun, BacktestSummary
 from schemas.marts import IndicatorsDaily
-from schemas.meta import FlowRun, IngestRun, Quarantine, Revision, StagingBuild, ValidationRun, VxConflict
+from schemas.meta import (
+    FlowRun,
+    IngestRun,
+    PositionImport,
+    Quarantine,
+    Revision,
+    StagingBuild,
+    ValidationRun,
+    VxConflict,
+)
 from schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
 from schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
 from schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
@@ -37,5 +46,6 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "meta.vx_conflict": VxConflict,
     "meta.staging_build": StagingBuild,
     "meta.validation_run": ValidationRun,
+    "meta.position_import": PositionImport,
 }
 SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")

@@ -48,6 +48,7 @@ class HedgeSignalDaily(pa.DataFrameModel):
     short_call: float = pa.Field(nullable=True)
     hedge_spend_usd: float = pa.Field(nullable=True, description="net hedge premium paid this IC cycle")
     actions_summary: str
+    positions_note: str = pa.Field(nullable=True, description="imported holdings vs the paper book")
     method_version: str
     settings_hash: str
     run_id: str

@@ -224,3 +224,33 @@ def test_gx_suite_runs_and_is_kept(fresh_signal_warehouse: Path, tmp_path: Path)
         rows = con.sql("SELECT table_name, success FROM meta.validation_run WHERE engine = 'gx'").fetchall()
     assert len(rows) == 5 and all(ok for _, ok in rows)
     assert (tmp_path / "docs" / "index.html").exists()
+
+
+def test_imported_holdings_are_the_next_starting_book(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    from warehouse.positions import import_holdings
+
+    with open_warehouse(fresh_signal_warehouse) as con:
+        run_batch(con, [date(2018, 3, 1)], HedgeParams(), "d1", "h", use_gx=False)
+        paper = con.sql("SELECT contract_expiry, strike, qty FROM marts.hedge_position").pl()
+        first = paper.row(0, named=True)
+        f = tmp_path / "fills.csv"
+        f.write_text(f"contract_expiry,strike,qty,avg_cost\n{first['contract_expiry']},{first['strike']},{first['qty'] + 7},1.25\n")
+        import_holdings(con, f, date(2018, 3, 2))
+        batch, _ = run_batch(con, [date(2018, 3, 2)], HedgeParams(), "d2", "h", use_gx=False)
+        sig = batch.frames["marts.hedge_signal_daily"].to_dicts()[0]
+        assert "differ from the paper book" in sig["positions_note"]
+        assert f"{first['qty'] + 7} (paper {first['qty']})" in sig["positions_note"]
+        # the carry invariant holds from the imported book, and later sessions use the new paper book
+        layer = batch.frames["marts.layer_adjustment"].filter(pl.col("contract_expiry") == first["contract_expiry"]).to_dicts()[0]
+        assert layer["current_qty"] == first["qty"] + 7
+        batch3, _ = run_batch(con, [date(2018, 3, 5)], HedgeParams(), "d3", "h", use_gx=False)
+        assert batch3.frames["marts.hedge_signal_daily"]["positions_note"].to_list() == [None]
+
+
+def test_bad_holdings_file_names_the_row(tmp_path: Path) -> None:
+    from schemas.errors import SourceError
+    from warehouse.positions import parse_holdings
+
+    with pytest.raises(SourceError) as err:
+        parse_holdings("contract_expiry,strike,qty\n2018-03-21,20,abc\n", "fills.csv")
+    assert "fills.csv" in str(err.value) and "line 2" in str(err.value)

@@ -24,6 +24,7 @@ from transforms.term_structure import expected_contracts
 from warehouse.connection import transaction
 from warehouse.ddl import polars_schema
 from warehouse.load import utcnow
+from warehouse.positions import difference_note, pending_import
 from warehouse.upsert import insert_ignore
 
 SIGNAL_TABLES = (
@@ -116,10 +117,15 @@ def compute_batch(
 ) -> Batch:
     """Replay the engine over ``sessions`` from the state published before them."""
     first, last = sessions[0], sessions[-1]
-    prev_pos, spend, _ = previous_state(con, first)
+    prev_pos, spend, last_published = previous_state(con, first)
+    note = None
+    if start_positions is None:
+        start_positions = pending_import(con, first, last_published)
     if start_positions is not None:  # a user's imported holdings replace the paper book
-        prev_pos = start_positions
-        spend = 0.0
+        note = difference_note(start_positions, prev_pos)
+        prev_pos = start_positions.select(
+            pl.lit(last_published or first).alias("session_date"), "contract_expiry", "strike", "qty", "avg_cost"
+        )
     lo = first - timedelta(days=70)
     mart = con.sql(
         f"SELECT * FROM marts.indicators_daily WHERE session_date BETWEEN {sql_date(lo)} AND {sql_date(last)}"
@@ -152,6 +158,9 @@ def compute_batch(
         settles.setdefault((t, e), o)
     book = book_from_positions(prev_pos.to_dicts())
     rp = replay(rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress)
+    if note is not None and rp.signals:
+        rp.signals[0]["positions_note"] = note
+        rp.signals[0]["actions_summary"] = f"{note}. {rp.signals[0]['actions_summary']}"
     return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos)
 
 
