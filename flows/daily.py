@@ -19,6 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.alerts import daily_message, send, webhook_url
 from flows.ingest import run_ingest, today_new_york
 from flows.params import hedge_params, method_hash
 from flows.settings import Settings, load_settings
@@ -106,6 +107,21 @@ def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]])
     return "\n".join(lines)
 
 
+def alert(
+    settings: Settings, signal: dict[str, object] | None, layers: list[dict[str, object]], error: str | None
+) -> None:
+    """Send the day's notification if one is due and a webhook is configured."""
+    text = daily_message(signal, layers, error)
+    if text is None:
+        return
+    url = webhook_url(settings)
+    if url is None:
+        get_run_logger().info("alert not sent: no webhook configured")
+        return
+    ok = send(url, text)
+    get_run_logger().info("alert %s", "sent" if ok else "could not be delivered")
+
+
 @flow(name="alvh-daily")
 def daily_flow(
     as_of: date | None = None,
@@ -134,12 +150,16 @@ def daily_flow(
     run_id = str(flow_run.id or uuid.uuid4())
     ingest_error = None
     try:
-        run_ingest(settings, run_id, day)
-    except SourceError as exc:  # publish what the data allows (stale if need be), then fail
-        ingest_error = str(exc)
-        log.error("ingest incomplete: %s", exc)
-    batch, published = signals_task(settings, day, run_id)
-    export_task(settings)
+        try:
+            run_ingest(settings, run_id, day)
+        except SourceError as exc:  # publish what the data allows (stale if need be), then fail
+            ingest_error = str(exc)
+            log.error("ingest incomplete: %s", exc)
+        batch, published = signals_task(settings, day, run_id)
+        export_task(settings)
+    except Exception as exc:
+        alert(settings, None, [], f"{type(exc).__name__}: {exc}")
+        raise
     signals = batch.frames["marts.hedge_signal_daily"].filter(pl.col("session_date") == day).to_dicts()
     layers = batch.frames["marts.layer_adjustment"].filter(pl.col("session_date") == day).sort("layer").to_dicts()
     summary = DailySummary(
@@ -150,6 +170,7 @@ def daily_flow(
         layers,
         ingest_error,
     )
+    alert(settings, summary.signal, layers, f"ingest failed: {ingest_error}" if ingest_error else None)
     if summary.signal is not None:
         md = actions_markdown(summary.signal, layers)
         log.info("%s: %s", day, summary.signal["actions_summary"])

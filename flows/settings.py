@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -130,6 +130,10 @@ class Settings(BaseSettings):
         [], description="extra named strategies: {name, kind, tenor, qty, <any hedge setting>}"
     )
     backtest_out: Path = Field(Path("reports/backtest"), description="report and exports of alvh backtest")
+
+    # --- alerts -------------------------------------------------------------------------------
+    alert_webhook_url: SecretStr | None = Field(None, description="JSON webhook for alerts (a secret)")
+    alert_webhook_block: str | None = Field(None, description="or: name of a Prefect Secret block holding it")
 
     # --- schedule -----------------------------------------------------------------------------
     daily_cron: str = Field("30 17 * * 1-5", description="when the daily run starts")

@@ -24,6 +24,32 @@ from sources.catalog import Catalog, http_refs
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 3
+PLAIN_HTTP_FAMILIES = frozenset({"unicorn"})  # the Unicorn archive is only served over plain HTTP
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_url(url: str, family: str, allowed_hosts: frozenset[str]) -> None:
+    """Refuse a URL that is not HTTPS (except the plain-HTTP families and loopback mirrors) or
+    whose host is not one of the configured base URLs' hosts."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host not in allowed_hosts:
+        raise SourceError(
+            "refused a host that is not one of the configured base URLs",
+            file=url,
+            value=host,
+            expected=", ".join(sorted(allowed_hosts)),
+        )
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and (family in PLAIN_HTTP_FAMILIES or host in LOOPBACK_HOSTS or host.startswith("127.")):
+        return
+    raise SourceError(
+        f"refused {parts.scheme or 'a scheme-less'} URL for {family}: only HTTPS is accepted "
+        "(plain HTTP only for the Unicorn archive and loopback mirrors)",
+        file=url,
+        expected="https://…",
+    )
 
 
 @dataclass(frozen=True)
@@ -59,12 +85,26 @@ class HttpSource:
     def list_files(self, family: Family) -> list[FileRef]:
         return http_refs(self.catalog, family, self.as_of)
 
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        cat = self.catalog
+        urls = [
+            cat.cboe_index_base_url,
+            cat.cfe_vx_base_url,
+            cat.cfe_legacy_base_url,
+            cat.unicorn_base_url,
+            cat.fred_base_url,
+            cat.vendor_breadth_url or "",
+        ]
+        return frozenset((urlsplit(u).hostname or "").lower() for u in urls if urlsplit(u).hostname)
+
     def fetch(self, ref: FileRef) -> FetchedFile:
         if not urlsplit(ref.locator).scheme:  # a vendor breadth file given as a local path
             path = Path(ref.locator)
             if not path.is_file():
                 raise SourceError("file not found", file=ref.locator, expected="a readable file")
             return FetchedFile(ref, path.read_bytes())
+        check_url(ref.locator, ref.family, self.allowed_hosts)
         last_error = "no attempt made"
         for attempt in range(self.policy.retries + 1):
             if attempt:
@@ -100,7 +140,7 @@ class HttpSource:
                 if resp.is_redirect:
                     target = urljoin(url, resp.headers.get("Location", ""))
                     t = urlsplit(target)
-                    if (t.scheme, t.netloc) != (origin.scheme, origin.netloc):
+                    if (t.scheme, t.netloc) != (origin.scheme, origin.netloc):  # same scheme and host only
                         raise SourceError(
                             "refused a redirect to another host",
                             file=url,

@@ -159,4 +159,46 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
 
 
 def catalog_stub() -> Catalog:
-    return Catalog("", "", "", "", "", (), (), (), date(2020, 1, 1), 0, 2008, 2008, None, "x.csv")
+    return Catalog("http://127.0.0.1", "", "", "", "", (), (), (), date(2020, 1, 1), 0, 2008, 2008, None, "x.csv")
+
+
+def test_plain_http_refused_except_unicorn_and_loopback() -> None:
+    from sources.http import check_url
+
+    hosts = frozenset({"cdn.cboe.com", "unicorn.us.com", "127.0.0.1"})
+    check_url("https://cdn.cboe.com/x/VIX_History.csv", "cboe_index", hosts)
+    check_url("http://unicorn.us.com/advdec/NYSE_advn.csv", "unicorn", hosts)
+    check_url("http://127.0.0.1:8000/x.csv", "cboe_index", hosts)  # a local mirror
+    with pytest.raises(SourceError, match="only HTTPS is accepted"):
+        check_url("http://cdn.cboe.com/x/VIX_History.csv", "cboe_index", hosts)
+    with pytest.raises(SourceError, match="not one of the configured base URLs"):
+        check_url("https://evil.example.com/VIX_History.csv", "cboe_index", hosts)
+    with pytest.raises(SourceError, match="only HTTPS"):
+        check_url("ftp://cdn.cboe.com/VIX_History.csv", "cboe_index", hosts)
+
+
+def test_redirect_to_another_host_is_refused(data_server: DataServer) -> None:
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "http://localhost:9/elsewhere.csv")
+            self.end_headers()
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        cat = catalog(data_server)
+        from dataclasses import replace
+
+        src = HttpSource(replace(cat, cboe_index_base_url=base), date(2020, 1, 1), HttpPolicy(retries=0))
+        with pytest.raises(SourceError, match="refused a redirect to another host"):
+            src.fetch(FileRef("cboe_index", "VIX_History.csv", base + "/VIX_History.csv"))
+    finally:
+        srv.shutdown()

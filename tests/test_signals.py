@@ -234,14 +234,20 @@ def test_imported_holdings_are_the_next_starting_book(fresh_signal_warehouse: Pa
         paper = con.sql("SELECT contract_expiry, strike, qty FROM marts.hedge_position").pl()
         first = paper.row(0, named=True)
         f = tmp_path / "fills.csv"
-        f.write_text(f"contract_expiry,strike,qty,avg_cost\n{first['contract_expiry']},{first['strike']},{first['qty'] + 7},1.25\n")
+        f.write_text(
+            f"contract_expiry,strike,qty,avg_cost\n{first['contract_expiry']},{first['strike']},{first['qty'] + 7},1.25\n"
+        )
         import_holdings(con, f, date(2018, 3, 2))
         batch, _ = run_batch(con, [date(2018, 3, 2)], HedgeParams(), "d2", "h", use_gx=False)
         sig = batch.frames["marts.hedge_signal_daily"].to_dicts()[0]
         assert "differ from the paper book" in sig["positions_note"]
         assert f"{first['qty'] + 7} (paper {first['qty']})" in sig["positions_note"]
         # the carry invariant holds from the imported book, and later sessions use the new paper book
-        layer = batch.frames["marts.layer_adjustment"].filter(pl.col("contract_expiry") == first["contract_expiry"]).to_dicts()[0]
+        layer = (
+            batch.frames["marts.layer_adjustment"]
+            .filter(pl.col("contract_expiry") == first["contract_expiry"])
+            .to_dicts()[0]
+        )
         assert layer["current_qty"] == first["qty"] + 7
         batch3, _ = run_batch(con, [date(2018, 3, 5)], HedgeParams(), "d3", "h", use_gx=False)
         assert batch3.frames["marts.hedge_signal_daily"]["positions_note"].to_list() == [None]
