@@ -18,7 +18,7 @@ from flows.progress import reporting
 from schemas.errors import AlvhError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Adaptive Layered VIX Hedge pipeline")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def out_console() -> Console:
@@ -214,15 +214,17 @@ def run(
     _quiet_prefect()
     from flows.daily import daily_flow
     from flows.settings import load_settings
+    from warehouse.connection import run_lock
 
     settings = load_settings(warehouse=warehouse, source_dir=source_dir, export_dir=export_dir)
     try:
-        summary = daily_flow(
-            as_of=_parse_date(as_of, "--as-of"),
-            source=str(settings.source_dir) if settings.source_dir else "http",
-            warehouse=str(settings.warehouse),
-            export_dir=str(settings.export_dir),
-        )
+        with run_lock(settings.warehouse, settings.lock_timeout_s):
+            summary = daily_flow(
+                as_of=_parse_date(as_of, "--as-of"),
+                source=str(settings.source_dir) if settings.source_dir else "http",
+                warehouse=str(settings.warehouse),
+                export_dir=str(settings.export_dir),
+            )
     except AlvhError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -257,8 +259,10 @@ def backfill(
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     first = _parse_date(start, "--start")
     assert first is not None
+    from warehouse.connection import run_lock
+
     try:
-        with open_warehouse(settings.warehouse) as con:
+        with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
             last_data = con.execute("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
             last = _parse_date(end, "--end") or last_data
             if last is None:
@@ -312,21 +316,37 @@ def signals_show(
     wanted = _parse_date(date_, "--date")
     try:
         con = duckdb.connect(str(settings.warehouse), read_only=True)
-    except duckdb.Error as exc:
-        console.print(f"[red]error:[/red] cannot open {settings.warehouse} read-only: {exc}")
-        raise typer.Exit(1) from None
+    except duckdb.Error:
+        # a run holds the warehouse for writing: read the last exported plan instead
+        sig, layers = _from_exports(settings.export_dir, wanted)
+        out_console().print(signal_panel(sig, layers))
+        out_console().print("[dim](read from the exports: the warehouse is busy with a run)[/dim]")
+        return
     with con:
         day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
         sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
         if not sig:
             console.print(f"[yellow]no signal published for {day or 'any session'}[/yellow]")
             raise typer.Exit(1)
-        layers = (
-            con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
-            .pl()
-            .to_dicts()
-        )
+        layers = con.sql(
+            f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer"
+        ).pl().to_dicts()
     out_console().print(signal_panel(sig[0], layers))
+
+
+def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    sig_path, lay_path = export_dir / "hedge_signal_daily.csv", export_dir / "layer_adjustment.csv"
+    if not sig_path.exists():
+        console.print(f"[red]error:[/red] the warehouse is busy and there are no exports in {export_dir}")
+        raise typer.Exit(1)
+    sig = pl.read_csv(sig_path, try_parse_dates=True)
+    day = wanted or sig["session_date"].max()
+    rows = sig.filter(pl.col("session_date") == day).to_dicts()
+    if not rows:
+        console.print(f"[yellow]no exported signal for {day}[/yellow]")
+        raise typer.Exit(1)
+    layers = pl.read_csv(lay_path, try_parse_dates=True).filter(pl.col("session_date") == day).sort("layer")
+    return rows[0], layers.to_dicts()
 
 
 def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -26,7 +27,7 @@ from flows.settings import Settings, load_settings
 from schemas.errors import AlvhError, SourceError
 from transforms.calendar import is_session, sessions_between
 from transforms.ic_book import IcBook
-from warehouse.connection import open_warehouse
+from warehouse.connection import open_warehouse, run_lock
 from warehouse.export import export_marts
 from warehouse.signals import Batch, run_batch
 
@@ -147,6 +148,11 @@ def daily_flow(
         log.info(msg)
         create_markdown_artifact(key="alvh-daily", markdown=f"# {msg}")
         return DailySummary(day, "no session")
+    with run_lock(settings.warehouse, settings.lock_timeout_s):
+        return _daily(settings, day, log)
+
+
+def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
     run_id = str(flow_run.id or uuid.uuid4())
     ingest_error = None
     try:

@@ -25,7 +25,7 @@ from schemas.errors import SourceError
 from schemas.meta import FlowRun
 from sources.base import Family, FetchedFile, Source
 from sources.catalog import FAMILIES
-from warehouse.connection import open_warehouse
+from warehouse.connection import open_warehouse, run_lock
 from warehouse.indicators import build_indicators_mart
 from warehouse.lineage import final_files
 from warehouse.load import FileOutcome, load_family, utcnow
@@ -268,4 +268,5 @@ def ingest_flow(
     elif source is not None:
         settings = settings.model_copy(update={"source_dir": Path(source)})
     run_id = str(flow_run.id or uuid.uuid4())
-    return run_ingest(settings, run_id, end or today_new_york(), start)
+    with run_lock(settings.warehouse, settings.lock_timeout_s):
+        return run_ingest(settings, run_id, end or today_new_york(), start)

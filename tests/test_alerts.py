@@ -27,7 +27,7 @@ class Recorder:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 rec.posts.append((self.path, json.loads(body)))
                 self.send_response(200)
@@ -51,10 +51,25 @@ def recorder() -> Iterator[Recorder]:
 
 
 def test_messages() -> None:
-    sig = {"session_date": date(2024, 8, 5), "stale": False, "stale_reason": None, "actions_summary": "L1 HARVEST -4 × 20C"}
-    hold = [{"layer": i, "action": "HOLD", "trade_qty": 0, "contract_expiry": date(2024, 8, 21), "strike": 20.0, "reason": "hold"} for i in (1, 2, 3)]
+    sig = {
+        "session_date": date(2024, 8, 5),
+        "stale": False,
+        "stale_reason": None,
+        "actions_summary": "L1 HARVEST -4 × 20C",
+    }
+    hold = [
+        {
+            "layer": i,
+            "action": "HOLD",
+            "trade_qty": 0,
+            "contract_expiry": date(2024, 8, 21),
+            "strike": 20.0,
+            "reason": "hold",
+        }
+        for i in (1, 2, 3)
+    ]
     assert daily_message(sig, hold, None) is None  # nothing to do: no alert
-    acting = [dict(hold[0], action="HARVEST", trade_qty=-4, reason="take profit: worth 3.4× its cost")] + hold[1:]
+    acting = [dict(hold[0], action="HARVEST", trade_qty=-4, reason="take profit: worth 3.4× its cost"), *hold[1:]]
     text = daily_message(sig, acting, None)
     assert text is not None and "2024-08-05" in text and "HARVEST" in text and "take profit" in text
     stale = dict(sig, stale=True, stale_reason="VVIX has no close for this session")
@@ -73,7 +88,11 @@ def scan_for_secret(*roots: Path) -> list[str]:
 
 @pytest.mark.flow
 def test_trading_day_and_failed_run_alert_without_leaking(
-    prefect_harness: None, recorder: Recorder, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    prefect_harness: None,
+    recorder: Recorder,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from prefect.client.orchestration import get_client

@@ -60,3 +60,58 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.rollback()
         raise
     con.commit()
+
+
+# --- the run lock: one writing job per warehouse at a time ----------------------------------------
+
+_held: dict[str, int] = {}  # lock path → depth, for re-entrant use within one process
+
+
+@contextmanager
+def run_lock(path: Path | str, timeout_s: float = 0.0, poll_s: float = 0.2) -> Iterator[None]:
+    """Hold ``<warehouse>.lock`` (``flock``, released by the OS even on SIGKILL) for a whole job.
+
+    A second writer waits up to ``timeout_s`` seconds, then raises ``WarehouseLocked`` naming the
+    holder's PID and command. Re-entrant within one process. Readers do not take it.
+    """
+    import fcntl
+    import os
+    import sys
+    import time
+
+    lock_path = str(Path(path)) + ".lock"
+    if _held.get(lock_path):
+        _held[lock_path] += 1
+        try:
+            yield
+        finally:
+            _held[lock_path] -= 1
+        return
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = Path(lock_path).read_text(errors="replace").strip() or "another process"
+                    raise WarehouseLocked(
+                        f"another job holds the warehouse ({holder}); waited {timeout_s:g} s — retry later "
+                        "or raise ALVH_LOCK_TIMEOUT_S",
+                        file=str(path),
+                    ) from None
+                time.sleep(poll_s)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"PID {os.getpid()}: {' '.join(sys.argv)[:200]}".encode())
+        _held[lock_path] = 1
+        try:
+            yield
+        finally:
+            _held.pop(lock_path, None)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
