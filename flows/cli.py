@@ -328,9 +328,11 @@ def signals_show(
         if not sig:
             console.print(f"[yellow]no signal published for {day or 'any session'}[/yellow]")
             raise typer.Exit(1)
-        layers = con.sql(
-            f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer"
-        ).pl().to_dicts()
+        layers = (
+            con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
+            .pl()
+            .to_dicts()
+        )
     out_console().print(signal_panel(sig[0], layers))
 
 
@@ -340,7 +342,7 @@ def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any]
         console.print(f"[red]error:[/red] the warehouse is busy and there are no exports in {export_dir}")
         raise typer.Exit(1)
     sig = pl.read_csv(sig_path, try_parse_dates=True)
-    day = wanted or sig["session_date"].max()
+    day: Any = wanted or sig["session_date"].max()
     rows = sig.filter(pl.col("session_date") == day).to_dicts()
     if not rows:
         console.print(f"[yellow]no exported signal for {day}[/yellow]")
@@ -447,6 +449,41 @@ def backtest(
         table.add_row(*("—" if r[c] is None else f.format(r[c]) for _, c, f in cols))
     out_console().print(table)
     out_console().print(f"report: {(out or settings.backtest_out) / 'report.html'}")
+
+
+@app.command()
+def doctor(
+    warehouse: WarehouseOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the date to check against (default: today)")] = None,
+) -> None:
+    """Is everything fresh and sound? One table; exit code 1 if anything needs attention."""
+    import duckdb
+
+    from flows.ingest import today_new_york
+    from flows.settings import load_settings
+    from warehouse.doctor import Check, deployment_check, warehouse_checks
+
+    settings = load_settings(warehouse=warehouse)
+    day = _parse_date(as_of, "--as-of") or today_new_york()
+    checks: list[Check]
+    if not settings.warehouse.exists():
+        checks = [Check("warehouse", "attention", f"{settings.warehouse} does not exist: run `alvh run` first")]
+    else:
+        try:
+            with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+                checks = warehouse_checks(con, settings.warehouse, day)
+        except duckdb.Error as exc:
+            checks = [Check("warehouse", "attention", f"cannot open read-only ({exc}); a job may be running")]
+    checks.append(deployment_check())
+    table = Table(title=f"alvh doctor — {settings.warehouse} — as of {day}")
+    for col in ("check", "status", "detail"):
+        table.add_column(col)
+    for c in checks:
+        colour = {"ok": "green", "attention": "red"}.get(c.status, "yellow")
+        table.add_row(c.name, f"[{colour}]{c.status}[/{colour}]", c.detail)
+    out_console().print(table)
+    if any(c.status == "attention" for c in checks):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -65,10 +65,26 @@ def test_alvh_run_refuses_while_another_job_holds_the_warehouse(tmp_path: Path) 
     db = tmp_path / "w.duckdb"
     holder = hold(db, 60)
     try:
-        env_cmd = [sys.executable, "-m", "flows.cli", "run", "--as-of", "2018-02-05", "--warehouse", str(db),
-                   "--source-dir", str(tmp_path)]
-        res = subprocess.run(env_cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                             env={**__import__("os").environ, "ALVH_LOCK_TIMEOUT_S": "0.5"})
+        env_cmd = [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "run",
+            "--as-of",
+            "2018-02-05",
+            "--warehouse",
+            str(db),
+            "--source-dir",
+            str(tmp_path),
+        ]
+        res = subprocess.run(
+            env_cmd,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**__import__("os").environ, "ALVH_LOCK_TIMEOUT_S": "0.5"},
+        )
         assert res.returncode == 1
         assert "another job holds the warehouse" in res.stderr and f"PID {holder.pid}" in res.stderr
     finally:
