@@ -8,12 +8,15 @@ still fires on holidays) ends early with "no session".
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -42,14 +45,36 @@ class DailySummary:
     ingest_error: str | None = None
 
 
-def signal_sessions(con_last: date | None, as_of: date) -> list[date]:
+def signal_sessions(
+    con_last: date | None, as_of: date, recompute_from: date | None = None, first_published: date | None = None
+) -> list[date]:
     """Sessions to (re)compute so positions carry: from the first unpublished (or ``as_of`` when
-    re-running a past date) through the later of ``as_of`` and the last published session."""
+    re-running a past date, or the first session an upstream revision touched) through the later
+    of ``as_of`` and the last published session."""
     if con_last is None:
         return [as_of]
-    if as_of <= con_last:
-        return sessions_between(as_of, con_last)
-    return [d for d in sessions_between(con_last, as_of) if d > con_last]
+    start = as_of if as_of <= con_last else min(d for d in sessions_between(con_last, as_of) if d > con_last)
+    if recompute_from is not None and recompute_from <= con_last:
+        start = min(start, max(recompute_from, first_published or recompute_from))
+    return sessions_between(start, max(as_of, con_last))
+
+
+_KEY_DATE = re.compile(r"(?:^|, )(?:date|trade_date|session_date)=(\d{4}-\d{2}-\d{2})")
+
+
+def revisions_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[date | None, str | None]:
+    """The earliest date an ingest run revised, and a plain-words list of the revisions."""
+    rows = con.execute(
+        "SELECT table_name, row_key, column_name, old_value, new_value FROM meta.revision WHERE run_id = ? "
+        "ORDER BY row_key",
+        [run_id],
+    ).fetchall()
+    if not rows:
+        return None, None
+    dates = [date.fromisoformat(m.group(1)) for _, key, *_ in rows if (m := _KEY_DATE.search(key))]
+    parts = [f"{t} {k} {c} {o} → {n}" for t, k, c, o, n in rows[:5]]
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return (min(dates) if dates else None), "upstream revision: " + "; ".join(parts) + more
 
 
 def load_user_ic(settings: Settings) -> IcBook | None:
@@ -67,10 +92,14 @@ def load_user_ic(settings: Settings) -> IcBook | None:
 
 @task(name="signals-write-audit-publish", cache_policy=NO_CACHE)
 def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, bool]:
-    """Compute the signal marts for the sessions due, audit them, publish if every rule passes."""
+    """Compute the signal marts for the sessions due (recomputing what an upstream revision
+    touched), audit them, publish if every rule passes."""
     with open_warehouse(settings.warehouse) as con:
-        last = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
-        sessions = signal_sessions(last, as_of)
+        first, last = con.execute(
+            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
+        ).fetchall()[0]
+        revised_from, note = revisions_of_run(con, run_id)
+        sessions = signal_sessions(last, as_of, revised_from, first)
         return run_batch(
             con,
             sessions,
@@ -79,6 +108,7 @@ def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, b
             method_hash(settings),
             docs_dir=settings.export_dir / "data_docs",
             user_ic=load_user_ic(settings),
+            revision=(revised_from, last, note) if revised_from is not None and last is not None else None,
         )
 
 
@@ -106,6 +136,21 @@ def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]])
             f"{r['trade_qty']:+d} | {r['action']} | {r['reason']} |"
         )
     return "\n".join(lines)
+
+
+def inputs_missing(settings: Settings, day: date) -> list[str]:
+    """The required inputs with no row yet for ``day`` (late data): VIX, VVIX, SPX, VX futures."""
+    with open_warehouse(settings.warehouse, read_only=False) as con:
+        have = {
+            s
+            for (s,) in con.execute(
+                "SELECT symbol FROM staging.stg_index_daily "
+                "WHERE session_date = ? AND symbol IN ('VIX', 'VVIX', 'SPX')",
+                [day],
+            ).fetchall()
+        }
+        vx = con.execute("SELECT count(*) FROM staging.stg_vx_futures WHERE trade_date = ?", [day]).fetchall()[0][0]
+    return [s for s in ("VIX", "VVIX", "SPX") if s not in have] + ([] if vx else ["VX futures"])
 
 
 def alert(
@@ -156,11 +201,24 @@ def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
     run_id = str(flow_run.id or uuid.uuid4())
     ingest_error = None
     try:
-        try:
-            run_ingest(settings, run_id, day)
-        except SourceError as exc:  # publish what the data allows (stale if need be), then fail
-            ingest_error = str(exc)
-            log.error("ingest incomplete: %s", exc)
+        for attempt in range(settings.late_data_retries + 1):
+            try:
+                run_ingest(settings, run_id, day)
+            except SourceError as exc:  # publish what the data allows (stale if need be), then fail
+                ingest_error = str(exc)
+                log.error("ingest incomplete: %s", exc)
+            missing = inputs_missing(settings, day)
+            if not missing or attempt == settings.late_data_retries:
+                break
+            log.warning(
+                "%s not published yet for %s; retrying in %.0f s (%d of %d)",
+                ", ".join(missing),
+                day,
+                settings.late_data_delay_s,
+                attempt + 1,
+                settings.late_data_retries,
+            )
+            time.sleep(settings.late_data_delay_s)
         batch, published = signals_task(settings, day, run_id)
         export_task(settings)
     except Exception as exc:

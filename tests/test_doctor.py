@@ -20,7 +20,16 @@ def test_doctor_on_a_current_warehouse(fresh_signal_warehouse: Path) -> None:
         run_batch(con, [date(2026, 1, 6), date(2026, 1, 7)], HedgeParams(), "d", "h", use_gx=False)
     res = runner.invoke(app, ["doctor", "--warehouse", str(fresh_signal_warehouse), "--as-of", "2026-01-07"])
     out = res.stdout
-    for name in ("VIX close", "VX futures", "NYSE breadth", "published signal", "quarantine", "revisions", "warehouse", "deployment"):
+    for name in (
+        "VIX close",
+        "VX futures",
+        "NYSE breadth",
+        "published signal",
+        "quarantine",
+        "revisions",
+        "warehouse",
+        "deployment",
+    ):
         assert name in out
     assert "last 2026-01-07, expected 2026-01-07" in out  # VX futures and the published signal
     assert "keys unique" in out

@@ -321,11 +321,34 @@ def run_batch(
     user_ic: IcBook | None = None,
     start_positions: pl.DataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
+    revision: tuple[date, date, str | None] | None = None,
 ) -> tuple[Batch, bool]:
     """Compute, audit, and (only if every check passes) publish; validation results are kept
-    either way. Raises ``ValidationFailed`` naming the failing rules and rows."""
+    either way. ``revision`` = (first revised date, last published session, note): the sessions
+    between them are republished with the note in their reasons. Raises ``ValidationFailed``
+    naming the failing rules and rows."""
     batch = compute_batch(con, sessions, params, run_id, settings_hash, user_ic, start_positions, progress)
+    if revision is not None and revision[2]:
+        annotate_revision(batch, revision[0], revision[1], revision[2])
     return batch, audit_and_publish(con, batch, run_id, docs_dir, use_gx)
+
+
+def annotate_revision(batch: Batch, first: date, last: date, note: str) -> None:
+    """Name the upstream revision in the reasons of the republished sessions it affected."""
+    within = pl.col("session_date").is_between(first, last)
+    f = batch.frames
+    f["marts.hedge_signal_daily"] = f["marts.hedge_signal_daily"].with_columns(
+        pl.when(within)
+        .then(pl.lit(f"recomputed after {note}. ") + pl.col("actions_summary"))
+        .otherwise(pl.col("actions_summary"))
+        .alias("actions_summary")
+    )
+    f["marts.layer_adjustment"] = f["marts.layer_adjustment"].with_columns(
+        pl.when(within)
+        .then(pl.col("reason") + pl.lit(f" (recomputed after {note})"))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
 
 
 def audit_and_publish(

@@ -33,6 +33,7 @@ class Fault:
 class DataServer:
     root: Path
     faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
+    bodies: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))  # scripted bodies
     hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def start(self) -> None:
@@ -48,7 +49,8 @@ class DataServer:
                 server.hits[key] += 1
                 queue = server.faults.get(key)
                 fault = queue.pop(0) if queue else None
-                body = server.resolve(parts.path, parse_qs(parts.query))
+                scripted = server.bodies.get(key)
+                body = scripted.pop(0) if scripted else server.resolve(parts.path, parse_qs(parts.query))
                 if fault is not None:
                     if fault.delay_s:
                         time.sleep(fault.delay_s)

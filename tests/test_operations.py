@@ -1,0 +1,105 @@
+"""Upstream revisions recomputed and republished with the revision named; late data retried,
+then published stale rather than not at all."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.daily import signal_sessions
+from tests.support.cboe_server import INDEX_PATH, DataServer
+
+pytestmark = pytest.mark.flow
+
+
+def test_signal_sessions() -> None:
+    d = date
+    assert signal_sessions(None, d(2018, 2, 6)) == [d(2018, 2, 6)]
+    assert signal_sessions(d(2018, 2, 6), d(2018, 2, 8)) == [d(2018, 2, 7), d(2018, 2, 8)]
+    assert signal_sessions(d(2018, 2, 8), d(2018, 2, 7)) == [d(2018, 2, 7), d(2018, 2, 8)]
+    # a revision on 02-05, before the first published session 02-06: recompute from 02-06
+    assert signal_sessions(d(2018, 2, 8), d(2018, 2, 9), d(2018, 2, 5), d(2018, 2, 6))[0] == d(2018, 2, 6)
+    assert signal_sessions(d(2018, 2, 8), d(2018, 2, 9), d(2018, 2, 7), d(2018, 2, 6)) == [
+        d(2018, 2, 7), d(2018, 2, 8), d(2018, 2, 9)]
+
+
+def rows_before(body: bytes, day: date) -> bytes:
+    """A CBOE history as it looked before ``day``'s close was published."""
+    from datetime import datetime
+
+    lines = body.decode().splitlines(keepends=True)
+    keep = [lines[0]] + [ln for ln in lines[1:] if datetime.strptime(ln.split(",")[0], "%m/%d/%Y").date() < day]
+    return "".join(keep).encode()
+
+
+def copy_sources(data_dir: Path, target: Path) -> Path:
+    """The files the pipeline reads, copied so a test can revise one (never into the project)."""
+    shutil.copytree(data_dir, target, ignore=shutil.ignore_patterns("continuous", "legacy", "*.md", "MANIFEST*"))
+    return target
+
+
+def test_upstream_revision_is_recorded_recomputed_and_named(
+    prefect_harness: None, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.daily import daily_flow
+
+    src = copy_sources(data_dir, tmp_path / "src")
+    db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
+    kw = {"source": str(src), "warehouse": str(db), "export_dir": str(exports)}
+    daily_flow(as_of=date(2018, 2, 6), **kw)
+    daily_flow(as_of=date(2018, 2, 8), **kw)
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = con.sql("SELECT session_date, vix_close, actions_summary FROM marts.hedge_signal_daily ORDER BY 1").fetchall()
+    assert [r[0] for r in before] == [date(2018, 2, 6), date(2018, 2, 7), date(2018, 2, 8)]
+    vix = src / "cboe" / "indices" / "VIX_History.csv"
+    text = vix.read_text()
+    assert "02/07/2018,27.860000" in text or "02/07/2018," in text
+    lines = [
+        ",".join([*ln.split(",")[:4], "31.000000"]) if ln.startswith("02/07/2018,") else ln for ln in text.splitlines()
+    ]
+    vix.write_text("\n".join(lines) + "\n")
+    summary = daily_flow(as_of=date(2018, 2, 9), **kw)
+    assert summary.sessions == [date(2018, 2, 7), date(2018, 2, 8), date(2018, 2, 9)]
+    with duckdb.connect(str(db), read_only=True) as con:
+        rev = con.sql("SELECT table_name, row_key, column_name, new_value FROM meta.revision").fetchall()
+        assert ("raw.cboe_index", "symbol=VIX, date=2018-02-07", "close", "31.0") in rev
+        after = dict(con.sql("SELECT session_date, vix_close FROM marts.hedge_signal_daily").fetchall())
+        assert after[date(2018, 2, 7)] == 31.0
+        summaries = dict(con.sql("SELECT session_date, actions_summary FROM marts.hedge_signal_daily").fetchall())
+        assert "upstream revision" in summaries[date(2018, 2, 7)] and "2018-02-07" in summaries[date(2018, 2, 7)]
+        assert "upstream revision" not in summaries[date(2018, 2, 6)]
+        reasons = [r[0] for r in con.sql(
+            "SELECT reason FROM marts.layer_adjustment WHERE session_date = DATE '2018-02-08'").fetchall()]
+        assert all("recomputed after upstream revision" in r for r in reasons)
+        macd = dict(con.sql("SELECT session_date, macd FROM marts.indicators_daily WHERE session_date "
+                            "BETWEEN DATE '2018-02-06' AND DATE '2018-02-07'").fetchall())
+        assert macd[date(2018, 2, 7)] is not None
+
+
+def test_late_data_is_retried_then_published(
+    prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.daily import daily_flow
+
+    for key, value in data_server.settings_overrides().items():
+        monkeypatch.setenv(f"ALVH_{key.upper()}", value)
+    monkeypatch.setenv("ALVH_LATE_DATA_RETRIES", "2")
+    monkeypatch.setenv("ALVH_LATE_DATA_DELAY_S", "0.05")
+    day = date(2024, 8, 5)
+    early = rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), day)
+    data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [early]  # the first request: not out yet
+    summary = daily_flow(as_of=day, source="http", warehouse=str(tmp_path / "w.duckdb"), export_dir=str(tmp_path / "e"))
+    assert data_server.hits[INDEX_PATH + "/VIX_History.csv"] == 2
+    assert summary.signal is not None and not summary.signal["stale"]
+
+    # never published: after the retries the run publishes a stale signal rather than none
+    later = date(2024, 8, 6)
+    data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [rows_before(
+        (data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), later)] * 3
+    summary2 = daily_flow(as_of=later, source="http", warehouse=str(tmp_path / "w2.duckdb"), export_dir=str(tmp_path / "e2"))
+    assert summary2.signal is not None and summary2.signal["stale"] and "VIX has no close" in summary2.signal["stale_reason"]
+    assert data_server.hits[INDEX_PATH + "/VIX_History.csv"] == 2 + 3  # the first try and 2 retries
