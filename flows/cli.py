@@ -337,7 +337,8 @@ def signals_show(
 
 
 def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    sig_path, lay_path = export_dir / "hedge_signal_daily.csv", export_dir / "layer_adjustment.csv"
+    base = export_dir / "current"
+    sig_path, lay_path = base / "hedge_signal_daily.csv", base / "layer_adjustment.csv"
     if not sig_path.exists():
         console.print(f"[red]error:[/red] the warehouse is busy and there are no exports in {export_dir}")
         raise typer.Exit(1)

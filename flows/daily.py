@@ -113,7 +113,7 @@ def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, b
 
 
 @task(name="export", cache_policy=NO_CACHE)
-def export_task(settings: Settings) -> dict[str, bool]:
+def export_task(settings: Settings) -> bool:
     """Write CSV and Parquet exports of the published marts."""
     with open_warehouse(settings.warehouse) as con:
         return export_marts(con, settings.export_dir)

@@ -23,7 +23,7 @@ def files_digest(folder: Path) -> dict[str, str]:
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
         if p.is_file() and "data_docs" not in p.parts
-    }
+    } | {"current ->": str((folder / "current").resolve())}
 
 
 def marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -55,8 +55,8 @@ def test_daily_flow_publishes_and_reruns_identically(
         assert con.sql("SELECT count(*) FROM meta.validation_run WHERE NOT success").fetchall() == [(0,)]
         assert con.sql("SELECT count(DISTINCT engine) FROM meta.validation_run").fetchall() == [(3,)]
     for name in ("hedge_signal_daily", "layer_adjustment", "hedge_order", "hedge_position", "stress_scenario"):
-        assert (exports / f"{name}.csv").exists()
-        assert list((exports / "parquet" / name).glob("year=2024/*.parquet"))
+        assert (exports / "current" / f"{name}.csv").exists()
+        assert list((exports / "current" / "parquet" / name).glob("year=2024/*.parquet"))
     assert (exports / "data_docs" / "index.html").exists()
     before_marts, before_files = marts(db), files_digest(exports)
     again = daily_flow(as_of=day, source="http", warehouse=str(db), export_dir=str(exports))

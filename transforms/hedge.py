@@ -695,7 +695,8 @@ def replay(
             res, spend = step(row, book, ic, settle_of, p, spend)
             if not res.signal["stale"]:
                 rate = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
-                shocks = grid_shocks([row[f"beta_{i}"] for i in LAYERS]) + hist
+                # historical shocks that had happened by this session (none from its future)
+                shocks = grid_shocks([row[f"beta_{i}"] for i in LAYERS]) + [h for h in hist if h.on <= d]
                 held = [(e, k, lot.qty) for (e, k), lot in res.book.items()]
                 out.stress += stress_rows(d, row, ic, held, shocks, p.ic, rate, p.vvix_ref_days, p.vvix_exponent)
         book = res.book

@@ -33,6 +33,7 @@ class Shock:
     spx_pct: float  # percent
     d_fut: tuple[float, float, float]  # points, by tenor M1..M3
     d_vvix: float = 0.0
+    on: date = date.min  # the session the move happened (historical shocks only)
 
 
 def historical_shocks(rows_by_date: dict[date, dict[str, Any]]) -> list[Shock]:
@@ -57,6 +58,7 @@ def historical_shocks(rows_by_date: dict[date, dict[str, Any]]) -> list[Shock]:
                 100.0 * (float(b["spx_close"]) / float(a["spx_close"]) - 1.0),
                 (futs[0][1] - futs[0][0], futs[1][1] - futs[1][0], futs[2][1] - futs[2][0]),
                 d_vvix,
+                after,
             )
         )
     return out

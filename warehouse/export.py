@@ -1,12 +1,12 @@
 """CSV and Parquet exports of the published marts, for downstream consumers.
 
-- CSV: one file per mart (``<export_dir>/<mart>.csv``), written to a temporary file in the same
-  folder and renamed over the old one, so a reader never sees half a file. Text cells that a
-  spreadsheet would read as a formula (starting with ``= + - @``, tab or CR) are prefixed with
-  ``'``.
-- Parquet: ``<export_dir>/parquet/<mart>/year=YYYY/*.parquet`` (hive style), written to a temporary
-  folder and swapped in.
-- A file whose content would not change is not rewritten (re-runs leave exports byte-identical).
+Layout: ``<export_dir>/current`` is a symlink to a complete snapshot folder
+``<export_dir>/snapshots/<digest>`` holding ``<mart>.csv`` and ``parquet/<mart>/year=YYYY/*.parquet``
+(hive style). A new snapshot is written in full (files fsynced) before ``current`` is switched
+to it with one atomic rename, so a reader — or a process killed at any instant — sees either the
+previous set of files or the new one, never a mix and never half a file. Text cells that a
+spreadsheet would read as a formula (starting with ``= + - @``, tab or CR) are prefixed with
+``'``. When nothing changed, nothing is written (re-runs leave exports byte-identical).
 """
 
 from __future__ import annotations
@@ -49,71 +49,82 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` via temp file + rename; False if the file already holds it."""
-    if path.exists() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
+def _fsync_tree(folder: Path) -> None:
+    for f in folder.rglob("*"):
+        if f.is_file():
+            with f.open("rb") as fh:
+                os.fsync(fh.fileno())
 
 
-def _digest_dir(folder: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(folder.rglob("*.parquet")):
-        h.update(str(f.relative_to(folder)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-def _write_parquet(frame: pl.DataFrame, target: Path, date_col: str) -> bool:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        if frame.height:
-            frame.with_columns(pl.col(date_col).dt.year().alias("year")).write_parquet(
-                tmp, partition_by="year", mkdir=True
-            )
-        if target.exists() and _digest_dir(target) == _digest_dir(tmp):
-            shutil.rmtree(tmp)
-            return False
-        old = target.with_name(f".{target.name}.old")
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-        return True
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def export_marts(con: duckdb.DuckDBPyConnection, export_dir: Path) -> dict[str, bool]:
-    """Export every published mart; returns table → whether any file changed."""
-    export_dir.mkdir(parents=True, exist_ok=True)
-    (export_dir / "parquet").mkdir(exist_ok=True)
-    changed = {}
+def _frames(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    frames = {}
     for table in EXPORTED:
-        name = table.split(".", 1)[1]
         frame = con.sql(f"SELECT * FROM {table}").pl()
         keys = [
             c
             for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario")
             if c in frame.columns
         ]
-        frame = frame.sort(keys)
-        buf = io.BytesIO()
-        neutralise_formulas(frame).write_csv(buf)
-        csv_changed = _write_atomic(export_dir / f"{name}.csv", buf.getvalue())
-        pq_changed = _write_parquet(frame, export_dir / "parquet" / name, "session_date")
-        changed[table] = csv_changed or pq_changed
-    return changed
+        frames[table.split(".", 1)[1]] = frame.sort(keys)
+    return frames
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    neutralise_formulas(frame).write_csv(buf)
+    return buf.getvalue()
+
+
+def export_marts(con: duckdb.DuckDBPyConnection, export_dir: Path) -> bool:
+    """Export every published mart as a new snapshot and switch ``current`` to it.
+
+    Returns False (writing nothing) when the current snapshot already holds exactly this data.
+    """
+    frames = _frames(con)
+    csvs = {name: _csv_bytes(f) for name, f in frames.items()}
+    h = hashlib.sha256()
+    for name in sorted(csvs):
+        h.update(name.encode())
+        h.update(csvs[name])
+    digest = h.hexdigest()[:16]
+    snaps = export_dir / "snapshots"
+    current = export_dir / "current"
+    snaps.mkdir(parents=True, exist_ok=True)
+    if current.is_symlink() and os.readlink(current) == f"snapshots/{digest}" and (snaps / digest).is_dir():
+        _clean(snaps, digest)
+        return False
+    tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=snaps))
+    try:
+        for name, data in csvs.items():
+            (tmp / f"{name}.csv").write_bytes(data)
+            frame = frames[name]
+            target = tmp / "parquet" / name
+            target.mkdir(parents=True)
+            if frame.height:
+                frame.with_columns(pl.col("session_date").dt.year().alias("year")).write_parquet(
+                    target, partition_by="year", mkdir=True
+                )
+        _fsync_tree(tmp)
+        final = snaps / digest
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        link = export_dir / f".current-{os.getpid()}"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        os.symlink(f"snapshots/{digest}", link)
+        os.replace(link, current)  # the atomic switch
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _clean(snaps, digest)
+    return True
+
+
+def _clean(snaps: Path, keep: str) -> None:
+    """Remove snapshots other than the current one, and leftovers of interrupted runs."""
+    for p in snaps.iterdir():
+        if p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in snaps.parent.glob(".current-*"):
+        p.unlink(missing_ok=True)
