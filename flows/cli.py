@@ -248,8 +248,7 @@ def backfill(
     """Signals for every session in a range from data already in the warehouse (no ingest)."""
     import uuid
 
-    from flows.daily import load_user_ic
-    from flows.params import hedge_params, method_hash
+    from flows.params import hedge_params, load_user_ic, method_hash
     from flows.settings import load_settings
     from transforms.calendar import sessions_between
     from warehouse.connection import open_warehouse
@@ -287,6 +286,7 @@ def backfill(
                     str(uuid.uuid4()),
                     method_hash(settings),
                     docs_dir=settings.export_dir / "data_docs",
+                    use_gx=settings.gx_validation,
                     user_ic=load_user_ic(settings),
                     progress=lambda n, total: progress.update(bar, completed=n),
                 )

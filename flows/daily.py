@@ -25,11 +25,10 @@ from prefect.runtime import flow_run
 
 from flows.alerts import daily_message, send, webhook_url
 from flows.ingest import run_ingest, today_new_york
-from flows.params import hedge_params, method_hash
+from flows.params import hedge_params, load_user_ic, method_hash
 from flows.settings import Settings, load_settings
-from schemas.errors import AlvhError, SourceError
+from schemas.errors import SourceError
 from transforms.calendar import is_session, sessions_between
-from transforms.ic_book import IcBook
 from warehouse.connection import open_warehouse, run_lock
 from warehouse.export import export_marts
 from warehouse.signals import Batch, run_batch
@@ -77,19 +76,6 @@ def revisions_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[date 
     return (min(dates) if dates else None), "upstream revision: " + "; ".join(parts) + more
 
 
-def load_user_ic(settings: Settings) -> IcBook | None:
-    if settings.positions_file is None:
-        return None
-    from transforms.ic_book import read_positions_file
-
-    path = settings.positions_file
-    kind = "toml" if path.suffix.lower() == ".toml" else "csv"
-    try:
-        return read_positions_file(path.read_text(), kind)
-    except (OSError, ValueError) as exc:
-        raise AlvhError(f"cannot read the positions file: {exc}", file=str(path)) from exc
-
-
 @task(name="signals-write-audit-publish", cache_policy=NO_CACHE)
 def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, bool]:
     """Compute the signal marts for the sessions due (recomputing what an upstream revision
@@ -107,6 +93,7 @@ def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, b
             run_id,
             method_hash(settings),
             docs_dir=settings.export_dir / "data_docs",
+            use_gx=settings.gx_validation,
             user_ic=load_user_ic(settings),
             revision=(revised_from, last, note) if revised_from is not None and last is not None else None,
         )

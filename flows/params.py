@@ -8,8 +8,9 @@ import hashlib
 import json
 
 from flows.settings import Settings
+from schemas.errors import AlvhError
 from transforms.hedge import HedgeParams
-from transforms.ic_book import IcParams
+from transforms.ic_book import IcBook, IcParams
 from transforms.indicators_daily import IndicatorParams
 from transforms.term_structure import TermStructureParams
 
@@ -85,3 +86,16 @@ def method_hash(settings: Settings) -> str:
         "positions_file": str(settings.positions_file) if settings.positions_file else None,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def load_user_ic(settings: Settings) -> IcBook | None:
+    if settings.positions_file is None:
+        return None
+    from transforms.ic_book import read_positions_file
+
+    path = settings.positions_file
+    kind = "toml" if path.suffix.lower() == ".toml" else "csv"
+    try:
+        return read_positions_file(path.read_text(), kind)
+    except (OSError, ValueError) as exc:
+        raise AlvhError(f"cannot read the positions file: {exc}", file=str(path)) from exc

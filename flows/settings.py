@@ -131,6 +131,7 @@ class Settings(BaseSettings):
     )
     backtest_out: Path = Field(Path("reports/backtest"), description="report and exports of alvh backtest")
 
+    gx_validation: bool = Field(True, description="also validate published marts with the GX suite")
     lock_timeout_s: float = Field(0.0, description="a second writing job waits this long for the warehouse")
     late_data_retries: int = Field(3, description="re-ingest attempts when today's data is not out yet")
     late_data_delay_s: float = Field(600.0, description="seconds between those attempts")

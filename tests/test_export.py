@@ -12,9 +12,11 @@ from warehouse.export import export_marts, neutralise_formulas
 
 
 def test_formula_like_text_is_neutralised() -> None:
-    f = pl.DataFrame({"reason": ["=HYPERLINK(\"x\")", "+1", "-2 contracts", "@SUM(A1)", "hold", None], "n": [1, 2, 3, 4, 5, 6]})
+    f = pl.DataFrame(
+        {"reason": ['=HYPERLINK("x")', "+1", "-2 contracts", "@SUM(A1)", "hold", None], "n": [1, 2, 3, 4, 5, 6]}
+    )
     out = neutralise_formulas(f)["reason"].to_list()
-    assert out == ["'=HYPERLINK(\"x\")", "'+1", "'-2 contracts", "'@SUM(A1)", "hold", None]
+    assert out == ['\'=HYPERLINK("x")', "'+1", "'-2 contracts", "'@SUM(A1)", "hold", None]
 
 
 def test_snapshots_switch_atomically_and_skip_when_unchanged(fresh_signal_warehouse: Path, tmp_path: Path) -> None:

@@ -33,8 +33,14 @@ def evening(source: Path, db: Path, day: date) -> None:
     run_id = str(uuid.uuid4())
     with open_warehouse(db) as con:
         for family in FAMILIES:
-            load_family(con, family, fetch_all(src, src.list_files(family), family, 1), run_id=run_id,
-                        source_kind="directory", vendor=vendor_format(settings))
+            load_family(
+                con,
+                family,
+                fetch_all(src, src.list_files(family), family, 1),
+                run_id=run_id,
+                source_kind="directory",
+                vendor=vendor_format(settings),
+            )
         build_staging(con, run_id)
         build_indicators_mart(con)
         run_batch(con, [day], HedgeParams(), run_id, "h", use_gx=False)
@@ -42,10 +48,15 @@ def evening(source: Path, db: Path, day: date) -> None:
 
 def marts(db: Path) -> dict[str, list[tuple[object, ...]]]:
     with duckdb.connect(str(db), read_only=True) as con:
-        out = {t: con.sql(f"SELECT * EXCLUDE (run_id) FROM {t} ORDER BY ALL").fetchall() if t.endswith("signal_daily")
-               else con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in SIGNAL_TABLES}
+        out = {
+            t: con.sql(f"SELECT * EXCLUDE (run_id) FROM {t} ORDER BY ALL").fetchall()
+            if t.endswith("signal_daily")
+            else con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in SIGNAL_TABLES
+        }
         out["indicators"] = con.sql(
-            f"SELECT * FROM marts.indicators_daily WHERE session_date <= DATE '{END}' ORDER BY ALL").fetchall()
+            f"SELECT * FROM marts.indicators_daily WHERE session_date <= DATE '{END}' ORDER BY ALL"
+        ).fetchall()
     return out
 
 
@@ -62,8 +73,14 @@ def test_day_by_day_equals_backfill(data_dir: Path, signal_warehouse: Path, tmp_
     src = make_source(settings, END)
     with open_warehouse(batch) as con:
         for family in FAMILIES:
-            load_family(con, family, fetch_all(src, src.list_files(family), family, 1), run_id="b",
-                        source_kind="directory", vendor=vendor_format(settings))
+            load_family(
+                con,
+                family,
+                fetch_all(src, src.list_files(family), family, 1),
+                run_id="b",
+                source_kind="directory",
+                vendor=vendor_format(settings),
+            )
         build_staging(con, "b")
         build_indicators_mart(con)
         run_batch(con, days, HedgeParams(), "b", "h", use_gx=False)

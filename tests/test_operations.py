@@ -24,7 +24,10 @@ def test_signal_sessions() -> None:
     # a revision on 02-05, before the first published session 02-06: recompute from 02-06
     assert signal_sessions(d(2018, 2, 8), d(2018, 2, 9), d(2018, 2, 5), d(2018, 2, 6))[0] == d(2018, 2, 6)
     assert signal_sessions(d(2018, 2, 8), d(2018, 2, 9), d(2018, 2, 7), d(2018, 2, 6)) == [
-        d(2018, 2, 7), d(2018, 2, 8), d(2018, 2, 9)]
+        d(2018, 2, 7),
+        d(2018, 2, 8),
+        d(2018, 2, 9),
+    ]
 
 
 def rows_before(body: bytes, day: date) -> bytes:
@@ -53,7 +56,9 @@ def test_upstream_revision_is_recorded_recomputed_and_named(
     daily_flow(as_of=date(2018, 2, 6), **kw)
     daily_flow(as_of=date(2018, 2, 8), **kw)
     with duckdb.connect(str(db), read_only=True) as con:
-        before = con.sql("SELECT session_date, vix_close, actions_summary FROM marts.hedge_signal_daily ORDER BY 1").fetchall()
+        before = con.sql(
+            "SELECT session_date, vix_close, actions_summary FROM marts.hedge_signal_daily ORDER BY 1"
+        ).fetchall()
     assert [r[0] for r in before] == [date(2018, 2, 6), date(2018, 2, 7), date(2018, 2, 8)]
     vix = src / "cboe" / "indices" / "VIX_History.csv"
     text = vix.read_text()
@@ -72,11 +77,19 @@ def test_upstream_revision_is_recorded_recomputed_and_named(
         summaries = dict(con.sql("SELECT session_date, actions_summary FROM marts.hedge_signal_daily").fetchall())
         assert "upstream revision" in summaries[date(2018, 2, 7)] and "2018-02-07" in summaries[date(2018, 2, 7)]
         assert "upstream revision" not in summaries[date(2018, 2, 6)]
-        reasons = [r[0] for r in con.sql(
-            "SELECT reason FROM marts.layer_adjustment WHERE session_date = DATE '2018-02-08'").fetchall()]
+        reasons = [
+            r[0]
+            for r in con.sql(
+                "SELECT reason FROM marts.layer_adjustment WHERE session_date = DATE '2018-02-08'"
+            ).fetchall()
+        ]
         assert all("recomputed after upstream revision" in r for r in reasons)
-        macd = dict(con.sql("SELECT session_date, macd FROM marts.indicators_daily WHERE session_date "
-                            "BETWEEN DATE '2018-02-06' AND DATE '2018-02-07'").fetchall())
+        macd = dict(
+            con.sql(
+                "SELECT session_date, macd FROM marts.indicators_daily WHERE session_date "
+                "BETWEEN DATE '2018-02-06' AND DATE '2018-02-07'"
+            ).fetchall()
+        )
         assert macd[date(2018, 2, 7)] is not None
 
 
@@ -98,8 +111,15 @@ def test_late_data_is_retried_then_published(
 
     # never published: after the retries the run publishes a stale signal rather than none
     later = date(2024, 8, 6)
-    data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [rows_before(
-        (data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), later)] * 3
-    summary2 = daily_flow(as_of=later, source="http", warehouse=str(tmp_path / "w2.duckdb"), export_dir=str(tmp_path / "e2"))
-    assert summary2.signal is not None and summary2.signal["stale"] and "VIX has no close" in summary2.signal["stale_reason"]
+    data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [
+        rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), later)
+    ] * 3
+    summary2 = daily_flow(
+        as_of=later, source="http", warehouse=str(tmp_path / "w2.duckdb"), export_dir=str(tmp_path / "e2")
+    )
+    assert (
+        summary2.signal is not None
+        and summary2.signal["stale"]
+        and "VIX has no close" in summary2.signal["stale_reason"]
+    )
     assert data_server.hits[INDEX_PATH + "/VIX_History.csv"] == 2 + 3  # the first try and 2 retries

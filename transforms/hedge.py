@@ -660,7 +660,9 @@ def replay(
             raise ValueError(f"no indicators row for session {d}: build marts.indicators_daily first")
         ic = user_ic or model_ic_for(d, by_date, p, ic_cache)
         opened = ic.opened if ic is not None else None
-        if opened != cycle:
+        if n == 1:
+            cycle = opened  # start_spend belongs to the cycle in force on the first session
+        elif opened != cycle:
             spend, cycle = 0.0, opened
         if ic is None:
             ic_missing = IcBook(opened=d, expiry=ic_cycle(d)[1], legs=())

@@ -12,8 +12,16 @@ PATTERNS = (
     (re.compile(r"^(\d{4}-\d{2}-\d{2}),"), "%Y-%m-%d"),
     (re.compile(r"^(\d{8}),"), "%Y%m%d"),
 )
-WANTED = ("cboe/indices", "spx", "cboe/vx_futures/cfe_current", "cboe/vx_futures/cfe_legacy_2008_2015",
-          "cboe/vx_futures/reconstructed", "breadth/unicorn_nyse", "breadth/tradingview_usi_pynecore", "rates")
+WANTED = (
+    "cboe/indices",
+    "spx",
+    "cboe/vx_futures/cfe_current",
+    "cboe/vx_futures/cfe_legacy_2008_2015",
+    "cboe/vx_futures/reconstructed",
+    "breadth/unicorn_nyse",
+    "breadth/tradingview_usi_pynecore",
+    "rates",
+)
 
 
 def row_date(line: str) -> date | None:
