@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from flows.settings import load_settings
-from flows.sources import fetch_all, make_source, vendor_format
+from flows.wiring import fetch_all, make_source, vendor_format
 from sources.catalog import FAMILIES
 from warehouse.connection import open_warehouse
 from warehouse.load import load_family

@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 
 from flows.params import indicator_params
 from flows.settings import Settings, load_settings
-from flows.sources import fetch_all, files_to_fetch, make_source, vendor_format
+from flows.wiring import fetch_all, files_to_fetch, make_source, vendor_format
 from schemas.errors import SourceError
 from schemas.meta import FlowRun
 from sources.base import Family, FetchedFile, Source

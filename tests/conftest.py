@@ -55,7 +55,7 @@ def loaded_warehouse(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     from datetime import date
 
     from flows.settings import load_settings
-    from flows.sources import fetch_all, make_source, vendor_format
+    from flows.wiring import fetch_all, make_source, vendor_format
     from sources.catalog import FAMILIES
     from warehouse.connection import open_warehouse
     from warehouse.load import load_family

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from flows.settings import load_settings
-from flows.sources import fetch_all, make_source, vendor_format
+from flows.wiring import fetch_all, make_source, vendor_format
 from sources.catalog import FAMILIES
 from tests.support.truncate import truncate_tree
 from transforms.calendar import sessions_between

@@ -74,7 +74,7 @@ def test_serve_and_trigger_runs(server: dict[str, str], data_dir: Path, tmp_path
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(tmp_path / "serve.log").open("w"),
         start_new_session=True,
     )
     code = """
@@ -93,7 +93,8 @@ async def main():
         else:
             raise SystemExit("deployment never registered")
     sched = dep.schedules[0].schedule
-    out = {"cron": sched.cron, "tz": sched.timezone, "limit": dep.concurrency_limit}
+    gcl = getattr(dep, "global_concurrency_limit", None)
+    out = {"cron": sched.cron, "tz": sched.timezone, "limit": gcl.limit if gcl is not None else dep.concurrency_limit}
     for as_of in sys.argv[1:]:
         run = await run_deployment("alvh-daily/alvh-daily", parameters={"as_of": as_of}, timeout=600)
         async with get_client() as client:
@@ -117,7 +118,8 @@ anyio.run(main)
 
         out = json.loads(res.stdout.strip().splitlines()[-1])
         assert (out["cron"], out["tz"], out["limit"]) == ("30 17 * * 1-5", "America/New_York", 1)
-        assert out["2024-06-19"]["state"] == "COMPLETED"  # Juneteenth: "no session", quickly
+        log = (tmp_path / "serve.log").read_text()[-4000:]
+        assert out["2024-06-19"]["state"] == "COMPLETED", log  # Juneteenth: "no session", quickly
         assert out["2018-02-05"]["state"] == "COMPLETED" and "alvh-daily" in out["2018-02-05"]["artifacts"]
         assert (tmp_path / "exports" / "current" / "layer_adjustment.csv").exists()
     finally:

@@ -187,7 +187,7 @@ def step(
     if stale is None:
         r = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
         vvix = float(row["vvix_close"])
-        for (exp, k), lot in book.items():
+        for (exp, k), lot in sorted(book.items()):
             if lot.qty <= 0:
                 continue
             if exp <= d:  # expired (cash-settled): worth its intrinsic value at the final settlement
@@ -257,7 +257,7 @@ def step(
     # --- current hedge ratio R (contracts actually held) -----------------------------------
     current = [0, 0, 0]
     hedge_vega_now = 0.0
-    for (exp, k), lot in book.items():
+    for (exp, k), lot in sorted(book.items()):
         if exp in expiries and lot.qty > 0:
             i = expiries.index(exp)
             current[i] += lot.qty
@@ -267,7 +267,7 @@ def step(
 
     # --- actions ------------------------------------------------------------------------------
     orders: list[dict[str, Any]] = []
-    new_book: Book = {key: Lot(lot.qty, lot.cost) for key, lot in book.items() if lot.qty > 0}
+    new_book: Book = {key: Lot(lot.qty, lot.cost) for key, lot in sorted(book.items()) if lot.qty > 0}
     expiring = [(key, lot) for key, lot in new_book.items() if key[0] < expiries[0]]
     others = [key for key in new_book if key[0] > expiries[2]]
     is_empty = not any(lot.qty > 0 for lot in book.values())
@@ -375,7 +375,7 @@ def step(
         # 2. HARVEST ----------------------------------------------------------------------------
         rich = [
             (key, held_px[key][0] / lot.cost)
-            for key, lot in book.items()
+            for key, lot in sorted(book.items())
             if lot.qty > 0 and key in held_px and lot.cost > 0 and held_px[key][0] >= p.harvest_multiple * lot.cost
         ]
         harvest_a = bool(rich) and ratio_now > hi_band
@@ -390,8 +390,10 @@ def step(
                 )
                 move_layer(j, tgt, "HARVEST", why)
                 actions[j], reasons[j], done[j] = ("HARVEST" if tgt != current[j] else "HOLD"), why, True
-        l1_cost = sum(lot.qty * lot.cost for key, lot in book.items() if key[0] == expiries[0] and lot.qty > 0)
-        l1_value = sum(lot.qty * held_px[key][0] for key, lot in book.items() if key[0] == expiries[0] and lot.qty > 0)
+        l1_cost = sum(lot.qty * lot.cost for key, lot in sorted(book.items()) if key[0] == expiries[0] and lot.qty > 0)
+        l1_value = sum(
+            lot.qty * held_px[key][0] for key, lot in sorted(book.items()) if key[0] == expiries[0] and lot.qty > 0
+        )
         if (
             not done[0]
             and row.get("macd_cross") == -1
@@ -716,8 +718,9 @@ def replay(
 
 def book_from_positions(rows: Sequence[dict[str, Any]]) -> Book:
     """A hedge book from ``marts.hedge_position`` rows of one session."""
-    return {
+    book = {
         (r["contract_expiry"], float(r["strike"])): Lot(int(r["qty"]), float(r.get("avg_cost") or 0.0))
         for r in rows
         if r["qty"] > 0
     }
+    return dict(sorted(book.items()))  # a fixed order: sums over the book do not depend on how it was read
