@@ -51,6 +51,10 @@ def daily_message(signal: dict[str, Any] | None, layers: list[dict[str, Any]], e
 
 def send(url: str, text: str, timeout_s: float = 10.0) -> bool:
     """POST ``{"text": text}``; failures are logged without the URL and never raise."""
+    # urllib3 logs request lines (with the URL path) at DEBUG: keep it quiet while the secret travels
+    pool_log = logging.getLogger("urllib3.connectionpool")
+    level = pool_log.level
+    pool_log.setLevel(logging.WARNING)
     try:
         resp = requests.post(url, json={"text": text}, timeout=timeout_s)
         if resp.status_code >= 400:
@@ -60,3 +64,5 @@ def send(url: str, text: str, timeout_s: float = 10.0) -> bool:
     except requests.RequestException as exc:
         log.warning("alert webhook unreachable (%s)", type(exc).__name__)
         return False
+    finally:
+        pool_log.setLevel(level)
