@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,6 +32,26 @@ WarehouseOpt = Annotated[
     Path | None,
     typer.Option("--warehouse", help="DuckDB file (default: ALVH_WAREHOUSE or warehouse/alvh.duckdb)"),
 ]
+
+
+@contextmanager
+def progress_bars(width: int) -> Iterator[Callable[[str, int, int], None]]:
+    """One bar per progress label (stderr); yields the reporter to install."""
+    with Progress(
+        TextColumn(f"{{task.description:<{width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bars: dict[str, TaskID] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(label, total=total)
+            progress.update(bars[label], completed=done, total=total)
+
+        yield on_progress
 
 
 @app.callback()
@@ -70,21 +92,7 @@ def ingest(
 
     settings = load_settings(warehouse=warehouse, source_dir=source_dir)
     source = "http" if http else (str(settings.source_dir) if settings.source_dir else "http")
-    with Progress(
-        TextColumn("{task.description:<18}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        bars: dict[str, TaskID] = {}
-
-        def on_progress(label: str, done: int, total: int) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(label, total=total)
-            progress.update(bars[label], completed=done, total=total)
-
+    with progress_bars(18) as on_progress:
         try:
             with reporting(on_progress):
                 summary = ingest_flow(
@@ -403,16 +411,7 @@ def backtest(
     from flows.settings import load_settings
 
     settings = load_settings(warehouse=warehouse)
-    with Progress(
-        TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        bars: dict[str, TaskID] = {}
-
-        def on_progress(label: str, done: int, total: int) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(label, total=total)
-            progress.update(bars[label], completed=done, total=total)
-
+    with progress_bars(26) as on_progress:
         try:
             with reporting(on_progress):
                 if sweep is not None:

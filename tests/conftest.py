@@ -96,3 +96,12 @@ def fresh_signal_warehouse(signal_warehouse: Path, tmp_path: Path) -> Path:
     db = tmp_path / "alvh.duckdb"
     shutil.copy(signal_warehouse, db)
     return db
+
+
+@pytest.fixture()
+def http_env(data_server: DataServer, monkeypatch: pytest.MonkeyPatch) -> DataServer:
+    """Point every base-URL setting at the local server (and read nothing from a folder)."""
+    for key, value in data_server.settings_overrides().items():
+        monkeypatch.setenv(f"ALVH_{key.upper()}", value)
+    monkeypatch.delenv("ALVH_SOURCE_DIR", raising=False)
+    return data_server

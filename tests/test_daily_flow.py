@@ -31,14 +31,6 @@ def marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES if t.startswith("marts.")}
 
 
-@pytest.fixture()
-def http_env(data_server: DataServer, monkeypatch: pytest.MonkeyPatch) -> DataServer:
-    for key, value in data_server.settings_overrides().items():
-        monkeypatch.setenv(f"ALVH_{key.upper()}", value)
-    monkeypatch.delenv("ALVH_SOURCE_DIR", raising=False)
-    return data_server
-
-
 def test_daily_flow_publishes_and_reruns_identically(
     prefect_harness: None, http_env: DataServer, tmp_path: Path
 ) -> None:

@@ -38,14 +38,6 @@ def q(db: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.sql(sql).fetchall()
 
 
-@pytest.fixture()
-def http_env(data_server: DataServer, monkeypatch: pytest.MonkeyPatch) -> DataServer:
-    for key, value in data_server.settings_overrides().items():
-        monkeypatch.setenv(f"ALVH_{key.upper()}", value)
-    monkeypatch.delenv("ALVH_SOURCE_DIR", raising=False)
-    return data_server
-
-
 def test_ingest_over_http_end_to_end(
     prefect_harness: None, http_env: DataServer, data_dir: Path, tmp_path: Path
 ) -> None:
