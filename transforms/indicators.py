@@ -277,6 +277,13 @@ def macd_rsi_arrays(
     return m, sg, h, _rsi_groups(x, off, period)
 
 
+def _sorted_groups(df: pl.DataFrame, by: str | None, order_by: str | None) -> tuple[pl.DataFrame, np.ndarray | None]:
+    """``df`` sorted by ``(by, order_by)`` where given, and the group boundaries of ``by``."""
+    keys = [k for k in (by, order_by) if k]
+    out = df.sort(keys) if keys else df
+    return out, (group_offsets(out[by]) if by else None)
+
+
 def add_macd(
     df: pl.DataFrame,
     value: str,
@@ -290,9 +297,7 @@ def add_macd(
 
     Rows are sorted by ``(by, order_by)`` first when those are given; the result keeps that order.
     """
-    keys = [k for k in (by, order_by) if k]
-    out = df.sort(keys) if keys else df
-    offsets = group_offsets(out[by]) if by else None
+    out, offsets = _sorted_groups(df, by, order_by)
     m, s, h = macd_arrays(out[value], offsets, fast, slow, signal)
     return out.with_columns(_null(m, "macd"), _null(s, "macd_signal"), _null(h, "macd_hist"))
 
@@ -306,9 +311,7 @@ def add_rsi(
     name: str = "rsi",
 ) -> pl.DataFrame:
     """Add Wilder RSI of ``value`` per ``by`` group as column ``name``."""
-    keys = [k for k in (by, order_by) if k]
-    out = df.sort(keys) if keys else df
-    offsets = group_offsets(out[by]) if by else None
+    out, offsets = _sorted_groups(df, by, order_by)
     return out.with_columns(_null(rsi_array(out[value], offsets, period), name))
 
 
