@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ALVH_", extra="forbid", toml_file="alvh.toml")
 
     # --- storage -------------------------------------------------------------------------------
+    home: Path = Field(
+        default_factory=lambda: default_home(),
+        description="folder the default relative paths (warehouse, export_dir, backtest_out) live in: "
+        "the project root in a checkout, else ~/.alvh",
+    )
     warehouse: Path = Field(Path("warehouse/alvh.duckdb"), description="DuckDB warehouse file")
     export_dir: Path = Field(Path("exports"), description="where CSV/Parquet exports are written")
 
@@ -169,10 +174,39 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
         )
 
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        """Every path becomes absolute: defaults under ``home``, user-given ones against the
+        current directory (as any command-line path), so a run does not depend on where it starts."""
+        self.home = self.home.expanduser().resolve()
+        for name in _PATH_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            value = Path(value).expanduser()
+            if not value.is_absolute():
+                value = (Path.cwd() / value) if name in self.model_fields_set else (self.home / value)
+            setattr(self, name, value.resolve())
+        return self
+
     def settings_hash(self) -> str:
-        """Short sha256 of every setting, recorded with published rows."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Short sha256 of every setting but the paths, recorded with published rows."""
+        # where files live does not change a signal: paths stay out, so clones agree
+        payload = json.dumps(self.model_dump(mode="json", exclude={"home", *_PATH_FIELDS}), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_PATH_FIELDS = ("warehouse", "export_dir", "source_dir", "positions_file", "backtest_out")
+
+
+def default_home() -> Path:
+    """The project root when alvh runs from a source checkout (the folder holding the
+    ``pyproject.toml`` that names alvh), else ``~/.alvh``."""
+    for parent in Path(__file__).resolve().parents:
+        pyproject = parent / "pyproject.toml"
+        if pyproject.is_file() and 'name = "alvh"' in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return parent
+    return Path.home() / ".alvh"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -79,7 +79,7 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
                 "class_name": "SiteBuilder",
                 "store_backend": {
                     "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
+                    "base_directory": str(docs_dir.resolve()),  # GX needs an absolute path
                 },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
