@@ -21,4 +21,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     blocks = re.findall(r"```bash\n(.+?)\n```", readme, re.S)
     test_cmd = next(b for b in blocks if "pytest" in b)
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
-    assert ci[-1] == test_cmd
+    assert test_cmd in ci
+    # and the main-job command, read from the README by .ci/main_job, in a fresh clone
+    assert ci[-1] == "bash .ci/main_job"
+    main_cmd = next(b for b in blocks if " alvh run " in b)
+    assert re.match(r"^python -m pip install .* alvh run ", main_cmd)
