@@ -18,7 +18,7 @@ from flows.backtest import last_complete_session, run_sweep
 from flows.settings import load_settings
 from transforms.backtest import Costs, Strategy, default_strategies, first_cycle_start, hedge_daily, ic_cycles, ic_daily
 from transforms.backtest_reference import reference_equity
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.backtest import load_market, run_backtest
 
 

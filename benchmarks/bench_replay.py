@@ -29,7 +29,7 @@ def replay_year(year: int, tmp: Path) -> None:
     from tests.support.truncate import truncate_tree
     from tests.test_incremental import evening, marts
     from transforms.calendar import sessions_between
-    from transforms.hedge import HedgeParams
+    from transforms.signal import HedgeParams
     from warehouse.connection import open_warehouse
     from warehouse.signals import run_batch
 

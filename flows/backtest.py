@@ -31,7 +31,7 @@ from transforms.backtest import (
     ic_daily,
     run_strategy,
 )
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.backtest import BacktestResult, export_backtest, load_market, run_backtest, save_backtest
 from warehouse.connection import open_warehouse
 from warehouse.report import write_report

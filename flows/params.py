@@ -9,9 +9,9 @@ import json
 
 from flows.settings import Settings
 from schemas.errors import AlvhError
-from transforms.hedge import HedgeParams
 from transforms.ic_book import IcBook, IcParams
 from transforms.indicators_daily import IndicatorParams
+from transforms.signal import HedgeParams
 from transforms.term_structure import TermStructureParams
 
 

@@ -11,20 +11,23 @@ from typing import Any
 
 import polars as pl
 
-from schemas.signals import ACTIONS
+from schemas.signals import ACTIONS, ORDER_ACTIONS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def suites() -> dict[str, list[Any]]:
-    """Expectations per mart (built lazily: importing GX costs ~2 s)."""
+def suites(ratio_bounds: tuple[float, float] = (0.6, 1.2)) -> dict[str, list[Any]]:
+    """Expectations per mart (built lazily: importing GX costs ~2 s). ``ratio_bounds`` are the
+    settings in force (``ratio_min``, ``ratio_max``), never hard-coded (§8)."""
     import great_expectations.expectations as gxe
 
     return {
         "hedge_signal_daily": [
             gxe.ExpectColumnValuesToNotBeNull(column="session_date"),
             gxe.ExpectColumnValuesToBeUnique(column="session_date"),
-            gxe.ExpectColumnValuesToBeBetween(column="ratio_target", min_value=0.6, max_value=1.2),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="ratio_target", min_value=ratio_bounds[0] - 1e-9, max_value=ratio_bounds[1] + 1e-9
+            ),
             gxe.ExpectColumnValuesToBeBetween(column="ad_rsi", min_value=0, max_value=100),
             gxe.ExpectColumnValuesToNotBeNull(column="actions_summary"),
             gxe.ExpectColumnValuesToBeInSet(column="regime", value_set=["calm", "elevated", "spike", "fading"]),
@@ -36,10 +39,12 @@ def suites() -> dict[str, list[Any]]:
             gxe.ExpectColumnValuesToBeBetween(column="target_qty", min_value=0),
             gxe.ExpectColumnValuesToBeBetween(column="model_target_qty", min_value=0),
             gxe.ExpectColumnValuesToBeInSet(column="action", value_set=ACTIONS),
+            gxe.ExpectColumnValuesToBeInSet(column="forward_source", value_set=["settle", "interpolated"]),
             gxe.ExpectColumnValuesToNotBeNull(column="reason"),
         ],
         "hedge_order": [
             gxe.ExpectColumnValuesToBeInSet(column="side", value_set=["BUY", "SELL"]),
+            gxe.ExpectColumnValuesToBeInSet(column="action", value_set=ORDER_ACTIONS),
             gxe.ExpectColumnValuesToBeBetween(column="qty", min_value=1),
             gxe.ExpectColumnValuesToBeBetween(column="model_price", min_value=0),
         ],
@@ -62,7 +67,9 @@ class GxResult:
     statistics: dict[str, Any]
 
 
-def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> list[GxResult]:
+def run_gx(
+    frames: dict[str, pl.DataFrame], docs_dir: Path | None = None, ratio_bounds: tuple[float, float] = (0.6, 1.2)
+) -> list[GxResult]:
     """Validate each frame with its suite; build Data Docs HTML under ``docs_dir`` if given."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
@@ -87,7 +94,7 @@ def run_gx(frames: dict[str, pl.DataFrame], docs_dir: Path | None = None) -> lis
         actions.append(gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["alvh_docs"]))
     source = ctx.data_sources.add_pandas(name="marts")
     out = []
-    for table, expectations in suites().items():
+    for table, expectations in suites(ratio_bounds).items():
         frame = frames.get(table)
         if frame is None:
             continue

@@ -9,13 +9,17 @@ import pandera.polars as pa
 import polars as pl
 
 REGIMES = ["calm", "elevated", "spike", "fading"]
+FORWARD_SOURCES = ["settle", "interpolated"]  # transforms.forwards.SETTLE / INTERPOLATED
 
 
 class IndicatorsDaily(pa.DataFrameModel):
     """One row per XNYS session: VIX MACD, NYSE A/D RSI, VIX futures term structure, betas, regime.
 
-    Units: VIX, futures, MACD and basis in index (vol) points; contango a decimal (M2/M1 − 1);
-    dte calendar days, tdte XNYS sessions; T-bill rate in percent per annum.
+    Units: VIX, futures, MACD and basis in index (vol) points; contango a decimal (M2/M1 forwards − 1);
+    dte calendar days, tdte XNYS sessions; T-bill rate in percent per annum. ``m{i}_forward`` is
+    the settle, or for a contract missing from the data the forward interpolated linearly in
+    expiry date (calendar days) between the contracts that bracket it (ALVH_METHOD.md §3); the
+    forward columns come last so that a migrated warehouse file has the same column order.
     """
 
     session_date: date = pa.Field(unique=True, description="XNYS session")
@@ -40,8 +44,8 @@ class IndicatorsDaily(pa.DataFrameModel):
     m3_settle: float = pa.Field(gt=0, nullable=True)
     m3_dte: pl.Int32 = pa.Field(gt=0)
     m3_tdte: pl.Int32 = pa.Field(gt=0)
-    contango: float = pa.Field(nullable=True, description="M2/M1 − 1 (decimal)")
-    basis: float = pa.Field(nullable=True, description="M1 − VIX, index points")
+    contango: float = pa.Field(nullable=True, description="M2/M1 forwards − 1 (decimal)")
+    basis: float = pa.Field(nullable=True, description="M1 forward − VIX, index points")
     beta_1: float = pa.Field(ge=0.1, le=1.0, description="trailing no-intercept beta of ΔM1 on ΔVIX")
     beta_2: float = pa.Field(ge=0.1, le=1.0)
     beta_3: float = pa.Field(ge=0.1, le=1.0)
@@ -52,6 +56,17 @@ class IndicatorsDaily(pa.DataFrameModel):
     vvix_close: float = pa.Field(gt=0, nullable=True, description="VVIX close")
     tbill_3m_pct: float = pa.Field(nullable=True, description="latest DTB3 on or before the session, %")
     tbill_3m_date: date = pa.Field(nullable=True, description="date of that DTB3 observation")
+    m1_forward: float = pa.Field(
+        gt=0, nullable=True, description="M1 settle, else interpolated between bracketing contracts, index points"
+    )
+    m1_forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True, description="settle / interpolated")
+    m1_forward_basis: str = pa.Field(nullable=True, description="the contracts an interpolated M1 forward uses")
+    m2_forward: float = pa.Field(gt=0, nullable=True, description="M2 forward, index points")
+    m2_forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True)
+    m2_forward_basis: str = pa.Field(nullable=True)
+    m3_forward: float = pa.Field(gt=0, nullable=True, description="M3 forward, index points")
+    m3_forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True)
+    m3_forward_basis: str = pa.Field(nullable=True)
 
     class Config:
         strict = True
@@ -73,9 +88,23 @@ class IndicatorsDaily(pa.DataFrameModel):
         have = pl.all_horizontal(pl.col(f"m{i}_settle").is_not_null() for i in (1, 2, 3))
         return data.lazyframe.select(pl.col("term_structure_complete") == have)
 
+    @pa.dataframe_check(name="check_forward_source_matches_settle")
+    def check_forward_source(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A settle is its own forward; an interpolated forward names its basis; no forward, no source."""
+        ok = pl.lit(True)
+        for i in (1, 2, 3):
+            settle, fwd = pl.col(f"m{i}_settle"), pl.col(f"m{i}_forward")
+            src, basis = pl.col(f"m{i}_forward_source"), pl.col(f"m{i}_forward_basis")
+            as_settle = (src == "settle") & (fwd == settle) & basis.is_null()
+            as_interpolated = (src == "interpolated") & basis.is_not_null()
+            absent = src.is_null() & basis.is_null()
+            rule = pl.when(settle.is_not_null()).then(as_settle).when(fwd.is_not_null()).then(as_interpolated)
+            ok = ok & rule.otherwise(absent).fill_null(False)
+        return data.lazyframe.select(ok)
+
     @pa.dataframe_check(name="check_no_null_where_inputs_exist")
     def check_derived_present(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        m1, m2, vix = pl.col("m1_settle"), pl.col("m2_settle"), pl.col("vix_close")
+        m1, m2, vix = pl.col("m1_forward"), pl.col("m2_forward"), pl.col("vix_close")
         return data.lazyframe.select(
             (m1.is_null() | m2.is_null() | pl.col("contango").is_not_null())
             & (m1.is_null() | vix.is_null() | pl.col("basis").is_not_null())

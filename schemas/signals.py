@@ -10,6 +10,9 @@ import pandera.polars as pa
 import polars as pl
 
 ACTIONS = ["OPEN", "ADD", "TRIM", "ROLL", "HARVEST", "HOLD"]
+# tickets also cash-settle expired contracts (not a decision: it happens on stale days too)
+ORDER_ACTIONS = [*ACTIONS, "SETTLE"]
+FORWARD_SOURCES = ["settle", "interpolated"]
 
 
 class HedgeSignalDaily(pa.DataFrameModel):
@@ -62,10 +65,11 @@ class HedgeSignalDaily(pa.DataFrameModel):
     def stale_reason_present(cls, data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(pl.col("stale") == pl.col("stale_reason").is_not_null())
 
-    @pa.dataframe_check(name="check_ratio_target_in_bounds")
-    def ratio_bounds(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        r = pl.col("ratio_target")
-        return data.lazyframe.select(pl.col("stale") | ((r >= 0.6 - 1e-12) & (r <= 1.2 + 1e-12)))
+    @pa.dataframe_check(name="check_ratio_current_undefined_without_ic_vega")
+    def ratio_null_when_no_vega(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """R is null exactly when |V_ic| = 0 (and on stale days)."""
+        undefined = pl.col("stale") | (pl.col("ic_short_vega_usd").fill_null(0.0) <= 0.0)
+        return data.lazyframe.select(undefined == pl.col("ratio_current").is_null())
 
 
 class LayerAdjustment(pa.DataFrameModel):
@@ -80,7 +84,8 @@ class LayerAdjustment(pa.DataFrameModel):
     contract_expiry: date
     dte: pl.Int64 = pa.Field(ge=0, nullable=True, description="calendar days")
     tdte: pl.Int64 = pa.Field(ge=0, nullable=True, description="XNYS sessions")
-    future_settle: float = pa.Field(gt=0, nullable=True)
+    future_settle: float = pa.Field(gt=0, nullable=True, description="the layer's forward: settle or interpolated")
+    forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True, description="settle / interpolated (§3)")
     strike: float = pa.Field(gt=0, nullable=True, description="target strike for new purchases")
     model_price: float = pa.Field(ge=0, nullable=True)
     delta: float = pa.Field(ge=0, le=1, nullable=True)
@@ -123,7 +128,7 @@ class HedgeOrder(pa.DataFrameModel):
     qty: pl.Int64 = pa.Field(ge=1, description="contracts")
     model_price: float = pa.Field(ge=0, description="Black-76 price, VIX points")
     layer: pl.Int64 = pa.Field(isin=[1, 2, 3])
-    action: str = pa.Field(isin=ACTIONS)
+    action: str = pa.Field(isin=ORDER_ACTIONS)
     reason: str
 
     class Config:
@@ -145,6 +150,10 @@ class HedgePosition(pa.DataFrameModel):
         strict = True
         coerce = True
         unique = ["session_date", "contract_expiry", "strike"]
+
+    @pa.dataframe_check(name="check_no_contract_held_past_expiry")
+    def not_expired(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("contract_expiry") > pl.col("session_date"))
 
 
 class StressScenario(pa.DataFrameModel):
@@ -185,9 +194,19 @@ def check_cross_table(
     orders: pl.DataFrame,
     positions: pl.DataFrame,
     previous_positions: pl.DataFrame,
+    ratio_bounds: tuple[float, float] = (0.6, 1.2),
 ) -> list[InvariantFailure]:
-    """Invariants across the marts of a batch of sessions (ALVH_METHOD.md §8)."""
+    """Invariants across the marts of a batch of sessions (ALVH_METHOD.md §8); ``ratio_bounds``
+    are the settings in force (``ratio_min``, ``ratio_max``)."""
     failures: list[InvariantFailure] = []
+    # check_ratio_target_in_bounds: ratio_min ≤ r* ≤ ratio_max on every non-stale day
+    lo, hi = ratio_bounds
+    r = pl.col("ratio_target")
+    out_of_bounds = signals.filter(~pl.col("stale") & ((r < lo - 1e-9) | (r > hi + 1e-9)))
+    if out_of_bounds.height:
+        failures.append(
+            InvariantFailure("check_ratio_target_in_bounds", out_of_bounds.select("session_date", "ratio_target"))
+        )
     key = ["contract_expiry", "strike"]
     days = signals["session_date"].sort().to_list()
     # check_position_carry: position(t) = position(previous session) + orders(t), every contract
@@ -222,9 +241,9 @@ def check_cross_table(
                 "check_layer_trades_match_orders", mismatch.select("session_date", "layer", "trade_qty", "_q")
             )
         )
-    # check_stale_days_do_not_trade
+    # check_stale_days_do_not_trade (cash settlement of an expired contract is not a trade)
     stale_days = signals.filter(pl.col("stale"))["session_date"]
-    traded = orders.filter(pl.col("session_date").is_in(stale_days.implode()))
+    traded = orders.filter(pl.col("session_date").is_in(stale_days.implode()) & (pl.col("action") != "SETTLE"))
     if traded.height:
         failures.append(InvariantFailure("check_stale_days_do_not_trade", traded))
     # check_layers_for_every_signal

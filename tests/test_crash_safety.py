@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from transforms.calendar import sessions_between
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.connection import open_warehouse
 from warehouse.export import export_marts
 from warehouse.signals import SIGNAL_TABLES, run_batch

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from flows.cli import app
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.connection import open_warehouse
 from warehouse.signals import run_batch
 

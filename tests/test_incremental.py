@@ -15,7 +15,7 @@ from flows.wiring import fetch_all, make_source, vendor_format
 from sources.catalog import FAMILIES
 from tests.support.truncate import truncate_tree
 from transforms.calendar import sessions_between
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.connection import open_warehouse
 from warehouse.indicators import build_indicators_mart
 from warehouse.load import load_family

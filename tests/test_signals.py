@@ -14,7 +14,7 @@ import pytest
 
 from schemas.errors import ValidationFailed
 from transforms.calendar import sessions_between
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.connection import open_warehouse
 from warehouse.signals import audit_and_publish, compute_batch, run_batch
 
@@ -133,10 +133,15 @@ def signal_for(db: Path, d: date) -> tuple[dict, list[dict], int]:
     return sig, batch.frames["marts.layer_adjustment"].to_dicts(), batch.frames["marts.hedge_order"].height
 
 
-def test_missing_futures_contract_is_stale_without_trades(fresh_signal_warehouse: Path) -> None:
-    sig, layers, n_orders = signal_for(fresh_signal_warehouse, date(2022, 2, 22))  # Mar-2022 absent
-    assert sig["stale"] and "2022-03-15" in sig["stale_reason"] and n_orders == 0
-    assert all(r["action"] == "HOLD" and r["trade_qty"] == 0 and "stale" in r["reason"] for r in layers)
+def test_missing_futures_contract_is_interpolated_not_stale(fresh_signal_warehouse: Path) -> None:
+    """ALVH-2026.2 §3: Mar-2022 (expiry 2022-03-15) is absent from the data; its forward is
+    interpolated between bracketing contracts, flagged, and named in the layer's reason."""
+    sig, layers, _ = signal_for(fresh_signal_warehouse, date(2022, 2, 22))
+    assert not sig["stale"] and sig["method_version"] == "ALVH-2026.2"
+    l1 = layers[0]
+    assert l1["contract_expiry"] == date(2022, 3, 15) and l1["forward_source"] == "interpolated"
+    assert l1["future_settle"] > 0 and "interpolated between the" in l1["reason"]
+    assert all(r["forward_source"] == "settle" for r in layers[1:])
 
 
 def test_stale_source_after_the_data_ends(fresh_signal_warehouse: Path) -> None:
@@ -254,3 +259,23 @@ def test_bad_holdings_file_names_the_row(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as err:
         parse_holdings("contract_expiry,strike,qty\n2018-03-21,20,abc\n", "fills.csv")
     assert "fills.csv" in str(err.value) and "line 2" in str(err.value)
+
+
+def test_ratio_bounds_come_from_the_settings(fresh_signal_warehouse: Path) -> None:
+    """`ALVH_RATIO_MAX=1.5` publishes: pandera, the invariants and the GX suite read the bounds in
+    force (§8), never 0.6–1.2 hard-coded; a bound that is exceeded is still caught."""
+    from dataclasses import replace
+
+    wide = replace(HedgeParams(), mode="fixed", fixed_ratio=1.4, ratio_max=1.5)
+    days = sessions_between(date(2020, 3, 2), date(2020, 3, 6))
+    with open_warehouse(fresh_signal_warehouse) as con:
+        batch, published = run_batch(con, days, wide, "wide", "h", use_gx=True)
+        assert published
+        sig = con.sql("SELECT ratio_target, method_version FROM marts.hedge_signal_daily").pl()
+    assert (sig["ratio_target"] == 1.4).all() and (sig["method_version"] == "ALVH-2026.2").all()
+    gx = [v for v in batch.validation if v["engine"] == "gx"]
+    assert gx and all(v["success"] for v in gx)
+    with open_warehouse(fresh_signal_warehouse) as con:
+        narrow = replace(wide, ratio_max=1.3)  # r* = 1.4 breaks ratio_max = 1.3
+        with pytest.raises(ValidationFailed, match="check_ratio_target_in_bounds"):
+            run_batch(con, days, narrow, "narrow", "h", use_gx=False)

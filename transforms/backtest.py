@@ -31,9 +31,18 @@ import numpy as np
 import polars as pl
 
 from transforms.calendar import spx_monthly_expiration
-from transforms.hedge import HedgeParams, model_ic_for, replay
+from transforms.forwards import ForwardCurves
 from transforms.ic_book import IcBook
-from transforms.pricing import b76_scalar, black76, black_scholes, spx_smile_vol, strike_by_target_delta
+from transforms.pricing import (
+    b76_scalar,
+    black76,
+    black_scholes,
+    spx_smile_vol,
+    strike_by_target_delta,
+    vvix_term_sigma,
+)
+from transforms.signal import CurveQuotes, HedgeParams, model_ic_for, replay
+from transforms.signal.params import rate_of
 
 
 @dataclass(frozen=True)
@@ -78,15 +87,19 @@ class Market:
     """Everything the backtest reads, keyed by session (built from the warehouse)."""
 
     rows: list[dict[str, Any]]
-    settles: dict[tuple[date, date], float]  # (trade date, expiry) → settle, final settlement on expiry
+    settles: dict[tuple[date, date], float]  # (trade date, expiry) → settle (weeklies too), final on expiry
     vix_open: dict[date, float]
     spx_open: dict[date, float]
 
     def __post_init__(self) -> None:
         self.by_date = {r["session_date"]: r for r in self.rows}
+        self.quotes = CurveQuotes(ForwardCurves(self.settles), self.vix_open)
 
     def settle_of(self, d: date, expiry: date) -> float | None:
-        return self.settles.get((d, expiry))
+        """The forward of ``expiry`` on ``d``: its settle, else interpolated between bracketing
+        contracts (§3), else None."""
+        f = self.quotes.forward(d, expiry)
+        return None if f is None else f.value
 
     def final_settlement(self, expiry: date) -> tuple[float | None, bool]:
         """(value, proxy?) — the expiry-day settle, else the VIX open of that day."""
@@ -97,7 +110,7 @@ class Market:
 
     def rate(self, d: date, default: float) -> float:
         row = self.by_date.get(d)
-        return row["tbill_3m_pct"] / 100.0 if row and row.get("tbill_3m_pct") is not None else default
+        return rate_of(row, default) if row else default
 
 
 @dataclass
@@ -125,21 +138,12 @@ def hedge_trades(
     if strategy.kind == "unhedged":
         return Trades([], [], set())
     if strategy.kind == "alvh":
-        rp = replay(market.rows, sessions, {}, _settle_with_final(market), strategy.hedge, progress=progress)
+        rp = replay(market.rows, sessions, {}, market.quotes, strategy.hedge, progress=progress, with_stress=False)
         stale = {s["session_date"] for s in rp.signals if s["stale"]}
         return Trades(rp.orders, rp.positions, stale)
     if strategy.kind == "calls":
         return _calls_trades(strategy, market, sessions)
     raise ValueError(f"unknown strategy kind {strategy.kind!r}")
-
-
-def _settle_with_final(market: Market) -> Callable[[date, date], float | None]:
-    def settle_of(d: date, e: date) -> float | None:
-        if d == e:
-            return market.final_settlement(e)[0]
-        return market.settles.get((d, e))
-
-    return settle_of
 
 
 def _calls_trades(strategy: Strategy, market: Market, sessions: Sequence[date]) -> Trades:
@@ -153,8 +157,9 @@ def _calls_trades(strategy: Strategy, market: Market, sessions: Sequence[date]) 
     k = strategy.tenor
     for d in sessions:
         row = market.by_date[d]
-        need = ("vix_close", "vvix_close", f"m{k}_settle")
-        if any(row.get(c) is None for c in need):
+        need = ("vix_close", "vvix_close")
+        fwd = market.settle_of(d, row[f"m{k}_expiry"])
+        if any(row.get(c) is None for c in need) or fwd is None:
             stale.add(d)
         else:
             exp = row[f"m{k}_expiry"]
@@ -169,9 +174,9 @@ def _calls_trades(strategy: Strategy, market: Market, sessions: Sequence[date]) 
                         )
                         continue
                     orders.append(_order(d, held, "SELL", strategy.qty, price, k, "ROLL"))
-                f = float(row[f"m{k}_settle"])
+                f = float(fwd)
                 dte = int(row[f"m{k}_dte"])
-                sig = float(row["vvix_close"]) / 100.0 * (p.vvix_ref_days / dte) ** p.vvix_exponent
+                sig = vvix_term_sigma(float(row["vvix_close"]), float(dte), p.vvix_ref_days, p.vvix_exponent)
                 strike = float(strike_by_target_delta(f, dte / 365.0, r, sig, p.target_delta))
                 held = (exp, strike)
                 orders.append(
@@ -209,7 +214,7 @@ def _price_held(
     if f is None or row.get("vvix_close") is None:
         return None
     dte = (exp - d).days
-    sig = float(row["vvix_close"]) / 100.0 * (p.vvix_ref_days / dte) ** p.vvix_exponent
+    sig = vvix_term_sigma(float(row["vvix_close"]), float(dte), p.vvix_ref_days, p.vvix_exponent)
     return b76_scalar(f, k, dte / 365.0, r, sig)[0]
 
 
@@ -314,7 +319,7 @@ def hedge_daily(market: Market, sessions: Sequence[date], trades: Trades, p: Hed
         ok = np.isfinite(f) & np.isfinite(vv) & (dte > 0)
         px = np.full(len(pos), np.nan)
         if ok.any():
-            sig = vv[ok] / 100.0 * (p.vvix_ref_days / dte[ok]) ** p.vvix_exponent
+            sig = vvix_term_sigma(vv[ok], dte[ok], p.vvix_ref_days, p.vvix_exponent)
             px[ok] = np.asarray(black76(f[ok], k[ok], dte[ok] / 365.0, r[ok], sig, True))
         last_px: dict[tuple[date, float], float] = {}
         for x, price in zip(pos, px, strict=True):

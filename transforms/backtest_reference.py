@@ -10,9 +10,10 @@ from datetime import date
 from typing import Any
 
 from transforms.backtest import Costs, Market, Trades
-from transforms.hedge import HedgeParams
 from transforms.ic_book import IcBook
-from transforms.pricing import b76_scalar, bs_scalar, smile_scalar
+from transforms.pricing import b76_scalar, bs_scalar, smile_scalar, vvix_term_sigma
+from transforms.signal import HedgeParams
+from transforms.signal.params import rate_of
 
 
 def reference_equity(
@@ -33,7 +34,7 @@ def reference_equity(
     out = []
     for d in sessions:
         row = market.by_date[d]
-        r = row["tbill_3m_pct"] / 100.0 if row.get("tbill_3m_pct") is not None else p.default_rate
+        r = rate_of(row, p.default_rate)
         # IC: settle the cycle expiring today at the open, open today's cycle at the close
         for ic in cycles:
             if ic.expiry == d and ic.opened in opened_seen:
@@ -78,7 +79,7 @@ def reference_equity(
             if f is None or vvix is None or dte <= 0:
                 price = last_price.get(key, 0.0)
             else:
-                sig = vvix / 100.0 * (p.vvix_ref_days / dte) ** p.vvix_exponent
+                sig = vvix_term_sigma(float(vvix), float(dte), p.vvix_ref_days, p.vvix_exponent)
                 price = b76_scalar(f, x["strike"], dte / 365.0, r, sig, True)[0]
             last_price[key] = price
             hedge_mark += x["qty"] * price * 100.0

@@ -6,10 +6,12 @@ Inputs are staging frames; the output is validated by ``schemas.marts.Indicators
   TA-Lib's seeding; ``macd_cross`` from the histogram's sign changes.
 - A/D line and RSI(14, Wilder) over the sessions that have breadth; a session without breadth
   has null ``advances/declines/ad_line/ad_rsi`` and ``breadth_missing = true``.
-- Term structure and betas from :mod:`transforms.term_structure`.
+- Term structure and betas from :mod:`transforms.term_structure`; ``m{i}_forward`` is the settle
+  or, for a contract missing from the data, the forward interpolated between the contracts that
+  bracket it (:mod:`transforms.forwards`), with its source and basis.
 - Regime, decided in order: ``fading`` if a −1 cross happened within the last
   ``fading_window`` sessions (today included) and VIX ≥ ``fading_vix``; ``spike`` if VIX ≥
-  ``spike_vix`` or M1 > M2 (backwardation); ``elevated`` if VIX ≥ ``elevated_vix`` or hist > 0;
+  ``spike_vix`` or M1 > M2 forwards (backwardation); ``elevated`` if VIX ≥ ``elevated_vix`` or hist > 0;
   else ``calm``. Null when the session has no VIX close.
 - Also carried for the signal engine: SPX and VVIX closes, and the latest 3-month T-bill rate on
   or before the session (percent) with the date it was observed.
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from transforms.indicators import ad_line, add_macd, add_rsi, macd_cross
-from transforms.term_structure import TermStructureParams, build_term_structure
+from transforms.term_structure import FORWARD_COLUMNS, TermStructureParams, build_term_structure
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def build_indicators_daily(
     recent_down = (
         (pl.col("macd_cross") == -1).fill_null(False).cast(pl.Int32).rolling_max(p.fading_window, min_samples=1)
     )
-    backwardation = (pl.col("m1_settle") > pl.col("m2_settle")).fill_null(False)
+    backwardation = (pl.col("m1_forward") > pl.col("m2_forward")).fill_null(False)
     regime = (
         pl.when(vixc.is_null())
         .then(None)
@@ -147,4 +149,5 @@ COLUMNS = [
     "vvix_close",
     "tbill_3m_pct",
     "tbill_3m_date",
+    *FORWARD_COLUMNS,  # last, so that a migrated warehouse (columns appended) has the same order
 ]

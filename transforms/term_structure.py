@@ -6,6 +6,13 @@ and ``M3`` the next two. Which contracts those are comes from the VIX expiration
 the data: when the data lacks one of them the settle is null and
 ``term_structure_complete = false`` — never silently filled with a neighbouring contract.
 
+Forwards (:mod:`transforms.forwards`): ``m{i}_forward`` is the settle when the data has it, else
+interpolated linearly in expiry date between the nearest contracts — weekly or monthly — that
+have a settle that session and bracket it (``m{i}_forward_source = "interpolated"``,
+``m{i}_forward_basis`` naming the two contracts); null only when no pair brackets it. Contango
+and basis are computed from the forwards; betas and ``term_structure_complete`` from actual
+settles only.
+
 Futures beta of tenor i: the no-intercept slope of ΔF_i on ΔVIX, where ΔF_i is the day's change
 of the *same* contract (not of the rolling M_i series, which jumps at rolls), over the trailing
 ``window`` valid (ΔF_i, ΔVIX) pairs, clipped to [lo, hi]; before ``window`` pairs exist, the
@@ -22,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from transforms.calendar import sessions_between, vix_monthly_expirations
+from transforms.forwards import ForwardCurves
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,24 @@ def expected_contracts(sessions: pl.Series, roll_tdte: int) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
+def add_forwards(exp: pl.DataFrame, curves: ForwardCurves) -> pl.DataFrame:
+    """Add ``m{i}_forward`` (index points), ``m{i}_forward_source`` and ``m{i}_forward_basis``
+    for i = 1..3 to a frame with ``session_date`` and ``m{i}_expiry``."""
+    sessions = exp["session_date"].to_list()
+    cols = []
+    for i in (1, 2, 3):
+        fwd = [curves.forward(s, e) for s, e in zip(sessions, exp[f"m{i}_expiry"].to_list(), strict=True)]
+        cols += [
+            pl.Series(f"m{i}_forward", [None if f is None else f.value for f in fwd], dtype=pl.Float64),
+            pl.Series(f"m{i}_forward_source", [None if f is None else f.source for f in fwd], dtype=pl.String),
+            pl.Series(f"m{i}_forward_basis", [None if f is None else f.basis() for f in fwd], dtype=pl.String),
+        ]
+    return exp.with_columns(cols)
+
+
+FORWARD_COLUMNS = [f"m{i}_{c}" for i in (1, 2, 3) for c in ("forward", "forward_source", "forward_basis")]
+
+
 def build_term_structure(
     sessions: pl.Series, vx: pl.DataFrame, vix: pl.DataFrame, params: TermStructureParams | None = None
 ) -> pl.DataFrame:
@@ -65,18 +91,19 @@ def build_term_structure(
         XNYS sessions (pl.Date), ascending.
     vx
         ``staging.stg_vx_futures`` rows (``trade_date, contract_expiry, is_monthly, settle``),
-        settle in index points.
+        settle in index points; weeklies (``is_monthly`` false) serve as interpolation brackets.
     vix
         ``session_date, vix_close`` (index points).
 
     Returns
     -------
     pl.DataFrame
-        ``session_date, m{1,2,3}_{expiry,settle,dte,tdte}, contango (M2/M1 − 1, decimal),
-        basis (M1 − VIX, index points), beta_{1,2,3}, term_structure_complete``.
+        ``session_date, m{1,2,3}_{expiry,settle,dte,tdte}, contango (M2/M1 − 1 on forwards,
+        decimal), basis (M1 forward − VIX, index points), beta_{1,2,3}, term_structure_complete,
+        m{1,2,3}_{forward,forward_source,forward_basis}``.
     """
     p = params or TermStructureParams()
-    exp = expected_contracts(sessions, p.roll_tdte)
+    exp = add_forwards(expected_contracts(sessions, p.roll_tdte), ForwardCurves.from_frame(vx))
     settles = vx.filter(pl.col("is_monthly")).select("trade_date", "contract_expiry", "settle")
     prev_session = pl.col("session_date").shift(1)
     frame = exp.join(vix, on="session_date", how="left").with_columns(prev_session.alias("_prev"))
@@ -117,8 +144,8 @@ def build_term_structure(
             pl.col(f"beta_{i}").forward_fill().fill_null(d).alias(f"beta_{i}")
             for i, d in zip((1, 2, 3), p.beta_defaults, strict=True)
         ],
-        (pl.col("m2_settle") / pl.col("m1_settle") - 1).alias("contango"),
-        (pl.col("m1_settle") - pl.col("vix_close")).alias("basis"),
+        (pl.col("m2_forward") / pl.col("m1_forward") - 1).alias("contango"),
+        (pl.col("m1_forward") - pl.col("vix_close")).alias("basis"),
         pl.all_horizontal(pl.col(f"m{i}_settle").is_not_null() for i in (1, 2, 3)).alias("term_structure_complete"),
     )
     cols: Sequence[str] = [
@@ -130,5 +157,6 @@ def build_term_structure(
         "beta_2",
         "beta_3",
         "term_structure_complete",
+        *FORWARD_COLUMNS,
     ]
     return frame.select(cols)

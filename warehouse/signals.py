@@ -18,8 +18,10 @@ from schemas.errors import ValidationFailed
 from schemas.meta import ValidationRun
 from schemas.registry import TABLES
 from schemas.signals import check_cross_table
-from transforms.hedge import HedgeParams, Replay, book_from_positions, replay
+from transforms.forwards import ForwardCurves
 from transforms.ic_book import IcBook, ic_cycle
+from transforms.signal import CurveQuotes, HedgeParams, Replay, book_from_positions, replay
+from transforms.signal.stress import shock_sessions
 from transforms.term_structure import expected_contracts
 from warehouse.connection import transaction
 from warehouse.ddl import polars_schema
@@ -55,6 +57,7 @@ class Batch:
     frames: dict[str, pl.DataFrame]
     previous_positions: pl.DataFrame
     validation: list[dict[str, Any]] = field(default_factory=list)
+    ratio_bounds: tuple[float, float] = (0.6, 1.2)  # ratio_min, ratio_max of the settings in force
 
 
 def sql_date(d: date) -> str:
@@ -135,33 +138,37 @@ def compute_batch(
     rows += [placeholder_row(d, params.roll_tdte) for d in sessions if d not in have]
     hist = (
         con.sql(
-            "SELECT * FROM marts.indicators_daily WHERE session_date IN "
-            "('2018-02-02','2018-02-05','2020-03-13','2020-03-16','2024-08-02','2024-08-05','2025-04-03','2025-04-08')"
+            "SELECT * FROM marts.indicators_daily WHERE session_date IN ("
+            + ", ".join(sql_date(d) for d in shock_sessions())
+            + ")"
         )
         .pl()
         .to_dicts()
     )
     rows += [r for r in hist if r["session_date"] not in have]
-    vx = con.execute(
-        "SELECT trade_date, contract_expiry, settle FROM staging.stg_vx_futures "
-        "WHERE is_monthly AND trade_date BETWEEN ? AND ?",
-        [lo, last],
-    ).fetchall()
-    settles = {(t, e): s for t, e, s in vx}
-    # final settlement of contracts that expired without an expiry-day row: the VIX open of that
-    # day stands in (the special opening quotation is not in the data)
-    for t, e, o in con.execute(
-        "SELECT session_date, session_date, open FROM staging.stg_index_daily "
-        "WHERE symbol = 'VIX' AND open IS NOT NULL AND session_date BETWEEN ? AND ?",
-        [lo, last],
-    ).fetchall():
-        settles.setdefault((t, e), o)
     book = book_from_positions(prev_pos.to_dicts())
-    rp = replay(rows, list(sessions), book, lambda t, e: settles.get((t, e)), params, user_ic, spend, progress)
+    quotes = load_quotes(con, min([lo, *(e for e, _ in book)]), last)
+    rp = replay(rows, list(sessions), book, quotes, params, user_ic, spend, progress)
     if note is not None and rp.signals:
         rp.signals[0]["positions_note"] = note
         rp.signals[0]["actions_summary"] = f"{note}. {rp.signals[0]['actions_summary']}"
-    return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos)
+    bounds = (params.ratio_min, params.ratio_max)
+    return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos, ratio_bounds=bounds)
+
+
+def load_quotes(con: duckdb.DuckDBPyConnection, lo: date, hi: date) -> CurveQuotes:
+    """Every VX settle (weeklies too: they bracket a missing monthly, §3) and the VIX opens (the
+    final-settlement proxy) between ``lo`` and ``hi``."""
+    vx = con.sql(
+        "SELECT trade_date, contract_expiry, settle FROM staging.stg_vx_futures "
+        f"WHERE settle IS NOT NULL AND trade_date BETWEEN {sql_date(lo)} AND {sql_date(hi)}"
+    ).pl()
+    opens = con.execute(
+        "SELECT session_date, open FROM staging.stg_index_daily "
+        "WHERE symbol = 'VIX' AND open IS NOT NULL AND session_date BETWEEN ? AND ?",
+        [lo, hi],
+    ).fetchall()
+    return CurveQuotes(ForwardCurves.from_frame(vx), dict(opens))
 
 
 def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str, pl.DataFrame]:
@@ -237,8 +244,10 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
         batch.frames["marts.hedge_order"],
         batch.frames["marts.hedge_position"],
         batch.previous_positions,
+        batch.ratio_bounds,
     )
     names = [
+        "check_ratio_target_in_bounds",
         "check_position_carry",
         "check_layer_trades_match_orders",
         "check_stale_days_do_not_trade",
@@ -259,7 +268,7 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
         from schemas.gx_suites import run_gx
 
         short = {t.split(".", 1)[1]: f for t, f in batch.frames.items()}
-        for res in run_gx(short, docs_dir):
+        for res in run_gx(short, docs_dir, batch.ratio_bounds):
             if res.success:
                 record("gx", f"marts.{res.table}", f"{res.table}_suite", True, 0, res.statistics)
             for fail in res.failures:

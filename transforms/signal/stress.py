@@ -15,7 +15,8 @@ from datetime import date
 from typing import Any
 
 from transforms.ic_book import IcBook, IcParams
-from transforms.pricing import b76_scalar, bs_scalar, smile_scalar
+from transforms.pricing import b76_scalar, bs_scalar, smile_scalar, vvix_term_sigma
+from transforms.signal.inputs import DayInputs
 
 GRID: tuple[tuple[float, float], ...] = ((5.0, -1.5), (10.0, -3.0), (20.0, -6.0), (40.0, -12.0))
 HISTORICAL: tuple[tuple[str, date, date], ...] = (
@@ -34,6 +35,11 @@ class Shock:
     d_fut: tuple[float, float, float]  # points, by tenor M1..M3
     d_vvix: float = 0.0
     on: date = date.min  # the session the move happened (historical shocks only)
+
+
+def shock_sessions() -> list[date]:
+    """The sessions the historical shocks are measured between (the one place they are named)."""
+    return sorted({d for _, before, after in HISTORICAL for d in (before, after)})
 
 
 def historical_shocks(rows_by_date: dict[date, dict[str, Any]]) -> list[Shock]:
@@ -71,20 +77,21 @@ def grid_shocks(betas: Sequence[float]) -> list[Shock]:
 
 
 def stress_rows(
-    d: date,
-    row: dict[str, Any],
+    day: DayInputs,
     ic: IcBook,
     positions: Sequence[tuple[date, float, int]],
     shocks: Sequence[Shock],
     ic_params: IcParams,
-    rate: float,
     vvix_ref_days: float = 30.0,
     vvix_exponent: float = 0.30,
 ) -> list[dict[str, Any]]:
-    """P&L of the IC and of the hedge held after the session's orders, per scenario."""
-    spx, vix, vvix = float(row["spx_close"]), float(row["vix_close"]), float(row["vvix_close"])
-    expiries = [row[f"m{i}_expiry"] for i in (1, 2, 3)]
-    settles = [float(row[f"m{i}_settle"]) for i in (1, 2, 3)]
+    """P&L of the IC and of the hedge held after the session's orders, per scenario. Held calls
+    move with their layer's forward (settle or interpolated); contracts outside M1–M3 are not
+    shocked."""
+    assert day.spx is not None and day.vix is not None and day.vvix is not None
+    d, spx, vix, vvix, rate = day.session, day.spx, day.vix, day.vvix, day.rate
+    expiries = day.expiries
+    forwards = [float(x.forward or 0.0) for x in day.layers]
     q = ic_params.dividend_yield
     t_ic = max((ic.expiry - d).days, 0) / 365.0
 
@@ -114,9 +121,9 @@ def stress_rows(
             if exp not in expiries:
                 continue
             i = expiries.index(exp)
-            f = max(settles[i] + d_fut[i], 0.01)
+            f = max(forwards[i] + d_fut[i], 0.01)
             dte = max((exp - d).days, 1)
-            sig = max(vvix + d_vvix, 1.0) / 100.0 * (vvix_ref_days / dte) ** vvix_exponent
+            sig = vvix_term_sigma(max(vvix + d_vvix, 1.0), float(dte), vvix_ref_days, vvix_exponent)
             total += qty * b76_scalar(f, k, dte / 365.0, rate, sig, True)[0] * 100.0
         return total
 
