@@ -149,9 +149,9 @@ def indicators_table(frame: pl.DataFrame, title: str) -> Table:
         ("MACD hist", "macd_hist", "{:+.2f}"),
         ("cross", "macd_cross", "{:+d}"),
         ("A/D RSI", "ad_rsi", "{:.1f}"),
-        ("M1", "m1_settle", "{:.2f}"),
-        ("M2", "m2_settle", "{:.2f}"),
-        ("M3", "m3_settle", "{:.2f}"),
+        ("M1", "m1_forward", "{:.2f}"),
+        ("M2", "m2_forward", "{:.2f}"),
+        ("M3", "m3_forward", "{:.2f}"),
         ("contango", "contango", "{:+.1%}"),
         ("β1/β2/β3", None, ""),
         ("regime", "regime", "{}"),
@@ -168,12 +168,16 @@ def indicators_table(frame: pl.DataFrame, title: str) -> Table:
                 flags = []
                 if row["breadth_missing"]:
                     flags.append("no breadth")
-                if not row["term_structure_complete"]:
+                interpolated = [f"M{i}" for i in (1, 2, 3) if row.get(f"m{i}_forward_source") == "interpolated"]
+                if interpolated:
+                    flags.append("~ interpolated " + "/".join(interpolated))
+                elif not row["term_structure_complete"]:
                     flags.append("curve incomplete")
                 cells.append(", ".join(flags) or "ok")
             else:
                 v = row[col]
-                cells.append("—" if v is None else fmt.format(v))
+                mark = "~" if col.endswith("_forward") and row.get(f"{col}_source") == "interpolated" else ""
+                cells.append("—" if v is None else mark + fmt.format(v))
         table.add_row(*cells)
     return table
 

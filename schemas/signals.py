@@ -85,7 +85,6 @@ class LayerAdjustment(pa.DataFrameModel):
     dte: pl.Int64 = pa.Field(ge=0, nullable=True, description="calendar days")
     tdte: pl.Int64 = pa.Field(ge=0, nullable=True, description="XNYS sessions")
     future_settle: float = pa.Field(gt=0, nullable=True, description="the layer's forward: settle or interpolated")
-    forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True, description="settle / interpolated (§3)")
     strike: float = pa.Field(gt=0, nullable=True, description="target strike for new purchases")
     model_price: float = pa.Field(ge=0, nullable=True)
     delta: float = pa.Field(ge=0, le=1, nullable=True)
@@ -96,6 +95,8 @@ class LayerAdjustment(pa.DataFrameModel):
     trade_qty: pl.Int64
     action: str = pa.Field(isin=ACTIONS)
     reason: str = pa.Field(str_length={"min_value": 1})
+    # last, so a migrated warehouse file (columns appended) has the same order as a new one
+    forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True, description="settle / interpolated (§3)")
 
     class Config:
         strict = True
