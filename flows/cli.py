@@ -132,7 +132,9 @@ def indicators(
         with open_warehouse(settings.warehouse) as con:
             frame = build_indicators_mart(con, indicator_params(settings))
     except AlvhError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     if frame.is_empty():
         console.print("[yellow]the warehouse holds no VIX history yet: run `alvh ingest` first[/yellow]")
@@ -238,7 +240,9 @@ def run(
                 export_dir=str(settings.export_dir),
             )
     except AlvhError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     if summary.status == "no session":
         out_console().print(f"{summary.as_of} is not an NYSE session: no signal.")
@@ -304,7 +308,9 @@ def backfill(
                 )
             export_marts(con, settings.export_dir)
     except AlvhError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     sig = batch.frames["marts.hedge_signal_daily"]
     out_console().print(
@@ -511,7 +517,9 @@ def main() -> None:  # pragma: no cover - console entry
     try:
         app()
     except AlvhError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(1)
 
 

@@ -35,10 +35,6 @@ def indicator_params(settings: Settings) -> IndicatorParams:
 
 
 def hedge_params(settings: Settings) -> HedgeParams:
-    if settings.hedge_mode not in ("steward", "fixed"):
-        from schemas.errors import ConfigError
-
-        raise ConfigError("hedge_mode must be 'steward' or 'fixed'", value=settings.hedge_mode)
     return HedgeParams(
         weights=settings.layer_weights,
         target_delta=settings.target_delta,

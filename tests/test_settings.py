@@ -38,3 +38,83 @@ def test_home_setting_moves_the_defaults(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_paths_do_not_change_the_settings_hash(tmp_path: Path) -> None:
     assert load_settings().settings_hash() == load_settings(warehouse=tmp_path / "x.duckdb").settings_hash()
+
+
+# --- ranges and cross-field rules: every bad value is refused with the setting named -----------
+
+BAD = [
+    ("ALVH_IC_CONTRACTS", "-10", "ic_contracts"),
+    ("ALVH_LAYER_WEIGHTS", "[0,0,0]", "layer_weights"),
+    ("ALVH_LAYER_WEIGHTS", "[0.5,0.5,0.5]", "summing to 1"),
+    ("ALVH_TARGET_DELTA", "nan", "target_delta"),
+    ("ALVH_TARGET_DELTA", "1.5", "target_delta"),
+    ("ALVH_RATIO_MIN", "2", "ratio_min 2.0 must be ≤ ratio_max"),
+    ("ALVH_FIXED_RATIO", "1.3", "fixed_ratio 1.3 must lie within"),
+    ("ALVH_CARRY_BUDGET", "-1", "carry_budget"),
+    ("ALVH_BETA_CLIP", "[1,0]", "beta_clip"),
+    ("ALVH_DAILY_CRON", "garbage", "daily_cron"),
+    ("ALVH_DAILY_CRON", "99 17 * * 1-5", "daily_cron"),
+    ("ALVH_SCHEDULE_TIMEZONE", "Mars/Olympus", "schedule_timezone"),
+    ("ALVH_HEDGE_MODE", "yolo", "hedge_mode"),
+    ("ALVH_IC_CONTRACTS", "abc", "ALVH_IC_CONTRACTS"),
+]
+
+
+@pytest.mark.parametrize(("var", "value", "named"), BAD)
+def test_bad_settings_are_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, named: str
+) -> None:
+    from schemas.errors import ConfigError
+
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError, match="invalid configuration") as err:
+        load_settings()
+    assert named in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_a_valid_custom_cron_and_wider_bounds_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALVH_DAILY_CRON", "45 18 * * 1-5")
+    monkeypatch.setenv("ALVH_RATIO_MAX", "1.5")
+    s = load_settings()
+    assert s.daily_cron == "45 18 * * 1-5" and s.ratio_max == 1.5
+
+
+def test_unknown_variable_warns_with_the_closest_name(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ALVH_IC_CONTRAKTS", "5")
+    with caplog.at_level("WARNING", logger="alvh.settings"):
+        s = load_settings()
+    assert s.ic_contracts == 10
+    assert (
+        "ALVH_IC_CONTRAKTS is not an alvh setting" in caplog.text and "did you mean ALVH_IC_CONTRACTS?" in caplog.text
+    )
+
+
+def test_a_missing_config_file_named_explicitly_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from schemas.errors import ConfigError
+
+    monkeypatch.setenv("ALVH_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"ALVH_CONFIG names .*nope\.toml, which is not a file"):
+        load_settings()
+
+
+def test_cli_prints_one_line_without_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALVH_")} | {"ALVH_LAYER_WEIGHTS": "[0,0,0]"}
+    res = subprocess.run(
+        [sys.executable, "-c", "from flows.cli import main; main()", "signals", "show"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert res.returncode == 1
+    out = res.stdout + res.stderr
+    assert "error: invalid configuration" in out
+    assert "layer_weights [0.0, 0.0, 0.0] must be three positive numbers summing to 1" in out
+    assert "Traceback" not in res.stdout + res.stderr
