@@ -52,7 +52,9 @@ class BacktestDaily(pa.DataFrameModel):
 
 
 class BacktestEvent(pa.DataFrameModel):
-    """One row per run, volatility event and strategy."""
+    """One row per run, volatility event and strategy (ALVH_METHOD.md §9). Window P&L runs from
+    the start's close to ``window_end``; the ``*_to_peak`` columns and the two ratios from the
+    start's close to the VIX closing peak (``peak_date``)."""
 
     run_id: str
     event: str
@@ -70,7 +72,19 @@ class BacktestEvent(pa.DataFrameModel):
     max_drawdown_usd: float = pa.Field(le=0)
     max_drawdown_unhedged_usd: float = pa.Field(le=0)
     contracts_held_at_start: pl.Int64 = pa.Field(ge=0)
-    capture: float = pa.Field(nullable=True)
+    ic_pnl_to_peak_usd: float = pa.Field(nullable=True, description="IC P&L, start close → VIX peak close")
+    hedge_pnl_to_peak_usd: float = pa.Field(
+        nullable=True, description="the strategy's hedge P&L (gross), start close → VIX peak close"
+    )
+    static_capture: float = pa.Field(
+        nullable=True,
+        description="§9: static 4/4/2 ladder of 10 target-delta calls (M1–M3), start close → peak close: "
+        "P&L ÷ (10 × $100 × VIX rise); the same for every strategy",
+    )
+    loss_offset: float = pa.Field(
+        nullable=True,
+        description="§9: hedge_pnl_to_peak_usd ÷ (−ic_pnl_to_peak_usd); null when the IC did not lose",
+    )
     sessions_to_recover: pl.Int64 = pa.Field(nullable=True)
     data_gaps: str = pa.Field(nullable=True)
 

@@ -28,7 +28,7 @@ from transforms.backtest import (
 )
 from transforms.backtest_metrics import detect_spikes
 from transforms.backtest_reference import reference_equity
-from transforms.hedge import HedgeParams
+from transforms.signal import HedgeParams
 from warehouse.backtest import load_market, run_backtest
 from warehouse.report import write_report
 

@@ -38,13 +38,14 @@ from warehouse.marts import validate_mart
 
 
 def load_market(con: duckdb.DuckDBPyConnection, end: date | None = None) -> Market:
-    """Indicator rows, monthly VX settles (final settlements included), and VIX/SPX opens."""
+    """Indicator rows, every VX settle (weeklies too: they bracket a monthly missing from the data,
+    §3; final settlements included), and VIX/SPX opens."""
     where = f"WHERE session_date <= DATE '{end.isoformat()}'" if end else ""
     rows = con.sql(f"SELECT * FROM marts.indicators_daily {where} ORDER BY session_date").pl().to_dicts()
     settles = {
         (t, e): s
         for t, e, s in con.execute(
-            "SELECT trade_date, contract_expiry, settle FROM staging.stg_vx_futures WHERE is_monthly"
+            "SELECT trade_date, contract_expiry, settle FROM staging.stg_vx_futures WHERE settle IS NOT NULL"
         ).fetchall()
     }
     opens = con.execute(
@@ -109,9 +110,9 @@ def run_backtest(
     events = pl.concat([detected, named_windows(vix)], how="diagonal_relaxed").filter(
         (pl.col("end") >= sessions[0]) & (pl.col("start") <= sessions[-1])
     )
-    study = event_study(
-        events, EventInputs(daily, in_range.select("session_date", "breadth_missing", "term_structure_complete"))
-    )
+    flags = in_range.select("session_date", "breadth_missing", "term_structure_complete")
+    ladder = next((st.hedge for st in strategies if st.kind == "alvh"), base)  # §9 static ladder settings
+    study = event_study(events, EventInputs(daily, flags, market.by_date, market.settles, ladder))
     cycles = list({x.opened: x for x in ics.values() if x.opened >= sessions[0]}.values())
     summary = summary_metrics(daily, risk_capital(cycles), in_range.select("session_date", "regime"))
     params = {"costs": asdict(costs), "strategies": [asdict(s) for s in strategies]}

@@ -11,6 +11,9 @@ from schemas.registry import SCHEMAS, TABLES
 from warehouse.ddl import column_order, create_table_sql, duckdb_type
 
 SCHEMA_VERSION = 1
+# schemas whose tables every run rewrites from scratch (the backtest's results): a column the
+# current model no longer has is dropped (e.g. backtest.event.capture, replaced in ALVH-2026.2)
+DERIVED_SCHEMAS = ("backtest",)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -36,6 +39,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(create_table_sql(table, model))
             continue
         cols = model.to_schema().columns
+        if schema in DERIVED_SCHEMAS:  # rebuilt by every run: a column the model dropped goes too
+            for col in sorted(existing[(schema, name)] - set(column_order(model))):
+                con.execute(f'ALTER TABLE {table} DROP COLUMN "{col}"')
         for col in column_order(model):
             if col in existing[(schema, name)]:
                 continue

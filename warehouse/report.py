@@ -30,6 +30,17 @@ ASSUMPTIONS = [
 ]
 
 
+EVENT_DEFINITIONS = [
+    "Window P&L (IC, hedge, net) runs from the close of the window's start (the last close before the jump) "
+    "to its end; the *_to_peak columns from that close to the VIX closing peak.",
+    "static capture: a static 4/4/2 ladder of 10 calls (target delta, default 0.30; M1/M2/M3) bought at the "
+    "start's close and held to the peak close — its P&L ÷ (10 × $100 × VIX rise); the ladder's convexity "
+    "alone, the same for every strategy.",
+    "loss offset: the strategy as actually traded — hedge P&L ÷ (−IC P&L), start close → peak close "
+    "(empty when the IC did not lose).",
+]
+
+
 def _png(fig: plt.Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -125,6 +136,7 @@ def write_report(res: BacktestResult, path: Path) -> Path:
         "event",
         "strategy",
         "window_start",
+        "peak_date",
         "window_end",
         "vix_rise",
         "ic_pnl_usd",
@@ -132,7 +144,10 @@ def write_report(res: BacktestResult, path: Path) -> Path:
         "net_pnl_usd",
         "max_drawdown_usd",
         "max_drawdown_unhedged_usd",
-        "capture",
+        "ic_pnl_to_peak_usd",
+        "hedge_pnl_to_peak_usd",
+        "static_capture",
+        "loss_offset",
         "sessions_to_recover",
         "data_gaps",
     ]
@@ -152,6 +167,7 @@ def write_report(res: BacktestResult, path: Path) -> Path:
     if "events" in figs:
         parts.append(f"<h2>Volatility events</h2><img alt='events' src='{figs['events']}'>")
     parts += [
+        "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in EVENT_DEFINITIONS) + "</ul>",
         _table(events, event_cols),
         f"<h2>The ladder</h2><img alt='ladder' src='{figs['ladder']}'>",
         "<h2>Model assumptions and known biases</h2><ul>",
