@@ -79,10 +79,17 @@ def strategies_for(settings: Settings, names: list[str] | None) -> list[Strategy
 
 
 def last_complete_session(market: Market) -> date:
-    """The last session with both an SPX and a VIX close (the IC cannot be marked after it)."""
-    days = [r["session_date"] for r in market.rows if r.get("spx_close") is not None and r.get("vix_close") is not None]
+    """The last session with a complete curve: SPX, VIX and VVIX closes and a forward for each of
+    M1–M3 (settle or interpolated, §3). Past it the hedge could be neither marked nor settled, so
+    the backtest's default end is this session."""
+    days = [
+        r["session_date"]
+        for r in market.rows
+        if all(r.get(c) is not None for c in ("spx_close", "vix_close", "vvix_close"))
+        and all(market.settle_of(r["session_date"], r[f"m{i}_expiry"]) is not None for i in (1, 2, 3))
+    ]
     if not days:
-        raise ConfigError("the warehouse has no session with SPX and VIX closes: run `alvh ingest` first")
+        raise ConfigError("the warehouse has no session with SPX, VIX, VVIX and a VX curve: run `alvh ingest` first")
     return days[-1]
 
 

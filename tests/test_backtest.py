@@ -178,3 +178,24 @@ def test_backtest_tables_report_and_named_windows(market: Market, tmp_path: Path
     assert len(images) == 4
     for img in images:
         assert base64.b64decode(img)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_full_history_has_no_long_stale_run_and_never_holds_an_expired_call(market: Market) -> None:
+    """ALVH-2026.2 done-when: over 2008 → 2025 the steward engine is stale only where an input is
+    genuinely missing (2 sessions without VVIX), never for a stretch, and holds no expired call."""
+    from transforms.backtest import Strategy, hedge_trades
+
+    sessions = window(market, date(2008, 1, 2), date(2025, 12, 31))
+    trades = hedge_trades(Strategy("alvh_steward", "alvh", P), market, sessions)
+    stale = sorted(trades.stale_days)
+    assert stale == [date(2010, 11, 11), date(2013, 5, 13)]
+    assert all(market.by_date[d].get("vvix_close") is None for d in stale)
+    longest = run = 0
+    for d in sessions:
+        run = run + 1 if d in trades.stale_days else 0
+        longest = max(longest, run)
+    assert longest <= 5
+    assert all(x["contract_expiry"] > x["session_date"] for x in trades.positions)
+    # the three missing contracts were traded on interpolated forwards, not frozen
+    bought = {o["contract_expiry"] for o in trades.orders if o["side"] == "BUY"}
+    assert {date(2022, 3, 15), date(2024, 6, 18), date(2025, 3, 18)} <= bought

@@ -279,3 +279,39 @@ def test_ratio_bounds_come_from_the_settings(fresh_signal_warehouse: Path) -> No
         narrow = replace(wide, ratio_max=1.3)  # r* = 1.4 breaks ratio_max = 1.3
         with pytest.raises(ValidationFailed, match="check_ratio_target_in_bounds"):
             run_batch(con, days, narrow, "narrow", "h", use_gx=False)
+
+
+def test_crash_roll_2020_03_11_sells_only_the_expiring_layer(fresh_signal_warehouse: Path) -> None:
+    """ALVH-2026.2: `alvh backfill --start 2020-02-14 --end 2020-03-20` — on 2020-03-11 (VIX 53.9,
+    spike) the roll sells the expiring 2020-03-18 calls and nothing else; no layer is lowered."""
+    days = sessions_between(date(2020, 2, 14), date(2020, 3, 20))
+    with open_warehouse(fresh_signal_warehouse) as con:
+        batch, _ = run_batch(con, days, HedgeParams(), "crash", "h", use_gx=False)
+    orders = batch.frames["marts.hedge_order"].filter(pl.col("session_date") == date(2020, 3, 11))
+    sells = orders.filter(pl.col("side") == "SELL")
+    assert sells.height >= 1 and (sells["contract_expiry"] == date(2020, 3, 18)).all()
+    assert (sells["action"] == "ROLL").all()
+    lay = batch.frames["marts.layer_adjustment"].filter(pl.col("session_date") == date(2020, 3, 11))
+    assert (lay["action"] == "ROLL").all() and (lay["trade_qty"] >= 0).all()
+    sig = (
+        batch.frames["marts.hedge_signal_daily"].filter(pl.col("session_date") == date(2020, 3, 11)).row(0, named=True)
+    )
+    assert sig["regime"] == "spike" and sig["ic_short_vega_usd"] > 0
+
+
+def test_backfill_2024_12_to_2025_03_holds_no_expired_contract_and_is_never_stale(fresh_signal_warehouse: Path) -> None:
+    """ALVH-2026.2: `alvh backfill --start 2024-12-02 --end 2025-03-12` — the Mar-2025 contract is
+    missing from the data; its forward is interpolated, so no session is stale and every expiry is
+    rolled or settled (no "SELL … @ 0.00 ROLL" of a long-expired contract)."""
+    days = sessions_between(date(2024, 12, 2), date(2025, 3, 12))
+    with open_warehouse(fresh_signal_warehouse) as con:
+        batch, _ = run_batch(con, days, HedgeParams(), "gap", "h", use_gx=False)
+    f = batch.frames
+    assert not f["marts.hedge_signal_daily"]["stale"].any()
+    pos = f["marts.hedge_position"]
+    assert (pos["contract_expiry"] > pos["session_date"]).all()
+    rolls = f["marts.hedge_order"].filter((pl.col("side") == "SELL") & (pl.col("action") == "ROLL"))
+    # every roll sale is of a contract with at least one session left, at a positive model price
+    assert (rolls["contract_expiry"] > rolls["session_date"]).all()
+    mar = f["marts.layer_adjustment"].filter(pl.col("contract_expiry") == date(2025, 3, 18))
+    assert mar.height and (mar["forward_source"] == "interpolated").any()

@@ -377,7 +377,7 @@ def event_study(events: pl.DataFrame, inp: EventInputs) -> pl.DataFrame:
         if fl["breadth_missing"].any():
             gaps.append("breadth missing")
         if (~fl["term_structure_complete"]).any():
-            gaps.append("VX contract missing")
+            gaps.append("VX settle missing (forward interpolated)")
         rise = ev["vix_peak"] - ev["vix_start"]
         base_dd = _window_dd(unhedged, a, e)
         start_row, peak_row = inp.rows.get(a), inp.rows.get(pk)

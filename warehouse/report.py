@@ -41,16 +41,16 @@ EVENT_DEFINITIONS = [
 ]
 
 
-def _png(fig: plt.Figure) -> str:
+def _png(fig: plt.Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return buf.getvalue()
 
 
-def figures(res: BacktestResult) -> dict[str, str]:
-    """Named figures as data URIs."""
-    out = {}
+def figures(res: BacktestResult) -> dict[str, bytes]:
+    """Named figures as PNG bytes."""
+    out: dict[str, bytes] = {}
     spikes = res.events.filter(pl.col("kind") == "detected").unique("event").sort("window_start")
     fig, ax = plt.subplots(figsize=(11, 4.5))
     for (name,), g in res.daily.sort("session_date").group_by(["strategy"], maintain_order=True):
@@ -114,9 +114,68 @@ def _table(frame: pl.DataFrame, cols: list[str]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+NAMED_ORDER = ["alvh_steward", "alvh_fixed", "calls_m1_10", "unhedged"]
+
+
+def _usd(v: float | None) -> str:
+    return "" if v is None else f"{v:,.0f}".replace("-", "−")
+
+
+def markdown_tables(res: BacktestResult) -> str:
+    """The README's two tables for this run: strategies over the whole period, and the named
+    windows of §9 (IC, hedge and net P&L to the window end; static capture and loss offset to the
+    VIX closing peak)."""
+    s = res.summary
+    lines = [
+        f"Backtest {res.start} → {res.end} (run {res.run_id}); dollars.",
+        "",
+        "| strategy | P&L gross | P&L net of costs | max drawdown (net) | hedge P&L (gross) | costs | VIX calls traded"
+        " | worst month (net) | hedge carry per calm month |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in s.iter_rows(named=True):
+        lines.append(
+            f"| {r['strategy']} | {_usd(r['total_pnl_gross_usd'])} | {_usd(r['total_pnl_net_usd'])} | "
+            f"{_usd(r['max_drawdown_net_usd'])} ({r['max_drawdown_peak']} → {r['max_drawdown_trough']}) | "
+            f"{_usd(r['hedge_pnl_usd'])} | {_usd(r['costs_usd'])} | {r['contracts_traded']:,} | "
+            f"{str(r['worst_month'])[:7]}: {_usd(r['worst_month_usd'])} | {_usd(r['hedge_carry_per_calm_month_usd'])} |"
+        )
+    ev = res.events.filter(pl.col("kind") == "named")
+    by = {(r["event"], r["strategy"]): r for r in ev.iter_rows(named=True)}
+    lines += [
+        "",
+        "| window | start → VIX peak | VIX | IC | steward hedge | net unhedged | net steward | net fixed"
+        " | net 10 M1 calls | max drawdown unhedged / steward | static capture | loss offset (steward) | data gaps |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in ev.sort("window_start")["event"].unique(maintain_order=True).to_list():
+        st, un = by.get((name, "alvh_steward")), by.get((name, "unhedged"))
+        fx, m1 = by.get((name, "alvh_fixed")), by.get((name, "calls_m1_10"))
+        if st is None or un is None:
+            continue
+
+        def net(r: dict[str, object] | None) -> str:
+            return "" if r is None else _usd(r["net_pnl_usd"])  # type: ignore[arg-type]
+
+        sc, lo = st["static_capture"], st["loss_offset"]
+        lines.append(
+            f"| {name} | {st['window_start']} → {st['peak_date']} | {st['vix_start']:.1f} → {st['vix_peak']:.1f} | "
+            f"{_usd(st['ic_pnl_usd'])} | {_usd(st['hedge_pnl_usd'])} | {net(un)} | {net(st)} | {net(fx)} | {net(m1)} | "
+            f"{_usd(un['max_drawdown_usd'])} / {_usd(st['max_drawdown_usd'])} | "
+            f"{'' if sc is None else f'{sc:.0%}'} | {'' if lo is None else f'{lo:.2f}'} | {st['data_gaps'] or ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_report(res: BacktestResult, path: Path) -> Path:
-    """Write the self-contained HTML report; returns its path."""
-    figs = figures(res)
+    """Write the self-contained HTML report (figures embedded), and beside it ``tables.md`` (the
+    README's tables) and each figure as ``<name>.png``; returns the report's path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pngs = figures(res)
+    for name, data in pngs.items():
+        (path.parent / f"{name}.png").write_bytes(data)
+    (path.parent / "tables.md").write_text(markdown_tables(res), encoding="utf-8")
+    figs = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in pngs.items()}
     summary_cols = [
         "strategy",
         "total_pnl_net_usd",
