@@ -109,35 +109,58 @@ def smile(
 
 def open_model_ic(opened: date, expiry: date, spx: float, vix: float, rate: float, p: IcParams) -> IcBook:
     """Choose and price the model IC on its opening session (close prices)."""
+    return open_model_ic_with_vega(opened, expiry, spx, vix, rate, p)[0]
+
+
+def open_model_ic_with_vega(
+    opened: date, expiry: date, spx: float, vix: float, rate: float, p: IcParams
+) -> tuple[IcBook, float]:
+    """The model IC opened at the close, and its vega there (dollars per vol point, signed: negative
+    for the short book), from the same greeks the strikes were chosen with."""
     t = (expiry - opened).days / 365.0
     grid = np.arange(np.floor(spx * 0.5 / p.strike_step), np.ceil(spx * 1.5 / p.strike_step) + 1) * p.strike_step
-    sig = smile(p, spx, grid, t, vix)
-    puts = black_scholes_greeks(spx, grid, t, rate, sig, False, p.dividend_yield)
-    calls = black_scholes_greeks(spx, grid, t, rate, sig, True, p.dividend_yield)
+    # the IC's puts and calls are out of the money (|Δ| < 0.5): an in-the-money strike is never the
+    # nearest to a target below 0.5, so each side searches its own half of the grid
+    put_k, call_k = grid[grid <= spx], grid[grid >= spx]
+    both = np.concatenate([put_k, call_k])
+    call_mask = np.arange(both.size) >= put_k.size
+    g = black_scholes_greeks(spx, both, t, rate, smile(p, spx, both, t, vix), call_mask, p.dividend_yield)
+    n = put_k.size
+    puts = {key: np.asarray(v)[:n] for key, v in g.items()}
+    calls = {key: np.asarray(v)[n:] for key, v in g.items()}
 
     def pick(greeks: dict[str, np.ndarray], target: float) -> int:
         return int(np.argmin(np.abs(np.asarray(greeks["delta"]) - target)))
 
     legs = []
-    for greeks, target, is_call, qty in (
-        (puts, -p.short_delta, False, -p.contracts),
-        (calls, p.short_delta, True, -p.contracts),
-        (puts, -p.wing_delta, False, p.contracts),
-        (calls, p.wing_delta, True, p.contracts),
+    vega = 0.0
+    for greeks, strikes, target, is_call, qty in (
+        (puts, put_k, -p.short_delta, False, -p.contracts),
+        (calls, call_k, p.short_delta, True, -p.contracts),
+        (puts, put_k, -p.wing_delta, False, p.contracts),
+        (calls, call_k, p.wing_delta, True, p.contracts),
     ):
         i = pick(greeks, target)
-        legs.append(IcLeg(expiry, float(grid[i]), is_call, qty, float(np.asarray(greeks["price"])[i])))
-    return IcBook(opened=opened, expiry=expiry, legs=tuple(legs))
+        legs.append(IcLeg(expiry, float(strikes[i]), is_call, qty, float(np.asarray(greeks["price"])[i])))
+        vega += qty * float(np.asarray(greeks["vega"])[i])
+    return IcBook(opened=opened, expiry=expiry, legs=tuple(legs)), vega
 
 
 def mark_ic(
-    book: IcBook, d: date, spx: float, vix: float, rate: float, p: IcParams, dte_override: int | None = None
+    book: IcBook,
+    d: date,
+    spx: float,
+    vix: float,
+    rate: float,
+    p: IcParams,
+    dte_override: int | None = None,
+    program: bool = True,
 ) -> dict[str, float]:
     """Value and vega of the book on session ``d`` at the close.
 
     Returns ``value_usd`` (mark-to-model of the legs, negative for a net short book),
     ``vega_usd`` (dollars per vol point, signed) and ``program_vega_usd`` (same legs at
-    ``program_dte`` days).
+    ``program_dte`` days; only when ``program``, else NaN).
     """
     strikes = np.array([leg.strike for leg in book.legs])
     calls = np.array([leg.is_call for leg in book.legs])
@@ -151,6 +174,8 @@ def mark_ic(
     else:
         intrinsic = np.where(calls, np.maximum(spx - strikes, 0.0), np.maximum(strikes - spx, 0.0))
         value, vega = float(np.sum(qty * intrinsic)) * 100.0, 0.0
+    if not program:
+        return {"value_usd": value, "vega_usd": vega, "program_vega_usd": float("nan")}
     tp = p.program_dte / 365.0
     gp = black_scholes_greeks(spx, strikes, tp, rate, smile(p, spx, strikes, tp, vix), calls, p.dividend_yield)
     return {

@@ -9,6 +9,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
 from transforms.signal.inputs import DayInputs
 from transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER, HedgeParams
@@ -37,15 +39,17 @@ class LayerModel:
 def layer_models(day: DayInputs, p: HedgeParams) -> list[LayerModel]:
     """The target-delta strike of each layer and its greeks (requires a non-stale day)."""
     assert day.vvix is not None
+    fwd = [float(x.forward) for x in day.layers if x.forward is not None]
+    assert len(fwd) == 3
+    sigmas = [vvix_term_sigma(day.vvix, float(x.dte), p.vvix_ref_days, p.vvix_exponent) for x in day.layers]
+    years = [x.dte / 365.0 for x in day.layers]
+    strikes = strike_by_target_delta(np.array(fwd), np.array(years), day.rate, np.array(sigmas), p.target_delta)
     out = []
-    for x in day.layers:
-        assert x.forward is not None
-        sig = vvix_term_sigma(day.vvix, float(x.dte), p.vvix_ref_days, p.vvix_exponent)
-        t = x.dte / 365.0
-        k = float(strike_by_target_delta(x.forward, t, day.rate, sig, p.target_delta))
-        price, delta, theta = b76_scalar(x.forward, k, t, day.rate, sig, True)
+    for x, f, sig, t, k_ in zip(day.layers, fwd, sigmas, years, strikes, strict=True):
+        k = float(k_)
+        price, delta, theta = b76_scalar(f, k, t, day.rate, sig, True)
         out.append(
-            LayerModel(x.forward, x.dte, sig, k, price, delta, theta, x.beta, OPTION_MULTIPLIER * delta * x.beta)
+            LayerModel(f, x.dte, sig, k, price, delta, theta, x.beta, OPTION_MULTIPLIER * delta * x.beta)
         )
     return out
 

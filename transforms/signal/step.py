@@ -85,8 +85,9 @@ def step(
     day = day_inputs(row, quotes, p)
     settles, unknown = settle_expired(book, day.session, quotes)  # even on stale days
     book = apply_orders(book, settles)
-    px, unpriced = ({}, None) if stale_reason(day) else price_book(book, day, quotes, p)
-    cause = "; ".join(c for c in (stale_reason(day), unpriced) if c)
+    missing = stale_reason(day)
+    px, unpriced = ({}, None) if missing else price_book(book, day, quotes, p)
+    cause = "; ".join(c for c in (missing, unpriced) if c)
     if unknown:
         cause = "; ".join(
             c for c in (cause, f"no final settlement for the expired contract(s) {', '.join(unknown)}") if c

@@ -115,17 +115,25 @@ def stress_rows(
             total += leg.qty * px * 100.0
         return total
 
+    # each held call in M1–M3: (layer, strike, qty, years, σ per VVIX point) — σ scales with VVIX
+    held = [
+        (
+            expiries.index(exp),
+            k,
+            qty,
+            max((exp - d).days, 1) / 365.0,
+            vvix_term_sigma(100.0, float(max((exp - d).days, 1)), vvix_ref_days, vvix_exponent) / 100.0,
+        )
+        for exp, k, qty in positions
+        if exp in expiries
+    ]
+
     def hedge_value(d_fut: Sequence[float], d_vvix: float) -> float:
-        total = 0.0
-        for exp, k, qty in positions:
-            if exp not in expiries:
-                continue
-            i = expiries.index(exp)
-            f = max(forwards[i] + d_fut[i], 0.01)
-            dte = max((exp - d).days, 1)
-            sig = vvix_term_sigma(max(vvix + d_vvix, 1.0), float(dte), vvix_ref_days, vvix_exponent)
-            total += qty * b76_scalar(f, k, dte / 365.0, rate, sig, True)[0] * 100.0
-        return total
+        v = max(vvix + d_vvix, 1.0)
+        return sum(
+            qty * b76_scalar(max(forwards[i] + d_fut[i], 0.01), k, t, rate, v * unit_sig, True)[0] * 100.0
+            for i, k, qty, t, unit_sig in held
+        )
 
     ic0, h0 = ic_value(spx, vix), hedge_value((0.0, 0.0, 0.0), 0.0)
     rows = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from transforms.ic_book import IcBook, mark_ic, open_model_ic
+from transforms.ic_book import IcBook, mark_ic, open_model_ic_with_vega
 from transforms.signal.inputs import DayInputs
 from transforms.signal.params import HedgeParams
 
@@ -21,13 +21,12 @@ def program_vega(ic: IcBook, day: DayInputs, p: HedgeParams) -> tuple[float, dic
     user's own legs are re-priced at ``program_dte`` days, and ``|V_ic| = max(−V, 0)``: a book
     net long vega has nothing new to hedge."""
     assert day.spx is not None and day.vix is not None
-    live = mark_ic(ic, day.session, day.spx, day.vix, day.rate, p.ic)
-    if ic.source == "model" and ic.contracts > 0:
+    fresh_ic = ic.source == "model" and ic.contracts > 0
+    live = mark_ic(ic, day.session, day.spx, day.vix, day.rate, p.ic, program=not fresh_ic)
+    if fresh_ic:
         ic_p = replace(p.ic, contracts=ic.contracts)
-        fresh = open_model_ic(
-            day.session, day.session + timedelta(days=p.ic.program_dte), day.spx, day.vix, day.rate, ic_p
-        )
-        v = mark_ic(fresh, day.session, day.spx, day.vix, day.rate, p.ic)["program_vega_usd"]
+        expiry = day.session + timedelta(days=p.ic.program_dte)
+        _, v = open_model_ic_with_vega(day.session, expiry, day.spx, day.vix, day.rate, ic_p)
     else:
         v = live["program_vega_usd"]
     return max(-v, 0.0), live
