@@ -97,6 +97,7 @@ class LayerAdjustment(pa.DataFrameModel):
     reason: str = pa.Field(str_length={"min_value": 1})
     # last, so a migrated warehouse file (columns appended) has the same order as a new one
     forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True, description="settle / interpolated (§3)")
+    method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
 
     class Config:
         strict = True
@@ -131,6 +132,7 @@ class HedgeOrder(pa.DataFrameModel):
     layer: pl.Int64 = pa.Field(isin=[1, 2, 3])
     action: str = pa.Field(isin=ORDER_ACTIONS)
     reason: str
+    method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
 
     class Config:
         strict = True
@@ -146,6 +148,7 @@ class HedgePosition(pa.DataFrameModel):
     strike: float = pa.Field(gt=0)
     qty: pl.Int64 = pa.Field(ge=1, description="contracts held")
     avg_cost: float = pa.Field(ge=0, description="average entry price, VIX points")
+    method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
 
     class Config:
         strict = True
@@ -167,6 +170,7 @@ class StressScenario(pa.DataFrameModel):
     ic_pnl_usd: float
     hedge_pnl_usd: float
     net_pnl_usd: float
+    method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
 
     class Config:
         strict = True

@@ -20,7 +20,7 @@ from schemas.registry import TABLES
 from schemas.signals import check_cross_table
 from transforms.forwards import ForwardCurves
 from transforms.ic_book import IcBook, ic_cycle
-from transforms.signal import CurveQuotes, HedgeParams, Replay, book_from_positions, replay
+from transforms.signal import METHOD_VERSION, CurveQuotes, HedgeParams, Replay, book_from_positions, replay
 from transforms.signal.stress import shock_sessions
 from transforms.term_structure import expected_contracts
 from warehouse.connection import transaction
@@ -178,8 +178,9 @@ def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str,
         schema = polars_schema(TABLES[table])
         if not rows:
             return pl.DataFrame(schema=schema)
-        return pl.DataFrame(rows, infer_schema_length=None).select(
-            [pl.col(c).cast(t) if c in rows[0] else pl.lit(None, dtype=t).alias(c) for c, t in schema.items()]
+        stamped = [r | {"method_version": METHOD_VERSION} for r in rows]  # every published row (§8)
+        return pl.DataFrame(stamped, infer_schema_length=None).select(
+            [pl.col(c).cast(t) if c in stamped[0] else pl.lit(None, dtype=t).alias(c) for c, t in schema.items()]
         )
 
     signals = [s | {"run_id": run_id, "settings_hash": settings_hash} for s in rp.signals]
