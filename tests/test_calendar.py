@@ -119,3 +119,17 @@ def test_trading_days_to_expiry() -> None:
     td = pl.Series([date(2020, 3, 16), date(2020, 3, 18), date(2024, 6, 17)])
     ex = pl.Series([date(2020, 3, 18), date(2020, 3, 18), date(2024, 6, 21)])
     assert trading_days_to(td, ex).to_list() == [2, 0, 3]  # 2024-06-19 is a holiday
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "expiry"),
+    [
+        (2008, 3, date(2008, 3, 20)),
+        (2019, 4, date(2019, 4, 18)),
+        (2022, 4, date(2022, 4, 14)),
+        (2025, 4, date(2025, 4, 17)),
+    ],
+)
+def test_spx_expiry_before_a_holiday_friday(year: int, month: int, expiry: date) -> None:
+    """§2 (ALVH-2026.2): the Good Fridays the method names → the trading day before."""
+    assert spx_monthly_expiration(year, month) == expiry
