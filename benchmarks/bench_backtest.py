@@ -14,12 +14,21 @@ from datetime import date
 
 import duckdb
 
-from flows.backtest import last_complete_session, run_sweep
-from flows.settings import load_settings
-from transforms.backtest import Costs, Strategy, default_strategies, first_cycle_start, hedge_daily, ic_cycles, ic_daily
-from transforms.backtest_reference import reference_equity
-from transforms.signal import HedgeParams
-from warehouse.backtest import load_market, run_backtest
+from alvh.core.settings import load_settings
+from alvh.pipeline.backtest import last_complete_session, run_sweep
+from alvh.pipeline.backtest_data import load_market
+from alvh.transforms.backtest import (
+    Costs,
+    Strategy,
+    default_strategies,
+    first_cycle_start,
+    hedge_daily,
+    ic_cycles,
+    ic_daily,
+)
+from alvh.transforms.backtest_reference import reference_equity
+from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.signal import HedgeParams
 
 
 def main() -> None:
@@ -52,7 +61,7 @@ def main() -> None:
     sessions = [d for d in days if first_cycle_start(date(2007, 1, 3), days) <= d <= end]
     ics = ic_cycles(market, sessions, p)
     trades = res_trades = None
-    from transforms.backtest import hedge_trades
+    from alvh.transforms.backtest import hedge_trades
 
     res_trades = hedge_trades(default_strategies(p)[1], market, sessions)
     t0 = time.perf_counter()

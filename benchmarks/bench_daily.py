@@ -37,7 +37,7 @@ def main() -> None:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_HOME": f"{tmp}/prefect",
         }
-        alvh = [sys.executable, "-m", "flows.cli"]
+        alvh = [sys.executable, "-m", "alvh.cli"]
         print("preparing: full ingest of the shared data into a fresh warehouse ...", flush=True)
         subprocess.run(
             [*alvh, "ingest", "--source-dir", str(DATA)],
@@ -57,11 +57,11 @@ def main() -> None:
         # backfill: whole process, and the signal batch alone in-process
         t = timed([*alvh, "backfill", "--start", "2007-01-03", "--end", LATEST], env)
         sys.path.insert(0, str(ROOT))
-        from flows.params import hedge_params, method_hash
-        from flows.settings import load_settings
-        from transforms.calendar import sessions_between
-        from warehouse.connection import open_warehouse
-        from warehouse.signals import compute_batch, run_batch
+        from alvh.core.calendar import sessions_between
+        from alvh.core.settings import load_settings
+        from alvh.pipeline.params import hedge_params, method_hash
+        from alvh.pipeline.signals import compute_batch, run_batch
+        from alvh.warehouse.connection import open_warehouse
 
         settings = load_settings(warehouse=Path(f"{tmp}/w.duckdb"))
         sessions = sessions_between(date(2007, 1, 3), date.fromisoformat(LATEST))

@@ -1,8 +1,8 @@
 """Benchmark: the signal engine, current code vs a named baseline commit, in one run.
 
 Measures, on the same warehouse and in fresh processes for each side:
-- **backfill**: ``warehouse.signals.compute_batch`` over one year of sessions (sessions/s);
-- **backtest per strategy**: ``transforms.backtest.hedge_trades`` for the steward and fixed
+- **backfill**: ``compute_batch`` (the engine over the warehouse) over one year of sessions (sessions/s);
+- **backtest per strategy**: ``alvh.transforms.backtest.hedge_trades`` for the steward and fixed
   strategies over 2008 → 2025 (seconds each).
 
 The baseline is checked out as a git worktree (default: ``c23d4a8``, the last ALVH-2026.1
@@ -29,18 +29,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 SNIPPET = r"""
-import json, sys, time, shutil
+import json, sys, time
 from datetime import date
-import duckdb
-try:
-    from transforms.signal import HedgeParams
-except ImportError:
-    from transforms.hedge import HedgeParams
 from dataclasses import replace
-from transforms.calendar import sessions_between
-from warehouse.signals import compute_batch
-from warehouse.backtest import load_market
-from transforms.backtest import Strategy, first_cycle_start, hedge_trades
+import duckdb
+try:  # the current layout
+    from alvh.core.calendar import sessions_between
+    from alvh.transforms.signal import HedgeParams
+    from alvh.transforms.backtest import Strategy, first_cycle_start, hedge_trades
+    from alvh.pipeline.signals import compute_batch
+    from alvh.pipeline.backtest_data import load_market
+except ImportError:  # before the one-package move (ALVH-2026.1 engine)
+    from transforms.calendar import sessions_between
+    from transforms.hedge import HedgeParams
+    from transforms.backtest import Strategy, first_cycle_start, hedge_trades
+    from warehouse.signals import compute_batch
+    from warehouse.backtest import load_market
 
 db, year = sys.argv[1], int(sys.argv[2])
 out = {}
@@ -66,7 +70,8 @@ print("RESULT " + json.dumps(out))
 
 def run_side(code_dir: Path, db: Path, year: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALVH_")}
-    env["PYTHONPATH"] = str(code_dir)
+    # the baseline's top-level packages shadow nothing of the current `alvh` package
+    env["PYTHONPATH"] = str(code_dir) if code_dir != ROOT else str(ROOT / "src")
     res = subprocess.run(
         [sys.executable, "-c", SNIPPET, str(db), str(year)],
         cwd=code_dir,
@@ -87,7 +92,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--year", type=int, default=2019)
     args = ap.parse_args()
-    from flows.settings import load_settings
+    from alvh.core.settings import load_settings
 
     src = load_settings().warehouse
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,8 +15,8 @@ import polars as pl
 import talib
 from scipy.special import ndtr
 
-from transforms.indicators import add_macd, add_rsi, group_offsets, macd_arrays, macd_rsi_arrays
-from transforms.pricing import black76_price_delta
+from alvh.transforms.indicators import add_macd, add_rsi, group_offsets, macd_arrays, macd_rsi_arrays
+from alvh.transforms.pricing import black76_price_delta
 
 SERIES, ROWS = 1_000, 10_000
 OPTIONS = 10_000_000

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import load_settings
-from flows.wiring import fetch_all, make_source, vendor_format
-from sources.catalog import FAMILIES
-from warehouse.connection import open_warehouse
-from warehouse.load import load_family
-from warehouse.staging import build_staging
+from alvh.core.settings import load_settings
+from alvh.pipeline.load import load_family
+from alvh.pipeline.staging import build_staging
+from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
+from alvh.sources.catalog import FAMILIES
+from alvh.warehouse.connection import open_warehouse
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 

@@ -24,20 +24,20 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from transforms.calendar import sessions_between
-from transforms.forwards import ForwardCurves, leave_one_out, tenor_contracts
-from transforms.term_structure import expected_contracts
+from alvh.core.calendar import sessions_between
+from alvh.transforms.forwards import ForwardCurves, leave_one_out, tenor_contracts
+from alvh.transforms.term_structure import expected_contracts
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 
 
 def load_shared(db: Path) -> float:
-    from flows.settings import load_settings
-    from flows.wiring import fetch_all, make_source, vendor_format
-    from sources.catalog import FAMILIES
-    from warehouse.connection import open_warehouse
-    from warehouse.load import load_family
-    from warehouse.staging import build_staging
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.load import load_family
+    from alvh.pipeline.staging import build_staging
+    from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
+    from alvh.sources.catalog import FAMILIES
+    from alvh.warehouse.connection import open_warehouse
 
     t0 = time.perf_counter()
     settings = load_settings(source_dir=DATA, warehouse=db)

@@ -26,12 +26,12 @@ DATA = (ROOT / ".." / "shared" / "data").resolve()
 def replay_year(year: int, tmp: Path) -> None:
     from datetime import date
 
+    from alvh.core.calendar import sessions_between
+    from alvh.pipeline.signals import run_batch
+    from alvh.transforms.signal import HedgeParams
+    from alvh.warehouse.connection import open_warehouse
     from tests.support.truncate import truncate_tree
     from tests.test_incremental import evening, marts
-    from transforms.calendar import sessions_between
-    from transforms.signal import HedgeParams
-    from warehouse.connection import open_warehouse
-    from warehouse.signals import run_batch
 
     days = sessions_between(date(year, 1, 1), date(year, 12, 31))
     inc = tmp / "inc.duckdb"
@@ -96,7 +96,7 @@ def serve_to_first_run(tmp: Path) -> None:
             time.sleep(0.5)
     t0 = time.perf_counter()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve"],
+        [sys.executable, "-m", "alvh.cli", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

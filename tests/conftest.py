@@ -54,12 +54,12 @@ def loaded_warehouse(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
     import uuid
     from datetime import date
 
-    from flows.settings import load_settings
-    from flows.wiring import fetch_all, make_source, vendor_format
-    from sources.catalog import FAMILIES
-    from warehouse.connection import open_warehouse
-    from warehouse.load import load_family
-    from warehouse.staging import build_staging
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.load import load_family
+    from alvh.pipeline.staging import build_staging
+    from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
+    from alvh.sources.catalog import FAMILIES
+    from alvh.warehouse.connection import open_warehouse
 
     db = tmp_path_factory.mktemp("wh") / "alvh.duckdb"
     settings = load_settings(source_dir=data_dir, warehouse=db)
@@ -79,8 +79,8 @@ def signal_warehouse(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFa
     before writing signals)."""
     import shutil
 
-    from warehouse.connection import open_warehouse
-    from warehouse.indicators import build_indicators_mart
+    from alvh.pipeline.indicators import build_indicators_mart
+    from alvh.warehouse.connection import open_warehouse
 
     db = tmp_path_factory.mktemp("sig") / "alvh.duckdb"
     shutil.copy(loaded_warehouse, db)

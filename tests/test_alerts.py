@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.alerts import daily_message
+from alvh.pipeline.alerts import daily_message
 
 SECRET = "SECRET-XYZ-123-do-not-leak"
 
@@ -97,7 +97,7 @@ def test_trading_day_and_failed_run_alert_without_leaking(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.daily import daily_flow
+    from alvh.pipeline.daily import daily_flow
 
     monkeypatch.setenv("ALVH_ALERT_WEBHOOK_URL", recorder.url)
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"

@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.backtest import (
+from alvh.pipeline.backtest_data import load_market
+from alvh.report import write_report
+from alvh.transforms.backtest import (
     Costs,
     Market,
     Trades,
@@ -26,11 +28,10 @@ from transforms.backtest import (
     ic_daily,
     run_strategy,
 )
-from transforms.backtest_metrics import detect_spikes
-from transforms.backtest_reference import reference_equity
-from transforms.signal import HedgeParams
-from warehouse.backtest import load_market, run_backtest
-from warehouse.report import write_report
+from alvh.transforms.backtest_metrics import detect_spikes
+from alvh.transforms.backtest_reference import reference_equity
+from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.signal import HedgeParams
 
 P = HedgeParams()
 COSTS = Costs()
@@ -183,7 +184,7 @@ def test_backtest_tables_report_and_named_windows(market: Market, tmp_path: Path
 def test_full_history_has_no_long_stale_run_and_never_holds_an_expired_call(market: Market) -> None:
     """ALVH-2026.2 done-when: over 2008 → 2025 the steward engine is stale only where an input is
     genuinely missing (2 sessions without VVIX), never for a stretch, and holds no expired call."""
-    from transforms.backtest import Strategy, hedge_trades
+    from alvh.transforms.backtest import Strategy, hedge_trades
 
     sessions = window(market, date(2008, 1, 2), date(2025, 12, 31))
     trades = hedge_trades(Strategy("alvh_steward", "alvh", P), market, sessions)

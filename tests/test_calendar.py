@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from transforms.calendar import (
+from alvh.core.calendar import (
     is_session,
     sessions_between,
     spx_monthly_expiration,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.errors import WarehouseLocked
-from warehouse.connection import run_lock
+from alvh.core.errors import WarehouseLocked
+from alvh.warehouse.connection import run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def hold(path: Path, seconds: float) -> subprocess.Popen[str]:
     code = (
         "import sys, time\n"
-        "from warehouse.connection import run_lock\n"
+        "from alvh.warehouse.connection import run_lock\n"
         f"with run_lock({str(path)!r}, 0):\n"
         "    print('held', flush=True)\n"
         f"    time.sleep({seconds})\n"
@@ -68,7 +68,7 @@ def test_alvh_run_refuses_while_another_job_holds_the_warehouse(tmp_path: Path) 
         env_cmd = [
             sys.executable,
             "-m",
-            "flows.cli",
+            "alvh.cli",
             "run",
             "--as-of",
             "2018-02-05",

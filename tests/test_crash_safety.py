@@ -18,11 +18,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from transforms.calendar import sessions_between
-from transforms.signal import HedgeParams
-from warehouse.connection import open_warehouse
-from warehouse.export import export_marts
-from warehouse.signals import SIGNAL_TABLES, run_batch
+from alvh.core.calendar import sessions_between
+from alvh.pipeline.signals import run_batch
+from alvh.transforms.signal import HedgeParams
+from alvh.warehouse.connection import open_warehouse
+from alvh.warehouse.export import export_marts
+from alvh.warehouse.signals import SIGNAL_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = int(os.environ.get("ALVH_CRASH_TRIALS", "20"))
@@ -57,7 +58,7 @@ def backfill(db: Path, exports: Path) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "flows.cli",
+            "alvh.cli",
             "backfill",
             "--start",
             "2018-03-01",

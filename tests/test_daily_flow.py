@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from schemas.registry import TABLES
+from alvh.schemas.registry import TABLES
 from tests.support.cboe_server import DataServer
 
 pytestmark = pytest.mark.flow
@@ -34,7 +34,7 @@ def marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_daily_flow_publishes_and_reruns_identically(
     prefect_harness: None, http_env: DataServer, tmp_path: Path
 ) -> None:
-    from flows.daily import daily_flow
+    from alvh.pipeline.daily import daily_flow
 
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
     day = date(2024, 8, 5)
@@ -58,7 +58,7 @@ def test_daily_flow_publishes_and_reruns_identically(
 
 
 def test_holiday_ends_early_with_no_session(prefect_harness: None, tmp_path: Path) -> None:
-    from flows.daily import daily_flow
+    from alvh.pipeline.daily import daily_flow
 
     summary = daily_flow(as_of=date(2024, 6, 19), warehouse=str(tmp_path / "w.duckdb"))  # Juneteenth
     assert summary.status == "no session" and summary.signal is None
@@ -66,15 +66,31 @@ def test_holiday_ends_early_with_no_session(prefect_harness: None, tmp_path: Pat
 
 
 def test_deployment_definition(prefect_harness: None) -> None:
-    from flows.deployment import daily_deployment
-    from flows.settings import load_settings
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.deployment import daily_deployment
 
     dep = daily_deployment(load_settings())
     assert dep.name == "alvh-daily"
     schedule = dep.schedules[0].schedule
     assert schedule.cron == "30 17 * * 1-5" and schedule.timezone == "America/New_York"
     assert dep.concurrency_limit == 1
-    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "prefect.yaml").read_text())
-    d = spec["deployments"][0]
-    assert d["entrypoint"] == "flows/daily.py:daily_flow" and d["concurrency_limit"] == 1
-    assert d["schedules"] == [{"cron": "30 17 * * 1-5", "timezone": "America/New_York"}]
+    assert not (Path(__file__).resolve().parents[1] / "prefect.yaml").exists()  # one definition: code
+
+
+def test_prefect_yaml_is_generated_from_the_settings(prefect_harness: None, tmp_path: Path, monkeypatch) -> None:
+    """`alvh deploy --write-yaml` writes prefect.yaml from the code's deployment; the cron and time
+    zone come from the settings (ALVH_DAILY_CRON), and the entry point imports from anywhere."""
+    from prefect.flows import load_flow_from_entrypoint
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    monkeypatch.setenv("ALVH_DAILY_CRON", "45 18 * * 1-5")
+    out = tmp_path / "prefect.yaml"
+    res = CliRunner().invoke(app, ["deploy", "--write-yaml", str(out), "--pool", "desk"])
+    assert res.exit_code == 0, res.output
+    d = yaml.safe_load(out.read_text())["deployments"][0]
+    assert d["name"] == "alvh-daily" and d["concurrency_limit"] == 1 and d["work_pool"] == {"name": "desk"}
+    assert d["schedules"] == [{"cron": "45 18 * * 1-5", "timezone": "America/New_York"}]
+    monkeypatch.chdir(tmp_path)
+    assert load_flow_from_entrypoint(d["entrypoint"]).name == "alvh-daily"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from flows.cli import app
-from transforms.signal import HedgeParams
-from warehouse.connection import open_warehouse
-from warehouse.signals import run_batch
+from alvh.cli import app
+from alvh.pipeline.signals import run_batch
+from alvh.transforms.signal import HedgeParams
+from alvh.warehouse.connection import open_warehouse
 
 runner = CliRunner()
 

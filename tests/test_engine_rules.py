@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.forwards import ForwardCurves
-from transforms.ic_book import IcBook, IcLeg, IcParams, open_model_ic
-from transforms.signal import METHOD_VERSION, HedgeParams, Lot, step
-from transforms.signal.book import Order, apply_orders
-from transforms.signal.execution import layer_orders, settle_expired
-from transforms.signal.inputs import DayInputs, LayerInputs
-from transforms.signal.quotes import CurveQuotes
-from transforms.signal.rules import (
+from alvh.transforms.forwards import ForwardCurves
+from alvh.transforms.ic_book import IcBook, IcLeg, IcParams, open_model_ic
+from alvh.transforms.signal import METHOD_VERSION, HedgeParams, Lot, step
+from alvh.transforms.signal.book import Order, apply_orders
+from alvh.transforms.signal.execution import layer_orders, settle_expired
+from alvh.transforms.signal.inputs import DayInputs, LayerInputs
+from alvh.transforms.signal.quotes import CurveQuotes
+from alvh.transforms.signal.rules import (
     Decision,
     Situation,
     decide,
@@ -30,7 +30,7 @@ from transforms.signal.rules import (
     take_profit_rule,
     upcross_add_rule,
 )
-from transforms.signal.sizing import (
+from alvh.transforms.signal.sizing import (
     LayerModel,
     Sizing,
     largest_remainder,
@@ -40,7 +40,7 @@ from transforms.signal.sizing import (
     steward_sizing,
     target_ratio,
 )
-from transforms.signal.vega import program_vega
+from alvh.transforms.signal.vega import program_vega
 
 P = HedgeParams()
 D = date(2024, 1, 2)

@@ -12,8 +12,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from transforms.backtest import Costs, Market, default_strategies
-from transforms.backtest_metrics import (
+from alvh.pipeline.backtest_data import load_market
+from alvh.transforms.backtest import Costs, Market, default_strategies
+from alvh.transforms.backtest_metrics import (
     NAMED_WINDOWS,
     EventInputs,
     detect_spikes,
@@ -24,8 +25,8 @@ from transforms.backtest_metrics import (
     static_ladder,
     static_ladder_capture,
 )
-from transforms.signal import HedgeParams
-from warehouse.backtest import load_market, run_backtest
+from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.signal import HedgeParams
 
 P = HedgeParams()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from warehouse.connection import open_warehouse
-from warehouse.export import export_marts, neutralise_formulas
+from alvh.warehouse.connection import open_warehouse
+from alvh.warehouse.export import export_marts, neutralise_formulas
 
 
 def test_formula_like_text_is_neutralised() -> None:

@@ -13,10 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from schemas.marts import FORWARD_SOURCES as SCHEMA_SOURCES
-from schemas.marts import IndicatorsDaily
-from transforms.calendar import sessions_between, vix_monthly_expirations
-from transforms.forwards import (
+from alvh.core.calendar import sessions_between, vix_monthly_expirations
+from alvh.schemas.marts import FORWARD_SOURCES as SCHEMA_SOURCES
+from alvh.schemas.marts import IndicatorsDaily
+from alvh.transforms.forwards import (
     FORWARD_SOURCES,
     Forward,
     ForwardCurves,
@@ -25,9 +25,9 @@ from transforms.forwards import (
     leave_one_out_errors,
     tenor_contracts,
 )
-from transforms.indicators_daily import build_indicators_daily
-from transforms.term_structure import build_term_structure, expected_contracts
-from warehouse.indicators import load_indicator_inputs, mart_sessions
+from alvh.transforms.indicators_daily import build_indicators_daily
+from alvh.transforms.term_structure import build_term_structure, expected_contracts
+from alvh.warehouse.indicators import load_indicator_inputs, mart_sessions
 
 D = date
 
@@ -319,8 +319,8 @@ def test_leave_one_out_error_on_the_real_history(inputs: dict[str, pl.DataFrame]
 
 
 def test_an_older_warehouse_gains_the_forward_columns_in_model_order() -> None:
-    from warehouse.ddl import column_order, duckdb_type
-    from warehouse.migrations import migrate
+    from alvh.warehouse.ddl import column_order, duckdb_type
+    from alvh.warehouse.migrations import migrate
 
     cols = IndicatorsDaily.to_schema().columns
     old = [c for c in column_order(IndicatorsDaily) if "_forward" not in c]

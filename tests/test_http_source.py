@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from schemas.errors import SourceError
-from sources.base import FileRef
-from sources.catalog import Catalog
-from sources.http import HttpPolicy, HttpSource
+from alvh.core.errors import SourceError
+from alvh.pipeline.load import load_family
+from alvh.sources.base import FileRef
+from alvh.sources.catalog import Catalog
+from alvh.sources.http import HttpPolicy, HttpSource
+from alvh.warehouse.connection import open_warehouse
 from tests.support.cboe_server import INDEX_PATH, VX_PATH, DataServer, Fault
-from warehouse.connection import open_warehouse
-from warehouse.load import load_family
 
 
 def catalog(server: DataServer) -> Catalog:
@@ -163,7 +163,7 @@ def catalog_stub() -> Catalog:
 
 
 def test_plain_http_refused_except_unicorn_and_loopback() -> None:
-    from sources.http import check_url
+    from alvh.sources.http import check_url
 
     hosts = frozenset({"cdn.cboe.com", "unicorn.us.com", "127.0.0.1"})
     check_url("https://cdn.cboe.com/x/VIX_History.csv", "cboe_index", hosts)

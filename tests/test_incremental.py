@@ -10,17 +10,18 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.settings import load_settings
-from flows.wiring import fetch_all, make_source, vendor_format
-from sources.catalog import FAMILIES
+from alvh.core.calendar import sessions_between
+from alvh.core.settings import load_settings
+from alvh.pipeline.indicators import build_indicators_mart
+from alvh.pipeline.load import load_family
+from alvh.pipeline.signals import run_batch
+from alvh.pipeline.staging import build_staging
+from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
+from alvh.sources.catalog import FAMILIES
+from alvh.transforms.signal import HedgeParams
+from alvh.warehouse.connection import open_warehouse
+from alvh.warehouse.signals import SIGNAL_TABLES
 from tests.support.truncate import truncate_tree
-from transforms.calendar import sessions_between
-from transforms.signal import HedgeParams
-from warehouse.connection import open_warehouse
-from warehouse.indicators import build_indicators_mart
-from warehouse.load import load_family
-from warehouse.signals import SIGNAL_TABLES, run_batch
-from warehouse.staging import build_staging
 
 pytestmark = pytest.mark.flow
 START, END = date(2018, 1, 29), date(2018, 2, 9)

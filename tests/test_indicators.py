@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from transforms.indicators import (
+from alvh.transforms.indicators import (
     add_macd,
     add_rsi,
     ema_array,

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.errors import ValidationFailed
-from schemas.marts import IndicatorsDaily
-from transforms.calendar import sessions_between
-from transforms.indicators_daily import build_indicators_daily
-from warehouse.connection import open_warehouse
-from warehouse.indicators import build_indicators_mart, load_indicator_inputs, mart_sessions
-from warehouse.marts import publish_table
+from alvh.core.calendar import sessions_between
+from alvh.core.errors import ValidationFailed
+from alvh.pipeline.indicators import build_indicators_mart
+from alvh.schemas.marts import IndicatorsDaily
+from alvh.transforms.indicators_daily import build_indicators_daily
+from alvh.warehouse.connection import open_warehouse
+from alvh.warehouse.indicators import load_indicator_inputs, mart_sessions
+from alvh.warehouse.marts import publish_table
 
 
 @pytest.fixture(scope="module")

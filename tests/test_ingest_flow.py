@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from schemas.registry import TABLES
+from alvh.schemas.registry import TABLES
 from tests.support.cboe_server import VX_PATH, DataServer
 
 pytestmark = pytest.mark.flow
@@ -41,7 +41,7 @@ def q(db: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_ingest_over_http_end_to_end(
     prefect_harness: None, http_env: DataServer, data_dir: Path, tmp_path: Path
 ) -> None:
-    from flows.ingest import ingest_flow
+    from alvh.pipeline.ingest import ingest_flow
 
     db = tmp_path / "alvh.duckdb"
     summary = ingest_flow(source="http", end=AS_OF, warehouse=str(db))
@@ -124,7 +124,7 @@ def test_ingest_over_http_end_to_end(
 
 
 def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir: Path, tmp_path: Path) -> None:
-    from flows.ingest import ingest_flow
+    from alvh.pipeline.ingest import ingest_flow
 
     db = tmp_path / "alvh.duckdb"
     first = ingest_flow(source=str(data_dir), warehouse=str(db))

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.daily import signal_sessions
+from alvh.pipeline.daily import signal_sessions
 from tests.support.cboe_server import INDEX_PATH, DataServer
 
 pytestmark = pytest.mark.flow
@@ -48,7 +48,7 @@ def copy_sources(data_dir: Path, target: Path) -> Path:
 def test_upstream_revision_is_recorded_recomputed_and_named(
     prefect_harness: None, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.daily import daily_flow
+    from alvh.pipeline.daily import daily_flow
 
     src = copy_sources(data_dir, tmp_path / "src")
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
@@ -96,7 +96,7 @@ def test_upstream_revision_is_recorded_recomputed_and_named(
 def test_late_data_is_retried_then_published(
     prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.daily import daily_flow
+    from alvh.pipeline.daily import daily_flow
 
     for key, value in data_server.settings_overrides().items():
         monkeypatch.setenv(f"ALVH_{key.upper()}", value)

@@ -10,11 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from schemas.errors import SourceError
-from sources.breadth import parse_unicorn, parse_vendor_breadth
-from sources.cboe import parse_cboe_index
-from sources.cfe import expiry_from_name, parse_cfe
-from sources.fred import parse_fred
+from alvh.core.errors import SourceError
+from alvh.sources.breadth import parse_unicorn, parse_vendor_breadth
+from alvh.sources.cboe import parse_cboe_index
+from alvh.sources.cfe import expiry_from_name, parse_cfe
+from alvh.sources.fred import parse_fred
 
 CFE_HEADER = "Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,Open Interest"
 

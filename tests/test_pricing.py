@@ -20,7 +20,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from transforms.pricing import (
+from alvh.transforms.pricing import (
     black76,
     black76_greeks,
     black76_price_delta,

@@ -70,7 +70,7 @@ def test_serve_and_trigger_runs(server: dict[str, str], data_dir: Path, tmp_path
         "ALVH_SOURCE_DIR": str(data_dir),
     }
     serve = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve"],
+        [sys.executable, "-m", "alvh.cli", "serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import default_home, load_settings
+from alvh.core.settings import default_home, load_settings
 
 
 def test_defaults_are_absolute_under_home_whatever_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +64,7 @@ BAD = [
 def test_bad_settings_are_refused_naming_the_setting(
     monkeypatch: pytest.MonkeyPatch, var: str, value: str, named: str
 ) -> None:
-    from schemas.errors import ConfigError
+    from alvh.core.errors import ConfigError
 
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigError, match="invalid configuration") as err:
@@ -92,7 +92,7 @@ def test_unknown_variable_warns_with_the_closest_name(
 
 
 def test_a_missing_config_file_named_explicitly_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from schemas.errors import ConfigError
+    from alvh.core.errors import ConfigError
 
     monkeypatch.setenv("ALVH_CONFIG", str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match=r"ALVH_CONFIG names .*nope\.toml, which is not a file"):
@@ -106,7 +106,7 @@ def test_cli_prints_one_line_without_traceback(tmp_path: Path) -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALVH_")} | {"ALVH_LAYER_WEIGHTS": "[0,0,0]"}
     res = subprocess.run(
-        [sys.executable, "-c", "from flows.cli import main; main()", "signals", "show"],
+        [sys.executable, "-c", "from alvh.cli import main; main()", "signals", "show"],
         env=env,
         capture_output=True,
         text=True,

@@ -12,11 +12,12 @@ import exchange_calendars as xcals
 import polars as pl
 import pytest
 
-from schemas.errors import ValidationFailed
-from transforms.calendar import sessions_between
-from transforms.signal import HedgeParams
-from warehouse.connection import open_warehouse
-from warehouse.signals import audit_and_publish, compute_batch, run_batch
+from alvh.core.calendar import sessions_between
+from alvh.core.errors import ValidationFailed
+from alvh.pipeline.signals import compute_batch, run_batch
+from alvh.transforms.signal import HedgeParams
+from alvh.warehouse.connection import open_warehouse
+from alvh.warehouse.signals import audit_and_publish
 
 START, END = date(2018, 1, 2), date(2018, 3, 29)
 
@@ -226,7 +227,7 @@ def test_gx_suite_runs_and_is_kept(fresh_signal_warehouse: Path, tmp_path: Path)
 
 
 def test_imported_holdings_are_the_next_starting_book(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
-    from warehouse.positions import import_holdings
+    from alvh.warehouse.positions import import_holdings
 
     with open_warehouse(fresh_signal_warehouse) as con:
         run_batch(con, [date(2018, 3, 1)], HedgeParams(), "d1", "h", use_gx=False)
@@ -253,8 +254,8 @@ def test_imported_holdings_are_the_next_starting_book(fresh_signal_warehouse: Pa
 
 
 def test_bad_holdings_file_names_the_row(tmp_path: Path) -> None:
-    from schemas.errors import SourceError
-    from warehouse.positions import parse_holdings
+    from alvh.core.errors import SourceError
+    from alvh.warehouse.positions import parse_holdings
 
     with pytest.raises(SourceError) as err:
         parse_holdings("contract_expiry,strike,qty\n2018-03-21,20,abc\n", "fills.csv")

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.staging import build_stg_breadth, build_stg_index_daily, build_stg_vx_futures
+from alvh.transforms.staging import build_stg_breadth, build_stg_index_daily, build_stg_vx_futures
 
 
 def test_index_rows_on_nyse_holidays_are_excluded_and_counted() -> None:
@@ -103,7 +103,7 @@ def breadth_rows(provider: str, days: list[date], adv: list[int], dec: list[int]
 
 def test_breadth_glitch_quarantined_and_filled_by_next_provider() -> None:
     days = pl.date_range(date(2016, 1, 4), date(2016, 3, 31), eager=True).to_list()
-    from transforms.calendar import is_session
+    from alvh.core.calendar import is_session
 
     days = [d for d in days if is_session(d)]
     glitch = days.index(date(2016, 3, 11))

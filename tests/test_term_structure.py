@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from transforms.calendar import sessions_between
-from transforms.term_structure import TermStructureParams, build_term_structure, expected_contracts
+from alvh.core.calendar import sessions_between
+from alvh.transforms.term_structure import TermStructureParams, build_term_structure, expected_contracts
 
 
 def test_roll_rule_picks_m1_by_trading_days_left() -> None:
@@ -59,7 +59,7 @@ def test_betas_default_then_estimate_exact_slopes() -> None:
     rng = np.random.default_rng(0)
     vix = 15 + rng.normal(size=n).cumsum() * 0.3
     vix = vix - vix.min() + 11
-    from transforms.calendar import vix_monthly_expirations
+    from alvh.core.calendar import vix_monthly_expirations
 
     # every contract moves by exactly 0.6 × ΔVIX, so each tenor's slope is 0.6 once estimated
     expiries = vix_monthly_expirations(date(2015, 1, 1), date(2018, 6, 30))
@@ -78,7 +78,7 @@ def test_betas_are_clipped() -> None:
     days = sessions_between(date(2016, 1, 4), date(2016, 12, 30))
     n = len(days)
     vix = 15 + np.sin(np.arange(n)) * 2
-    from transforms.calendar import vix_monthly_expirations
+    from alvh.core.calendar import vix_monthly_expirations
 
     settles = {e: 20 + 3.0 * (vix - vix[0]) for e in vix_monthly_expirations(date(2016, 1, 1), date(2017, 6, 30))}
     vx, vixf = frames(days, vix, settles)

@@ -8,12 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from schemas.errors import WarehouseLocked
-from schemas.registry import TABLES
-from sources.base import FetchedFile, FileRef
-from warehouse.connection import connect, open_warehouse
-from warehouse.ddl import column_order
-from warehouse.load import load_family
+from alvh.core.errors import WarehouseLocked
+from alvh.pipeline.load import load_family
+from alvh.schemas.registry import TABLES
+from alvh.sources.base import FetchedFile, FileRef
+from alvh.warehouse.connection import connect, open_warehouse
+from alvh.warehouse.ddl import column_order
 
 HEADER = "DATE,OPEN,HIGH,LOW,CLOSE\n"
 V1 = HEADER + "02/02/2018,13.5,17.4,13.1,17.31\n02/05/2018,17.42,38.8,16.8,37.32\n"

@@ -1,0 +1,545 @@
+"""The ``alvh`` command line: entry point of every job."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from alvh.core.errors import AlvhError
+from alvh.pipeline.progress import reporting
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Adaptive Layered VIX Hedge pipeline")
+console = Console(stderr=True, soft_wrap=True)
+
+
+def out_console() -> Console:
+    """Standard output; wide when piped so tables are not folded."""
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+WarehouseOpt = Annotated[
+    Path | None,
+    typer.Option("--warehouse", help="DuckDB file (default: ALVH_WAREHOUSE or warehouse/alvh.duckdb)"),
+]
+
+
+@contextmanager
+def progress_bars(width: int) -> Iterator[Callable[[str, int, int], None]]:
+    """One bar per progress label (stderr); yields the reporter to install."""
+    with Progress(
+        TextColumn(f"{{task.description:<{width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bars: dict[str, TaskID] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(label, total=total)
+            progress.update(bars[label], completed=done, total=total)
+
+        yield on_progress
+
+
+@app.callback()
+def _root() -> None:
+    """Adaptive Layered VIX Hedge: ingest market data, compute and publish hedge signals."""
+
+
+def _parse_date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD", param_hint=name) from None
+
+
+def _quiet_prefect() -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+@app.command()
+def ingest(
+    source_dir: Annotated[
+        Path | None,
+        typer.Option("--source-dir", help="read files from this folder instead of HTTP (ALVH_SOURCE_DIR)"),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+    start: Annotated[str | None, typer.Option(help="skip VX contracts expiring before this date")] = None,
+    end: Annotated[str | None, typer.Option(help="the date treated as today (default: today, New York)")] = None,
+    http: Annotated[bool, typer.Option("--http", help="force the public HTTP endpoints")] = False,
+) -> None:
+    """Load CBOE, CFE, breadth and rate data into the warehouse and rebuild staging."""
+    _quiet_prefect()
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.ingest import ingest_flow
+
+    settings = load_settings(warehouse=warehouse, source_dir=source_dir)
+    source = "http" if http else (str(settings.source_dir) if settings.source_dir else "http")
+    with progress_bars(18) as on_progress:
+        try:
+            with reporting(on_progress):
+                summary = ingest_flow(
+                    source=source,
+                    start=_parse_date(start, "--start"),
+                    end=_parse_date(end, "--end"),
+                    warehouse=str(settings.warehouse),
+                )
+        except AlvhError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    table = Table(title=f"ingest {summary.run_id} → {settings.warehouse}")
+    rows = summary.by_family()
+    for col in rows[0] if rows else []:
+        table.add_column(col, justify="right" if col != "family" else "left")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    out_console().print(table)
+    for name, note in summary.staging_notes.items():
+        if note:
+            out_console().print(f"{name}: {note}")
+
+
+@app.command()
+def indicators(
+    warehouse: WarehouseOpt = None,
+    last: Annotated[int, typer.Option(help="how many of the latest sessions to print")] = 10,
+) -> None:
+    """Rebuild marts.indicators_daily from the warehouse and print the latest sessions."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.indicators import build_indicators_mart
+    from alvh.pipeline.params import indicator_params
+    from alvh.warehouse.connection import open_warehouse
+
+    settings = load_settings(warehouse=warehouse)
+    try:
+        with open_warehouse(settings.warehouse) as con:
+            frame = build_indicators_mart(con, indicator_params(settings))
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if frame.is_empty():
+        console.print("[yellow]the warehouse holds no VIX history yet: run `alvh ingest` first[/yellow]")
+        raise typer.Exit(1)
+    out_console().print(indicators_table(frame.tail(last), f"marts.indicators_daily — {frame.height} sessions"))
+
+
+def indicators_table(frame: pl.DataFrame, title: str) -> Table:
+    """The columns a trader scans: VIX, MACD, breadth RSI, the curve, regime, data flags."""
+    table = Table(title=title)
+    spec = [
+        ("session", "session_date", "{}"),
+        ("VIX", "vix_close", "{:.2f}"),
+        ("MACD hist", "macd_hist", "{:+.2f}"),
+        ("cross", "macd_cross", "{:+d}"),
+        ("A/D RSI", "ad_rsi", "{:.1f}"),
+        ("M1", "m1_forward", "{:.2f}"),
+        ("M2", "m2_forward", "{:.2f}"),
+        ("M3", "m3_forward", "{:.2f}"),
+        ("contango", "contango", "{:+.1%}"),
+        ("β1/β2/β3", None, ""),
+        ("regime", "regime", "{}"),
+        ("flags", None, ""),
+    ]
+    for head, _, _ in spec:
+        table.add_column(head, justify="left" if head in ("session", "regime", "flags") else "right")
+    for row in frame.iter_rows(named=True):
+        cells = []
+        for _head, col, fmt in spec:
+            if col is None and _head.startswith("β"):
+                cells.append("/".join(f"{row[f'beta_{i}']:.2f}" for i in (1, 2, 3)))
+            elif col is None:
+                flags = []
+                if row["breadth_missing"]:
+                    flags.append("no breadth")
+                interpolated = [f"M{i}" for i in (1, 2, 3) if row.get(f"m{i}_forward_source") == "interpolated"]
+                if interpolated:
+                    flags.append("~ interpolated " + "/".join(interpolated))
+                elif not row["term_structure_complete"]:
+                    flags.append("curve incomplete")
+                cells.append(", ".join(flags) or "ok")
+            else:
+                v = row[col]
+                mark = "~" if col.endswith("_forward") and row.get(f"{col}_source") == "interpolated" else ""
+                cells.append("—" if v is None else mark + fmt.format(v))
+        table.add_row(*cells)
+    return table
+
+
+ExportOpt = Annotated[Path | None, typer.Option("--export-dir", help="CSV/Parquet exports (ALVH_EXPORT_DIR)")]
+signals_app = typer.Typer(no_args_is_help=True, help="Read the published signals")
+app.add_typer(signals_app, name="signals")
+positions_app = typer.Typer(no_args_is_help=True, help="The hedge book the signals start from")
+app.add_typer(positions_app, name="positions")
+
+
+@positions_app.command("import")
+def positions_import(
+    file: Annotated[Path, typer.Argument(help="CSV: contract_expiry,strike,qty[,avg_cost]")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="first session they apply to (default: today)")] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Import actual VIX-call holdings; the next signal starts from them and reports the difference."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.ingest import today_new_york
+    from alvh.warehouse.connection import open_warehouse
+    from alvh.warehouse.positions import import_holdings
+
+    settings = load_settings(warehouse=warehouse)
+    day = _parse_date(as_of, "--as-of") or today_new_york()
+    try:
+        with open_warehouse(settings.warehouse) as con:
+            holdings = import_holdings(con, file, day)
+    except (AlvhError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    out_console().print(
+        f"imported {holdings['qty'].sum()} contracts in {holdings.height} lines; "
+        f"the next signal on or after {day} starts from them"
+    )
+
+
+@app.command()
+def run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="session to signal (default: today, New York)")] = None,
+    source_dir: Annotated[Path | None, typer.Option("--source-dir", help="read files from this folder")] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """The daily job: ingest → indicators → signals → publish → export, then print the plan."""
+    _quiet_prefect()
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.daily import daily_flow
+    from alvh.warehouse.connection import run_lock
+
+    settings = load_settings(warehouse=warehouse, source_dir=source_dir, export_dir=export_dir)
+    try:
+        with run_lock(settings.warehouse, settings.lock_timeout_s):
+            summary = daily_flow(
+                as_of=_parse_date(as_of, "--as-of"),
+                source=str(settings.source_dir) if settings.source_dir else "http",
+                warehouse=str(settings.warehouse),
+                export_dir=str(settings.export_dir),
+            )
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if summary.status == "no session":
+        out_console().print(f"{summary.as_of} is not an NYSE session: no signal.")
+        return
+    if summary.signal is not None:
+        out_console().print(signal_panel(summary.signal, summary.layers))
+    out_console().print(
+        f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]"
+    )
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option(help="first session")],
+    end: Annotated[str | None, typer.Option(help="last session (default: the last with data)")] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """Signals for every session in a range from data already in the warehouse (no ingest)."""
+    import uuid
+
+    from alvh.core.calendar import sessions_between
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
+    from alvh.pipeline.signals import run_batch
+    from alvh.warehouse.connection import open_warehouse
+    from alvh.warehouse.export import export_marts
+
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    first = _parse_date(start, "--start")
+    assert first is not None
+    from alvh.warehouse.connection import run_lock
+
+    try:
+        with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
+            last_data = con.execute("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
+            last = _parse_date(end, "--end") or last_data
+            if last is None:
+                console.print("[yellow]no indicators yet: run `alvh ingest` first[/yellow]")
+                raise typer.Exit(1)
+            sessions = sessions_between(first, last)
+            if not sessions:
+                console.print(f"[yellow]no NYSE sessions between {first} and {last}[/yellow]")
+                raise typer.Exit(1)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                bar = progress.add_task("signals", total=len(sessions))
+                batch, published = run_batch(
+                    con,
+                    sessions,
+                    hedge_params(settings),
+                    str(uuid.uuid4()),
+                    method_hash(settings),
+                    docs_dir=settings.export_dir / "data_docs",
+                    use_gx=settings.gx_validation,
+                    user_ic=load_user_ic(settings),
+                    progress=lambda n, total: progress.update(bar, completed=n),
+                )
+            export_marts(con, settings.export_dir)
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    sig = batch.frames["marts.hedge_signal_daily"]
+    out_console().print(
+        f"{len(sessions)} sessions {sessions[0]} → {sessions[-1]} "
+        f"({'published' if published else 'unchanged'}); stale sessions: {int(sig['stale'].sum())}; "
+        f"orders: {batch.frames['marts.hedge_order'].height}"
+    )
+
+
+@signals_app.command("show")
+def signals_show(
+    date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Print a session's hedge plan: one line per layer, with the reason."""
+    import duckdb
+
+    from alvh.core.settings import load_settings
+
+    settings = load_settings(warehouse=warehouse)
+    wanted = _parse_date(date_, "--date")
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    except duckdb.Error:
+        # a run holds the warehouse for writing: read the last exported plan instead
+        sig, layers = _from_exports(settings.export_dir, wanted)
+        out_console().print(signal_panel(sig, layers))
+        out_console().print("[dim](read from the exports: the warehouse is busy with a run)[/dim]")
+        return
+    with con:
+        day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
+        sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
+        if not sig:
+            console.print(f"[yellow]no signal published for {day or 'any session'}[/yellow]")
+            raise typer.Exit(1)
+        layers = (
+            con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
+            .pl()
+            .to_dicts()
+        )
+    out_console().print(signal_panel(sig[0], layers))
+
+
+def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    base = export_dir / "current"
+    sig_path, lay_path = base / "hedge_signal_daily.csv", base / "layer_adjustment.csv"
+    if not sig_path.exists():
+        console.print(f"[red]error:[/red] the warehouse is busy and there are no exports in {export_dir}")
+        raise typer.Exit(1)
+    sig = pl.read_csv(sig_path, try_parse_dates=True)
+    day: Any = wanted or sig["session_date"].max()
+    rows = sig.filter(pl.col("session_date") == day).to_dicts()
+    if not rows:
+        console.print(f"[yellow]no exported signal for {day}[/yellow]")
+        raise typer.Exit(1)
+    layers = pl.read_csv(lay_path, try_parse_dates=True).filter(pl.col("session_date") == day).sort("layer")
+    return rows[0], layers.to_dicts()
+
+
+def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
+    """Today's actions, readable in ten seconds."""
+
+    def num(v: object, fmt: str) -> str:
+        return "—" if v is None else fmt.format(v)
+
+    head = (
+        f"{signal['session_date']}  VIX {num(signal['vix_close'], '{:.2f}')}  regime {signal['regime']}  "
+        f"ratio {num(signal['ratio_current'], '{:.2f}')} → r* {num(signal['ratio_target'], '{:.2f}')}  "
+        f"|V_ic| ${num(signal['ic_short_vega_usd'], '{:,.0f}')}/pt  break-evens "
+        f"{num(signal['breakeven_low'], '{:,.0f}')}–{num(signal['breakeven_high'], '{:,.0f}')}"
+    )
+    if signal["stale"]:
+        head = f"STALE — NO TRADES: {signal['stale_reason']}\n" + head
+    if signal["breadth_missing"]:
+        head += "  (breadth missing: RSI 50)"
+    table = Table(title=head, title_justify="left")
+    for col in ("layer", "expiry", "strike", "held", "model", "target", "trade", "action", "reason"):
+        table.add_column(
+            col, justify="right" if col in ("layer", "strike", "held", "model", "target", "trade") else "left"
+        )
+    for r in layers:
+        table.add_row(
+            str(r["layer"]),
+            str(r["contract_expiry"]),
+            num(r["strike"], "{:g}C"),
+            str(r["current_qty"]),
+            num(r["model_target_qty"], "{}"),
+            str(r["target_qty"]),
+            f"{r['trade_qty']:+d}",
+            r["action"],
+            r["reason"],
+        )
+    return table
+
+
+@app.command()
+def backtest(
+    start: Annotated[str | None, typer.Option(help="first session (default: backtest_start, 2007-01-03)")] = None,
+    end: Annotated[str | None, typer.Option(help="last session (default: the last in the warehouse)")] = None,
+    strategy: Annotated[list[str] | None, typer.Option("--strategy", help="strategy name (repeatable)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="folder for the report and exports")] = None,
+    sweep: Annotated[Path | None, typer.Option("--sweep", help="TOML grid of settings to run in parallel")] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Replay the hedge over history: strategies compared, event study, tables, report."""
+    _quiet_prefect()
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.backtest import backtest_flow, sweep_flow
+
+    settings = load_settings(warehouse=warehouse)
+    with progress_bars(26) as on_progress:
+        try:
+            with reporting(on_progress):
+                if sweep is not None:
+                    result = sweep_flow(
+                        str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), str(settings.warehouse)
+                    )
+                else:
+                    res = backtest_flow(
+                        _parse_date(start, "--start"),
+                        _parse_date(end, "--end"),
+                        strategy,
+                        str(out) if out else None,
+                        str(settings.warehouse),
+                    )
+        except AlvhError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+    if sweep is not None:
+        out_console().print(result)
+        return
+    table = Table(title=f"backtest {res.start} → {res.end} (net of costs, dollars)")
+    cols = [
+        ("strategy", "strategy", "{}"),
+        ("total P&L", "total_pnl_net_usd", "{:,.0f}"),
+        ("gross", "total_pnl_gross_usd", "{:,.0f}"),
+        ("max DD", "max_drawdown_net_usd", "{:,.0f}"),
+        ("hedge P&L", "hedge_pnl_usd", "{:,.0f}"),
+        ("costs", "costs_usd", "{:,.0f}"),
+        ("traded", "contracts_traded", "{:,}"),
+        ("Calmar", "calmar_net", "{:.2f}"),
+    ]
+    for head, _, _ in cols:
+        table.add_column(head, justify="left" if head == "strategy" else "right")
+    for r in res.summary.to_dicts():
+        table.add_row(*("—" if r[c] is None else f.format(r[c]) for _, c, f in cols))
+    out_console().print(table)
+    out_console().print(f"report: {(out or settings.backtest_out) / 'report.html'}")
+
+
+@app.command()
+def doctor(
+    warehouse: WarehouseOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="the date to check against (default: today)")] = None,
+) -> None:
+    """Is everything fresh and sound? One table; exit code 1 if anything needs attention."""
+    import duckdb
+
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.doctor import deployment_check
+    from alvh.pipeline.ingest import today_new_york
+    from alvh.warehouse.doctor import Check, warehouse_checks
+
+    settings = load_settings(warehouse=warehouse)
+    day = _parse_date(as_of, "--as-of") or today_new_york()
+    checks: list[Check]
+    if not settings.warehouse.exists():
+        checks = [Check("warehouse", "attention", f"{settings.warehouse} does not exist: run `alvh run` first")]
+    else:
+        try:
+            with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+                checks = warehouse_checks(con, settings.warehouse, day)
+        except duckdb.Error as exc:
+            checks = [Check("warehouse", "attention", f"cannot open read-only ({exc}); a job may be running")]
+    checks.append(deployment_check())
+    table = Table(title=f"alvh doctor — {settings.warehouse} — as of {day}")
+    for col in ("check", "status", "detail"):
+        table.add_column(col)
+    for c in checks:
+        colour = {"ok": "green", "attention": "red"}.get(c.status, "yellow")
+        table.add_row(c.name, f"[{colour}]{c.status}[/{colour}]", c.detail)
+    out_console().print(table)
+    if any(c.status == "attention" for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the scheduled deployment (cron in New York time, one run at a time) until stopped."""
+    _quiet_prefect()
+    from prefect import serve as prefect_serve
+
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.deployment import daily_deployment
+
+    settings = load_settings()
+    out_console().print(
+        f"serving alvh-daily: cron '{settings.daily_cron}' ({settings.schedule_timezone}), concurrency 1; "
+        "Ctrl-C to stop"
+    )
+    prefect_serve(daily_deployment(settings))
+
+
+@app.command()
+def deploy(
+    write_yaml: Annotated[Path, typer.Option("--write-yaml", help="write the prefect.yaml here")] = Path(
+        "prefect.yaml"
+    ),
+    pool: Annotated[str, typer.Option("--pool", help="Prefect process work pool")] = "alvh",
+) -> None:
+    """Write the prefect.yaml of the daily deployment (from its one definition in code; cron and
+    time zone from the settings) for `prefect deploy --all`."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.deployment import deployment_yaml
+
+    text = deployment_yaml(load_settings(), pool)
+    write_yaml.write_text(text, encoding="utf-8")
+    out_console().print(f"wrote {write_yaml}; next: prefect --no-prompt deploy --all")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    try:
+        app()
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,352 @@
+"""The one typed settings object of alvh.
+
+Resolution order (highest wins): explicit arguments (CLI flags) > environment variables ``ALVH_*``
+> the TOML file (``alvh.toml`` in the working directory, or the path in ``ALVH_CONFIG``) > the
+defaults below. Settings are resolved once at the entry point and passed down; transforms never
+read them. Every default is documented in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import math
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+_DEFAULT_CRON = "30 17 * * 1-5"
+
+
+class Settings(BaseSettings):
+    """Configuration of the pipeline (see README, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="ALVH_", extra="forbid", toml_file="alvh.toml")
+
+    # --- storage -------------------------------------------------------------------------------
+    home: Path = Field(
+        default_factory=lambda: default_home(),
+        description="folder the default relative paths (warehouse, export_dir, backtest_out) live in: "
+        "the project root in a checkout, else ~/.alvh",
+    )
+    warehouse: Path = Field(Path("warehouse/alvh.duckdb"), description="DuckDB warehouse file")
+    export_dir: Path = Field(Path("exports"), description="where CSV/Parquet exports are written")
+
+    # --- where data comes from ----------------------------------------------------------------
+    source_dir: Path | None = Field(None, description="read every source file from this folder instead of over HTTP")
+    cboe_index_base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
+    cfe_vx_base_url: str = "https://cdn.cboe.com/data/us/futures/market_statistics/historical_data/VX"
+    cfe_legacy_base_url: str = "https://cdn.cboe.com/resources/futures/archive/volume-and-price"
+    unicorn_base_url: str = "http://unicorn.us.com/advdec"
+    fred_base_url: str = "https://fred.stlouisfed.org/graph/fredgraph.csv"
+    vendor_breadth_url: str | None = Field(
+        None, description="URL or path of a vendor breadth CSV (date, advancing, declining)"
+    )
+    vendor_breadth_name: str = Field(
+        "tv_nyse_adv_decl_daily.csv", description="file name of the vendor breadth CSV in a folder"
+    )
+    vendor_breadth_provider: str = "tradingview"
+    vendor_breadth_date_column: str = "date"
+    vendor_breadth_adv_column: str = "adv_close"
+    vendor_breadth_decl_column: str = "decl_close"
+    vendor_breadth_date_format: str = "%Y-%m-%d"
+
+    index_symbols: list[str] = ["VIX", "VIX9D", "VIX3M", "VIX6M", "VVIX", "SKEW", "SPX"]
+    fred_series: list[str] = ["DTB3"]
+    unicorn_series: list[str] = ["advn", "decln", "unchn", "advv", "declv", "unchv"]
+    vx_first_expiry: date = Field(
+        date(2013, 1, 1), description="first monthly VX expiry fetched from the current CFE files"
+    )
+    vx_months_ahead: int = Field(9, ge=1, le=24, description="monthly VX expiries requested past today")
+    vx_legacy_first_year: int = 2004
+    vx_legacy_last_year: int = 2015
+    breadth_precedence: list[str] = Field(
+        ["unicorn", "tradingview"], description="breadth providers, highest priority first"
+    )
+    breadth_glitch_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="adv+dec below this fraction of the trailing median is a glitch day",
+    )
+    breadth_glitch_window: int = Field(20, ge=2, le=500, description="trailing sessions for the glitch median")
+
+    # --- indicators (ALVH_METHOD.md §3) ---------------------------------------------------------
+    macd_fast: int = Field(12, ge=2, le=200, description="MACD fast EMA period (sessions)")
+    macd_slow: int = Field(26, ge=2, le=400, description="MACD slow EMA period (sessions)")
+    macd_signal: int = Field(9, ge=1, le=200, description="MACD signal EMA period (sessions)")
+    rsi_period: int = Field(14, ge=2, le=200, description="RSI period on the A/D line (sessions)")
+    roll_tdte: int = Field(5, ge=0, le=20, description="M1 is the nearest monthly with more trading days left")
+    beta_window: int = Field(252, ge=20, le=2520, description="valid daily pairs in the futures-beta regression")
+    beta_defaults: tuple[float, float, float] = Field(
+        (0.70, 0.50, 0.40), description="betas of M1-M3 before beta_window pairs exist"
+    )
+    beta_clip: tuple[float, float] = Field((0.1, 1.0), description="betas are clipped to this range")
+    regime_fading_window: int = Field(10, ge=1, le=100, description="sessions a -1 MACD cross counts as recent")
+    regime_fading_vix: float = Field(
+        20.0, gt=0, le=200, allow_inf_nan=False, description="fading needs VIX at or above this"
+    )
+    regime_spike_vix: float = Field(
+        30.0, gt=0, le=200, allow_inf_nan=False, description="spike when VIX at or above this"
+    )
+    regime_elevated_vix: float = Field(
+        20.0, gt=0, le=200, allow_inf_nan=False, description="elevated when VIX at or above this"
+    )
+
+    # --- hedge sizing and actions (ALVH_METHOD.md §5–§6) -------------------------------------
+    hedge_mode: Literal["steward", "fixed"] = Field(
+        "steward", description="steward (carry cap) or fixed (r* = fixed_ratio)"
+    )
+    layer_weights: tuple[float, float, float] = Field((0.4, 0.4, 0.2), description="the 4/4/2 ladder")
+    target_delta: float = Field(
+        0.30, gt=0, lt=1, allow_inf_nan=False, description="new VIX calls: Black-76 delta nearest this"
+    )
+    rebalance_band: float = Field(0.15, ge=0, le=5, allow_inf_nan=False, description="hysteresis band around r*")
+    min_trade_contracts: int = Field(2, ge=0, le=10_000, description="smallest ADD/TRIM, contracts")
+    min_trade_fraction: float = Field(
+        0.10, ge=0, le=1, allow_inf_nan=False, description="smallest ADD/TRIM as a fraction of target"
+    )
+    fixed_ratio: float = Field(0.9, gt=0, le=10, allow_inf_nan=False, description="r* in fixed mode")
+    carry_budget: float = Field(
+        0.35, gt=0, le=10, allow_inf_nan=False, description="steward: monthly carry ≤ this × IC credit"
+    )
+    ratio_base: float = Field(0.9, gt=0, le=10, allow_inf_nan=False, description="r_b at RSI 50")
+    ratio_span: float = Field(
+        0.3, ge=0, le=10, allow_inf_nan=False, description="r_b moves ± this across the RSI range"
+    )
+    ratio_min: float = Field(0.6, gt=0, le=10, allow_inf_nan=False, description="lowest r*")
+    ratio_max: float = Field(1.2, gt=0, le=10, allow_inf_nan=False, description="highest r*")
+    rsi_center: float = Field(50.0, ge=0, le=100, allow_inf_nan=False, description="neutral A/D RSI")
+    rsi_scale: float = Field(20.0, gt=0, le=100, allow_inf_nan=False, description="RSI points for a full r_b move")
+    macd_tilt: float = Field(
+        0.1, ge=0, le=5, allow_inf_nan=False, description="r* tilt by the sign of the MACD histogram"
+    )
+    harvest_multiple: float = Field(
+        3.0, gt=1, le=1000, allow_inf_nan=False, description="take profit when a contract is worth this × cost"
+    )
+    harvest_b_multiple: float = Field(
+        2.0, gt=1, le=1000, allow_inf_nan=False, description="-1 cross harvest: L1 worth this × cost"
+    )
+    harvest_b_vix: float = Field(
+        25.0, ge=0, le=200, allow_inf_nan=False, description="-1 cross harvest needs VIX at or above this"
+    )
+    vvix_ref_days: float = Field(
+        30.0, gt=0, le=365, allow_inf_nan=False, description="VVIX term scaling reference, calendar days"
+    )
+    vvix_exponent: float = Field(
+        0.30, ge=0, le=2, allow_inf_nan=False, description="σ_i = VVIX/100 × (ref/dte)^exponent"
+    )
+    default_rate: float = Field(
+        0.04, ge=-0.05, le=0.5, allow_inf_nan=False, description="risk-free rate when DTB3 is absent (decimal)"
+    )
+
+    # --- the IC book (ALVH_METHOD.md §4) ------------------------------------------------------
+    positions_file: Path | None = Field(None, description="CSV/TOML of the user's SPX legs (else the model IC)")
+    ic_contracts: int = Field(10, ge=1, le=100_000, description="model IC size, contracts per leg")
+    ic_short_delta: float = Field(
+        0.20, gt=0, lt=0.5, allow_inf_nan=False, description="model IC short strikes' |delta|"
+    )
+    ic_wing_delta: float = Field(0.05, gt=0, lt=0.5, allow_inf_nan=False, description="model IC wings' |delta|")
+    ic_strike_step: float = Field(5.0, gt=0, le=100, allow_inf_nan=False, description="SPX strike grid, points")
+    dividend_yield: float = Field(0.018, ge=0, le=0.2, allow_inf_nan=False, description="SPX dividend yield (decimal)")
+    smile_a: float = Field(0.80, gt=0, le=5, allow_inf_nan=False, description="ATM SPX vol = a × VIX")
+    smile_b_put: float = Field(0.80, ge=0, le=10, allow_inf_nan=False, description="smile slope for puts")
+    smile_b_call: float = Field(0.15, ge=0, le=10, allow_inf_nan=False, description="smile slope for calls")
+    smile_floor: float = Field(0.05, gt=0, le=5, allow_inf_nan=False, description="lowest SPX vol")
+    program_dte: int = Field(30, ge=1, le=365, description="program vega: legs re-priced at this many days")
+
+    # --- backtest (ALVH_METHOD.md §9) ---------------------------------------------------------
+    commission_usd: float = Field(
+        0.65, ge=0, le=100, allow_inf_nan=False, description="commission per option contract, dollars"
+    )
+    vix_half_spread: float = Field(
+        0.05, ge=0, le=10, allow_inf_nan=False, description="half bid-ask of VIX options, VIX points"
+    )
+    spx_half_spread: float = Field(
+        0.30, ge=0, le=100, allow_inf_nan=False, description="half bid-ask of SPX options, SPX points"
+    )
+    backtest_start: date = Field(date(2007, 1, 3), description="first session (VVIX unreliable before 2007)")
+    backtest_strategies: list[dict[str, Any]] = Field(
+        [], description="extra named strategies: {name, kind, tenor, qty, <any hedge setting>}"
+    )
+    backtest_out: Path = Field(Path("reports/backtest"), description="report and exports of alvh backtest")
+
+    gx_validation: bool = Field(True, description="also validate published marts with the GX suite")
+    lock_timeout_s: float = Field(
+        0.0, ge=0, le=86_400, allow_inf_nan=False, description="a second writing job waits this long for the warehouse"
+    )
+    late_data_retries: int = Field(3, ge=0, le=20, description="re-ingest attempts when today's data is not out yet")
+    late_data_delay_s: float = Field(
+        600.0, ge=0, le=86_400, allow_inf_nan=False, description="seconds between those attempts"
+    )
+
+    # --- alerts -------------------------------------------------------------------------------
+    alert_webhook_url: SecretStr | None = Field(None, description="JSON webhook for alerts (a secret)")
+    alert_webhook_block: str | None = Field(None, description="or: name of a Prefect Secret block holding it")
+
+    # --- schedule -----------------------------------------------------------------------------
+    daily_cron: str = Field(_DEFAULT_CRON, description="when the daily run starts")
+    schedule_timezone: str = Field("America/New_York", description="time zone of daily_cron")
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    http_connect_timeout_s: float = Field(5.0, gt=0, le=600, allow_inf_nan=False)
+    http_read_timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)
+    http_retries: int = Field(3, ge=0, le=20, description="retries on 429/5xx/connection errors")
+    http_backoff_s: float = Field(
+        1.0, ge=0, le=600, allow_inf_nan=False, description="first retry delay; doubles each retry"
+    )
+    http_max_bytes: int = Field(
+        50_000_000, ge=1_000, le=10_000_000_000, description="largest response accepted, in bytes"
+    )
+    http_user_agent: str = "alvh/0.1"
+    http_concurrency: int = Field(4, ge=1, le=64, description="parallel downloads")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("ALVH_CONFIG", "alvh.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Settings:
+        """Rules between settings; each message names the settings at fault."""
+        problems = []
+        if not self.ratio_min <= self.ratio_max:
+            problems.append(f"ratio_min {self.ratio_min} must be ≤ ratio_max {self.ratio_max}")
+        if not self.ratio_min <= self.fixed_ratio <= self.ratio_max:
+            problems.append(
+                f"fixed_ratio {self.fixed_ratio} must lie within "
+                f"ratio_min {self.ratio_min} … ratio_max {self.ratio_max}"
+            )
+        w = self.layer_weights
+        if not all(math.isfinite(x) and x > 0 for x in w) or abs(sum(w) - 1.0) > 1e-6:
+            problems.append(f"layer_weights {list(w)} must be three positive numbers summing to 1")
+        lo, hi = self.beta_clip
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+            problems.append(f"beta_clip {[lo, hi]} must be [low, high] with 0 < low < high")
+        if not all(math.isfinite(b) and b > 0 for b in self.beta_defaults):
+            problems.append(f"beta_defaults {list(self.beta_defaults)} must be positive numbers")
+        if not self.macd_fast < self.macd_slow:
+            problems.append(f"macd_fast {self.macd_fast} must be < macd_slow {self.macd_slow}")
+        if not self.ic_wing_delta < self.ic_short_delta:
+            problems.append(f"ic_wing_delta {self.ic_wing_delta} must be < ic_short_delta {self.ic_short_delta}")
+        try:
+            ZoneInfo(self.schedule_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"schedule_timezone {self.schedule_timezone!r} is not an IANA time zone")
+        if len(self.daily_cron.split()) != 5:
+            problems.append(f"daily_cron {self.daily_cron!r} must be a 5-field cron expression, e.g. '30 17 * * 1-5'")
+        elif self.daily_cron != _DEFAULT_CRON:
+            from prefect.client.schemas.schedules import CronSchedule
+
+            try:
+                CronSchedule(cron=self.daily_cron, timezone="UTC")
+            except ValueError:
+                problems.append(f"daily_cron {self.daily_cron!r} is not a valid cron expression")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        """Every path becomes absolute: defaults under ``home``, user-given ones against the
+        current directory (as any command-line path), so a run does not depend on where it starts."""
+        self.home = self.home.expanduser().resolve()
+        for name in _PATH_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            value = Path(value).expanduser()
+            if not value.is_absolute():
+                value = (Path.cwd() / value) if name in self.model_fields_set else (self.home / value)
+            setattr(self, name, value.resolve())
+        return self
+
+    def settings_hash(self) -> str:
+        """Short sha256 of every setting but the paths, recorded with published rows."""
+        # where files live does not change a signal: paths stay out, so clones agree
+        payload = json.dumps(self.model_dump(mode="json", exclude={"home", *_PATH_FIELDS}), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_PATH_FIELDS = ("warehouse", "export_dir", "source_dir", "positions_file", "backtest_out")
+
+
+def default_home() -> Path:
+    """The project root when alvh runs from a source checkout (the folder holding the
+    ``pyproject.toml`` that names alvh), else ``~/.alvh``."""
+    for parent in Path(__file__).resolve().parents:
+        pyproject = parent / "pyproject.toml"
+        if pyproject.is_file() and 'name = "alvh"' in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return parent
+    return Path.home() / ".alvh"
+
+
+def warn_unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """Warn (log ``alvh.settings``, shown on stderr) about ``ALVH_*`` variables that name no
+    setting, with the closest valid name; returns them."""
+    env = os.environ if environ is None else environ
+    known = {f"ALVH_{name.upper()}" for name in Settings.model_fields} | {"ALVH_CONFIG"}
+    unknown = sorted(k for k in env if k.upper().startswith("ALVH_") and k.upper() not in known)
+    for key in unknown:
+        close = difflib.get_close_matches(key.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        logging.getLogger("alvh.settings").warning("warning: %s is not an alvh setting and is ignored%s", key, hint)
+    return unknown
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Resolve settings once; ``None`` overrides are ignored so CLI flags only win when given.
+
+    Raises ``ConfigError`` naming each setting at fault (its environment variable, what it got,
+    what is expected) — never a pydantic traceback."""
+    from alvh.core.errors import ConfigError
+
+    config = os.environ.get("ALVH_CONFIG")
+    if config and not Path(config).expanduser().is_file():
+        raise ConfigError(f"ALVH_CONFIG names {config}, which is not a file; create it or unset ALVH_CONFIG")
+    warn_unknown_variables()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per invalid setting: name, environment variable, the value and the rule."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
+        msg = err["msg"].removeprefix("Value error, ")
+        if loc:
+            name = loc[0]
+            got = err.get("input")
+            got_text = f" (got {got!r})" if not isinstance(got, dict) else ""
+            parts.append(f"setting {name} (ALVH_{name.upper()}): {msg}{got_text}")
+        else:
+            parts.append(f"settings: {msg}")
+    return "invalid configuration — " + "; ".join(parts)

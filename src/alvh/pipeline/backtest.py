@@ -1,0 +1,235 @@
+"""Prefect flow: the backtest — load the history, replay every strategy, store the tables,
+export them, write the HTML report. A sweep runs a grid of configurations on both cores."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import tomllib
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from alvh.core.errors import ConfigError
+from alvh.core.settings import Settings, load_settings
+from alvh.pipeline.backtest_data import load_market
+from alvh.pipeline.params import hedge_params, method_hash
+from alvh.pipeline.progress import report
+from alvh.report import write_report
+from alvh.schemas.backtest import BacktestResult
+from alvh.transforms.backtest import (
+    Costs,
+    Market,
+    Strategy,
+    default_strategies,
+    first_cycle_start,
+    ic_cycles,
+    ic_daily,
+    run_strategy,
+)
+from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.signal import HedgeParams
+from alvh.warehouse.backtest import export_backtest, save_backtest
+from alvh.warehouse.connection import open_warehouse
+
+STRATEGY_KEYS = {"name", "kind", "tenor", "qty"}
+
+
+def strategy_from(spec: dict[str, Any], base: HedgeParams) -> Strategy:
+    """A named configuration: ``kind`` (alvh | calls | unhedged) plus hedge overrides, e.g.
+    ``{name = "steward_50", kind = "alvh", carry_budget = 0.5}``."""
+    if "name" not in spec or "kind" not in spec:
+        raise ConfigError("a strategy needs a name and a kind (alvh, calls or unhedged)", value=str(spec))
+    fields = {f.name for f in dataclasses.fields(HedgeParams)}
+    aliases = {"hedge_mode": "mode", "rebalance_band": "band", "layer_weights": "weights"}
+    overrides: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key in STRATEGY_KEYS:
+            continue
+        name = aliases.get(key, key)
+        if name not in fields:
+            raise ConfigError(f"unknown strategy setting {key!r}", expected=", ".join(sorted(fields)))
+        overrides[name] = tuple(value) if isinstance(value, list) else value
+    return Strategy(
+        name=str(spec["name"]),
+        kind=str(spec["kind"]),
+        hedge=dataclasses.replace(base, **overrides),
+        tenor=int(spec.get("tenor", 1)),
+        qty=int(spec.get("qty", 10)),
+    )
+
+
+def strategies_for(settings: Settings, names: list[str] | None) -> list[Strategy]:
+    base = hedge_params(settings)
+    all_ = default_strategies(base) + [strategy_from(s, base) for s in settings.backtest_strategies]
+    if not names:
+        return all_
+    by_name = {s.name: s for s in all_}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ConfigError(f"unknown strategy {missing}", expected=", ".join(by_name))
+    chosen = [by_name[n] for n in names]
+    if "unhedged" not in names:  # the event study compares against it
+        chosen.insert(0, by_name["unhedged"])
+    return chosen
+
+
+def last_complete_session(market: Market) -> date:
+    """The last session with a complete curve: SPX, VIX and VVIX closes and a forward for each of
+    M1–M3 (settle or interpolated, §3). Past it the hedge could be neither marked nor settled, so
+    the backtest's default end is this session."""
+    days = [
+        r["session_date"]
+        for r in market.rows
+        if all(r.get(c) is not None for c in ("spx_close", "vix_close", "vvix_close"))
+        and all(market.settle_of(r["session_date"], r[f"m{i}_expiry"]) is not None for i in (1, 2, 3))
+    ]
+    if not days:
+        raise ConfigError("the warehouse has no session with SPX, VIX, VVIX and a VX curve: run `alvh ingest` first")
+    return days[-1]
+
+
+def costs_from(settings: Settings) -> Costs:
+    return Costs(settings.commission_usd, settings.vix_half_spread, settings.spx_half_spread)
+
+
+@task(name="load-history", cache_policy=NO_CACHE)
+def load_task(warehouse: Path, end: date | None) -> Market:
+    """Read the indicators mart and the settles the backtest marks with."""
+    with open_warehouse(warehouse, read_only=True) as con:
+        return load_market(con, end)
+
+
+@task(name="replay-strategies", cache_policy=NO_CACHE)
+def replay_task(
+    market: Market, strategies: list[Strategy], start: date, end: date, costs: Costs, run_id: str
+) -> BacktestResult:
+    """Replay every strategy day by day and compute metrics and the event study."""
+    return run_backtest(
+        market, strategies, start, end, costs, run_id, lambda name, n, t: report(f"backtest {name}", n, t)
+    )
+
+
+@task(name="store-and-report", cache_policy=NO_CACHE)
+def store_task(res: BacktestResult, settings: Settings, out: Path) -> Path:
+    """Store the backtest tables, export them, and write the HTML report."""
+    with open_warehouse(settings.warehouse) as con:
+        save_backtest(con, res, method_hash(settings))
+    export_backtest(res, out)
+    return write_report(res, out / "report.html")
+
+
+@flow(name="alvh-backtest")
+def backtest_flow(
+    start: date | None = None,
+    end: date | None = None,
+    strategies: list[str] | None = None,
+    out: str | None = None,
+    warehouse: str | None = None,
+) -> BacktestResult:
+    """Replay the hedge over history for every strategy; tables, exports and a report."""
+    log = get_run_logger()
+    settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
+    target = Path(out) if out else settings.backtest_out
+    chosen = strategies_for(settings, strategies)
+    market = load_task(settings.warehouse, end)
+    last = min(end or date.max, last_complete_session(market))
+    res = replay_task(market, chosen, start or settings.backtest_start, last, costs_from(settings), str(uuid.uuid4()))
+    path = store_task(res, settings, target)
+    log.info("backtest %s → %s: report %s", res.start, res.end, path)
+    create_table_artifact(
+        key="backtest-summary",
+        table=res.summary.select(
+            "strategy", "total_pnl_net_usd", "max_drawdown_net_usd", "hedge_pnl_usd", "costs_usd", "contracts_traded"
+        ).to_dicts(),
+    )
+    create_markdown_artifact(key="backtest-report", markdown=f"Report: `{path}`")
+    return res
+
+
+# --- sweep -------------------------------------------------------------------------------------
+
+_MARKET: Market | None = None
+_IC: Any = None
+
+
+def _init(market: Market, ic: pl.DataFrame) -> None:
+    global _MARKET, _IC
+    _MARKET, _IC = market, ic
+
+
+def _one(args: tuple[Strategy, list[date], Costs]) -> dict[str, Any]:
+    st, sessions, costs = args
+    assert _MARKET is not None
+    eq, _ = run_strategy(st, _MARKET, sessions, _IC, costs)
+    last = eq.tail(1).to_dicts()[0]
+    peak = eq["equity_net"].cum_max()
+    return {
+        "name": st.name,
+        "total_pnl_net_usd": last["equity_net"],
+        "total_pnl_gross_usd": last["equity_gross"],
+        "hedge_pnl_usd": last["hedge_equity"],
+        "costs_usd": last["costs_cum"],
+        "max_drawdown_net_usd": float((eq["equity_net"] - peak).min()),  # type: ignore[arg-type]
+        "contracts_traded": int(eq["contracts_traded"].sum()),
+    }
+
+
+def run_sweep(
+    market: Market, configs: list[Strategy], start: date, end: date, costs: Costs, workers: int = 2
+) -> pl.DataFrame:
+    """Run many configurations in parallel processes (both cores); one result row each."""
+    sessions = [r["session_date"] for r in market.rows]
+    first = first_cycle_start(start, sessions)
+    days = [d for d in sessions if first <= d <= end]
+    base = configs[0].hedge
+    ic = ic_daily(market, days, ic_cycles(market, days, base), base, costs)
+    # spawn, not fork: the numba kernels' OpenMP threads do not survive a fork
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init, initargs=(market, ic)) as pool:
+        rows = []
+        for n, row in enumerate(pool.map(_one, [(c, days, costs) for c in configs], chunksize=4), start=1):
+            rows.append(row)
+            report("sweep", n, len(configs))
+    return pl.DataFrame(rows)
+
+
+def sweep_configs(path: Path, settings: Settings) -> list[Strategy]:
+    """``[[configs]]`` tables of strategy settings (see :func:`strategy_from`); a ``grid`` table of
+    lists expands to every combination, e.g. ``[grid] carry_budget = [0.2, 0.35]``."""
+    import itertools
+
+    spec = tomllib.loads(path.read_text())
+    base = hedge_params(settings)
+    configs = [strategy_from(c, base) for c in spec.get("configs", [])]
+    grid = spec.get("grid")
+    if grid:
+        keys = sorted(grid)
+        for combo in itertools.product(*(grid[k] for k in keys)):
+            over = dict(zip(keys, combo, strict=True))
+            name = "grid " + " ".join(f"{k}={v}" for k, v in over.items())
+            configs.append(strategy_from({"name": name, "kind": "alvh", **over}, base))
+    if not configs:
+        raise ConfigError("the sweep file has no [[configs]] and no [grid]", file=str(path))
+    return configs
+
+
+@flow(name="alvh-sweep")
+def sweep_flow(
+    file: str, start: date | None = None, end: date | None = None, warehouse: str | None = None
+) -> pl.DataFrame:
+    """Run a grid of strategy settings in parallel and return one summary row per configuration."""
+    settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
+    configs = sweep_configs(Path(file), settings)
+    market = load_task(settings.warehouse, end)
+    last = min(end or date.max, last_complete_session(market))
+    result = run_sweep(market, configs, start or settings.backtest_start, last, costs_from(settings))
+    create_table_artifact(key="sweep", table=result.to_dicts())
+    return result

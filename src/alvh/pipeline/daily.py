@@ -1,0 +1,232 @@
+"""Prefect flow: the product's daily job — ingest → indicators → signals → publish → export.
+
+Thin orchestration over plain functions: ``run_ingest`` (fetch/load tasks + staging + the
+indicators mart), then one task each to compute+audit+publish the signal marts and to export
+them, and a markdown artifact of the day's actions. A date that is not an XNYS session (the cron
+still fires on holidays) ends early with "no session".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from alvh.core.calendar import is_session, sessions_between
+from alvh.core.errors import SourceError
+from alvh.core.settings import Settings, load_settings
+from alvh.pipeline.alerts import daily_message, send, webhook_url
+from alvh.pipeline.ingest import run_ingest, today_new_york
+from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
+from alvh.pipeline.signals import run_batch
+from alvh.warehouse.connection import open_warehouse, run_lock
+from alvh.warehouse.export import export_marts
+from alvh.warehouse.signals import Batch
+
+
+@dataclass
+class DailySummary:
+    as_of: date
+    status: str  # "published", "unchanged", "no session"
+    sessions: list[date] = field(default_factory=list)
+    signal: dict[str, object] | None = None
+    layers: list[dict[str, object]] = field(default_factory=list)
+    ingest_error: str | None = None
+
+
+def signal_sessions(
+    con_last: date | None, as_of: date, recompute_from: date | None = None, first_published: date | None = None
+) -> list[date]:
+    """Sessions to (re)compute so positions carry: from the first unpublished (or ``as_of`` when
+    re-running a past date, or the first session an upstream revision touched) through the later
+    of ``as_of`` and the last published session."""
+    if con_last is None:
+        return [as_of]
+    start = as_of if as_of <= con_last else min(d for d in sessions_between(con_last, as_of) if d > con_last)
+    if recompute_from is not None and recompute_from <= con_last:
+        start = min(start, max(recompute_from, first_published or recompute_from))
+    return sessions_between(start, max(as_of, con_last))
+
+
+_KEY_DATE = re.compile(r"(?:^|, )(?:date|trade_date|session_date)=(\d{4}-\d{2}-\d{2})")
+
+
+def revisions_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[date | None, str | None]:
+    """The earliest date an ingest run revised, and a plain-words list of the revisions."""
+    rows = con.execute(
+        "SELECT table_name, row_key, column_name, old_value, new_value FROM meta.revision WHERE run_id = ? "
+        "ORDER BY row_key",
+        [run_id],
+    ).fetchall()
+    if not rows:
+        return None, None
+    dates = [date.fromisoformat(m.group(1)) for _, key, *_ in rows if (m := _KEY_DATE.search(key))]
+    parts = [f"{t} {k} {c} {o} → {n}" for t, k, c, o, n in rows[:5]]
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return (min(dates) if dates else None), "upstream revision: " + "; ".join(parts) + more
+
+
+@task(name="signals-write-audit-publish", cache_policy=NO_CACHE)
+def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, bool]:
+    """Compute the signal marts for the sessions due (recomputing what an upstream revision
+    touched), audit them, publish if every rule passes."""
+    with open_warehouse(settings.warehouse) as con:
+        first, last = con.execute(
+            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
+        ).fetchall()[0]
+        revised_from, note = revisions_of_run(con, run_id)
+        sessions = signal_sessions(last, as_of, revised_from, first)
+        return run_batch(
+            con,
+            sessions,
+            hedge_params(settings),
+            run_id,
+            method_hash(settings),
+            docs_dir=settings.export_dir / "data_docs",
+            use_gx=settings.gx_validation,
+            user_ic=load_user_ic(settings),
+            revision=(revised_from, last, note) if revised_from is not None and last is not None else None,
+        )
+
+
+@task(name="export", cache_policy=NO_CACHE)
+def export_task(settings: Settings) -> bool:
+    """Write CSV and Parquet exports of the published marts."""
+    with open_warehouse(settings.warehouse) as con:
+        return export_marts(con, settings.export_dir)
+
+
+def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]]) -> str:
+    lines = [f"# ALVH signal for {signal['session_date']}", ""]
+    if signal["stale"]:
+        lines += [f"**STALE — no trades.** {signal['stale_reason']}", ""]
+    lines += [
+        f"VIX {signal['vix_close']} · regime **{signal['regime']}** · hedge ratio {signal['ratio_current']} → target "
+        f"{signal['ratio_target']} · IC short vega ${signal['ic_short_vega_usd']}/pt",
+        "",
+        "| layer | expiry | strike | held | target | trade | action | reason |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in layers:
+        lines.append(
+            f"| {r['layer']} | {r['contract_expiry']} | {r['strike']} | {r['current_qty']} | {r['target_qty']} | "
+            f"{r['trade_qty']:+d} | {r['action']} | {r['reason']} |"
+        )
+    return "\n".join(lines)
+
+
+def inputs_missing(settings: Settings, day: date) -> list[str]:
+    """The required inputs with no row yet for ``day`` (late data): VIX, VVIX, SPX, VX futures."""
+    with open_warehouse(settings.warehouse, read_only=False) as con:
+        have = {
+            s
+            for (s,) in con.execute(
+                "SELECT symbol FROM staging.stg_index_daily "
+                "WHERE session_date = ? AND symbol IN ('VIX', 'VVIX', 'SPX')",
+                [day],
+            ).fetchall()
+        }
+        vx = con.execute("SELECT count(*) FROM staging.stg_vx_futures WHERE trade_date = ?", [day]).fetchall()[0][0]
+    return [s for s in ("VIX", "VVIX", "SPX") if s not in have] + ([] if vx else ["VX futures"])
+
+
+def alert(
+    settings: Settings, signal: dict[str, object] | None, layers: list[dict[str, object]], error: str | None
+) -> None:
+    """Send the day's notification if one is due and a webhook is configured."""
+    text = daily_message(signal, layers, error)
+    if text is None:
+        return
+    url = webhook_url(settings)
+    if url is None:
+        get_run_logger().info("alert not sent: no webhook configured")
+        return
+    ok = send(url, text)
+    get_run_logger().info("alert %s", "sent" if ok else "could not be delivered")
+
+
+@flow(name="alvh-daily")
+def daily_flow(
+    as_of: date | None = None,
+    source: str | None = None,
+    warehouse: str | None = None,
+    export_dir: str | None = None,
+) -> DailySummary:
+    """Ingest what is new, rebuild indicators, publish today's hedge signal and export it."""
+    log = get_run_logger()
+    overrides: dict[str, object] = {}
+    if warehouse:
+        overrides["warehouse"] = Path(warehouse)
+    if export_dir:
+        overrides["export_dir"] = Path(export_dir)
+    settings = load_settings(**overrides)
+    if source == "http":
+        settings = settings.model_copy(update={"source_dir": None})
+    elif source:
+        settings = settings.model_copy(update={"source_dir": Path(source)})
+    day = as_of or today_new_york()
+    if not is_session(day):
+        msg = f"no session: {day} is not an NYSE trading day; nothing to signal"
+        log.info(msg)
+        create_markdown_artifact(key="alvh-daily", markdown=f"# {msg}")
+        return DailySummary(day, "no session")
+    with run_lock(settings.warehouse, settings.lock_timeout_s):
+        return _daily(settings, day, log)
+
+
+def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
+    run_id = str(flow_run.id or uuid.uuid4())
+    ingest_error = None
+    try:
+        for attempt in range(settings.late_data_retries + 1):
+            try:
+                run_ingest(settings, run_id, day)
+            except SourceError as exc:  # publish what the data allows (stale if need be), then fail
+                ingest_error = str(exc)
+                log.error("ingest incomplete: %s", exc)
+            missing = inputs_missing(settings, day)
+            if not missing or attempt == settings.late_data_retries:
+                break
+            log.warning(
+                "%s not published yet for %s; retrying in %.0f s (%d of %d)",
+                ", ".join(missing),
+                day,
+                settings.late_data_delay_s,
+                attempt + 1,
+                settings.late_data_retries,
+            )
+            time.sleep(settings.late_data_delay_s)
+        batch, published = signals_task(settings, day, run_id)
+        export_task(settings)
+    except Exception as exc:
+        alert(settings, None, [], f"{type(exc).__name__}: {exc}")
+        raise
+    signals = batch.frames["marts.hedge_signal_daily"].filter(pl.col("session_date") == day).to_dicts()
+    layers = batch.frames["marts.layer_adjustment"].filter(pl.col("session_date") == day).sort("layer").to_dicts()
+    summary = DailySummary(
+        day,
+        "published" if published else "unchanged",
+        batch.sessions,
+        signals[0] if signals else None,
+        layers,
+        ingest_error,
+    )
+    alert(settings, summary.signal, layers, f"ingest failed: {ingest_error}" if ingest_error else None)
+    if summary.signal is not None:
+        md = actions_markdown(summary.signal, layers)
+        log.info("%s: %s", day, summary.signal["actions_summary"])
+        create_markdown_artifact(key="alvh-daily", markdown=md, description=str(summary.signal["actions_summary"]))
+    if ingest_error:
+        raise SourceError(f"the signal was published, but ingest failed: {ingest_error}")
+    return summary

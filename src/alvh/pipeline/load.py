@@ -1,0 +1,98 @@
+"""Load one source family's files into ``raw``: skip unchanged files, parse the rest with
+``alvh.sources``, and hand rows, quarantine and lineage to storage
+(``alvh.warehouse.load.store_family``), which writes a batch in one transaction — each file whole
+or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+from alvh.schemas.registry import TABLES
+from alvh.sources.base import Family, FetchedFile
+from alvh.sources.families import RAW_TABLE, VendorBreadthFormat, parse_family
+from alvh.warehouse.lineage import last_loaded_sha
+from alvh.warehouse.load import FileOutcome, store_family, utcnow, validate
+
+
+def load_family(
+    con: duckdb.DuckDBPyConnection,
+    family: Family,
+    fetched: Sequence[FetchedFile],
+    *,
+    run_id: str,
+    source_kind: str,
+    vendor: VendorBreadthFormat | None = None,
+) -> list[FileOutcome]:
+    """Load the fetched files of one family; returns one outcome per file.
+
+    Unchanged files (same sha256 as their last load) are not parsed. Files that fail their
+    file-level checks are recorded as ``failed`` with the error and write nothing.
+    """
+    started = utcnow()
+    table = RAW_TABLE[family]
+    model = TABLES[table]
+    previous = last_loaded_sha(con, family)
+    outcomes: dict[str, FileOutcome] = {}
+    to_parse: list[FetchedFile] = []
+
+    def outcome(f: FetchedFile, status: str, message: str | None = None) -> FileOutcome:
+        return FileOutcome(
+            run_id=run_id,
+            family=family,
+            source=source_kind,
+            locator=f.ref.locator,
+            file_name=f.ref.name,
+            sha256=f.sha256 if f.status == "ok" else None,
+            bytes=len(f.content),
+            rows_read=0,
+            rows_inserted=0,
+            rows_updated=0,
+            rows_quarantined=0,
+            started_at=started,
+            finished_at=started,
+            status=status,
+            message=message,
+        )
+
+    for f in fetched:
+        if f.status == "failed":
+            outcomes[f.ref.locator] = outcome(f, "failed", f.error)
+        elif f.status == "missing":
+            outcomes[f.ref.locator] = outcome(f, "missing", "not found at the source (HTTP 404 or no file)")
+        elif previous.get(f.ref.name) == f.sha256:
+            outcomes[f.ref.locator] = outcome(f, "unchanged", "same sha256 as the last load; skipped")
+        else:
+            to_parse.append(f)
+            outcomes[f.ref.locator] = outcome(f, "loaded")
+
+    result = parse_family(family, to_parse, vendor)
+    for locator, err in result.failed.items():
+        o = outcomes[locator]
+        o.status, o.message = "failed", str(err)
+
+    ok = [f for f in to_parse if f.ref.locator not in result.failed]
+    files = pl.DataFrame(
+        {
+            "file": [f.ref.locator for f in ok],
+            "source_file": [f.ref.name for f in ok],
+            "sha256": [f.sha256 for f in ok],
+        },
+        schema={"file": pl.String, "source_file": pl.String, "sha256": pl.String},
+    )
+    now = utcnow()
+    rows = result.parsed.rows
+    if not rows.is_empty():
+        rows = rows.join(files, on="file", how="left").with_columns(
+            pl.lit(run_id).alias("run_id"), pl.lit(now).alias("loaded_at")
+        )
+        rows = validate(model, rows, table)
+    quarantine = result.parsed.quarantine.join(files, on="file", how="left").with_columns(
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(family).alias("source"),
+        pl.lit(now).alias("quarantined_at"),
+    )
+    store_family(con, table, model, rows, quarantine, [outcomes[f.ref.locator] for f in ok], outcomes, run_id, now)
+    return list(outcomes.values())

@@ -1,0 +1,51 @@
+"""Every warehouse table and the pandera model that defines it (DDL is derived from these)."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+
+from alvh.schemas.backtest import BacktestDaily, BacktestEvent, BacktestRun, BacktestSummary
+from alvh.schemas.marts import IndicatorsDaily
+from alvh.schemas.meta import (
+    FlowRun,
+    IngestRun,
+    PositionImport,
+    Quarantine,
+    Revision,
+    StagingBuild,
+    ValidationRun,
+    VxConflict,
+)
+from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
+from alvh.schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
+from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
+
+TABLES: dict[str, type[pa.DataFrameModel]] = {
+    "raw.cboe_index": RawCboeIndex,
+    "raw.vx_futures": RawVxFutures,
+    "raw.breadth": RawBreadth,
+    "raw.rates": RawRates,
+    "staging.stg_index_daily": StgIndexDaily,
+    "staging.stg_vx_futures": StgVxFutures,
+    "staging.stg_breadth": StgBreadth,
+    "staging.stg_rates": StgRates,
+    "marts.indicators_daily": IndicatorsDaily,
+    "marts.hedge_signal_daily": HedgeSignalDaily,
+    "marts.layer_adjustment": LayerAdjustment,
+    "marts.hedge_order": HedgeOrder,
+    "marts.hedge_position": HedgePosition,
+    "marts.stress_scenario": StressScenario,
+    "backtest.run": BacktestRun,
+    "backtest.daily": BacktestDaily,
+    "backtest.event": BacktestEvent,
+    "backtest.summary": BacktestSummary,
+    "meta.ingest_run": IngestRun,
+    "meta.flow_run": FlowRun,
+    "meta.quarantine": Quarantine,
+    "meta.revision": Revision,
+    "meta.vx_conflict": VxConflict,
+    "meta.staging_build": StagingBuild,
+    "meta.validation_run": ValidationRun,
+    "meta.position_import": PositionImport,
+}
+SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")

@@ -1,0 +1,117 @@
+"""Parsing a whole source family at once: file-level checks per file, row rules per batch.
+
+A file that fails its file-level checks is reported in ``failed`` and contributes nothing; the
+other files of the batch go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from alvh.core.errors import SourceError
+from alvh.sources.base import Family, FetchedFile, ParsedFile
+from alvh.sources.breadth import parse_unicorn_files, parse_vendor_breadth, split_unicorn
+from alvh.sources.cboe import parse_cboe_indices, split_cboe_index
+from alvh.sources.cfe import parse_cfe_files, split_cfe
+from alvh.sources.fred import parse_fred
+from alvh.sources.text import SplitRows, empty_quarantine
+
+RAW_TABLE: dict[Family, str] = {
+    "cboe_index": "raw.cboe_index",
+    "vx_current": "raw.vx_futures",
+    "vx_legacy": "raw.vx_futures",
+    "vx_reconstructed": "raw.vx_futures",
+    "unicorn": "raw.breadth",
+    "vendor_breadth": "raw.breadth",
+    "fred": "raw.rates",
+}
+VX_PROVIDER: dict[Family, str] = {
+    "vx_current": "cfe_current",
+    "vx_legacy": "cfe_legacy",
+    "vx_reconstructed": "reconstructed",
+}
+
+
+@dataclass(frozen=True)
+class VendorBreadthFormat:
+    """Column names and date format of a vendor breadth CSV."""
+
+    provider: str = "tradingview"
+    date_column: str = "date"
+    adv_column: str = "adv_close"
+    decl_column: str = "decl_close"
+    date_format: str = "%Y-%m-%d"
+
+
+@dataclass
+class FamilyParse:
+    parsed: ParsedFile
+    failed: dict[str, SourceError] = field(default_factory=dict)  # locator → error
+
+
+def _empty() -> ParsedFile:
+    return ParsedFile(rows=pl.DataFrame(), quarantine=empty_quarantine())
+
+
+def parse_family(
+    family: Family, files: Sequence[FetchedFile], vendor: VendorBreadthFormat | None = None
+) -> FamilyParse:
+    """Parse every fetched file of ``family``; rows carry ``file`` (the locator) and ``line_no``."""
+    failed: dict[str, SourceError] = {}
+    if family in ("vendor_breadth", "fred"):
+        parts: list[ParsedFile] = []
+        for f in files:
+            try:
+                if family == "fred":
+                    parts.append(parse_fred(f.content, f.ref.locator, f.ref.name.removesuffix(".csv")))
+                else:
+                    fmt = vendor or VendorBreadthFormat()
+                    parts.append(
+                        parse_vendor_breadth(
+                            f.content,
+                            f.ref.locator,
+                            provider=fmt.provider,
+                            date_column=fmt.date_column,
+                            adv_column=fmt.adv_column,
+                            decl_column=fmt.decl_column,
+                            date_format=fmt.date_format,
+                        )
+                    )
+            except SourceError as exc:
+                failed[f.ref.locator] = exc
+        if not parts:
+            return FamilyParse(_empty(), failed)
+        return FamilyParse(
+            ParsedFile(
+                rows=pl.concat([p.rows for p in parts]),
+                quarantine=pl.concat([p.quarantine for p in parts]),
+                notes=[n for p in parts for n in p.notes],
+            ),
+            failed,
+        )
+    splits: list[SplitRows] = []
+    for f in files:
+        try:
+            if family == "cboe_index":
+                splits.append(split_cboe_index(f.content, f.ref.locator))
+            elif family in VX_PROVIDER:
+                assert f.ref.expiry is not None, "VX file refs carry their expiry"
+                splits.append(split_cfe(f.content, f.ref.locator, f.ref.expiry, VX_PROVIDER[family]))
+            elif family == "unicorn":
+                splits.append(split_unicorn(f.content, f.ref.locator))
+            else:
+                raise ValueError(f"unknown family {family!r}")
+        except SourceError as exc:
+            failed[f.ref.locator] = exc
+    if not splits:
+        return FamilyParse(_empty(), failed)
+    if family == "cboe_index":
+        parsed = parse_cboe_indices(splits)
+    elif family in VX_PROVIDER:
+        parsed = parse_cfe_files(splits)
+    else:
+        parsed = parse_unicorn_files(splits)
+    return FamilyParse(parsed, failed)

@@ -1,0 +1,380 @@
+"""Backtest: the signal engine replayed over history with a paper book of the IC and the hedge,
+marked daily by the same pricing models (ALVH_METHOD.md §9).
+
+Accounting, per strategy and session (dollars):
+
+- **IC**: a model IC opens at the close of each SPX monthly expiry (credit in, costs out) and
+  settles at the **open** of its expiry session (SPX open, intrinsic value; the close when the
+  data has no open — flagged). Between, its legs are marked with Black-Scholes and the smile.
+- **Hedge**: every ticket of the engine executes at its Black-76 model price at the close; held
+  contracts are marked with Black-76 on the same-expiry future and term-scaled VVIX; a contract
+  that reaches expiry settles at the VX final settlement (the expiry-day settle in the CFE data;
+  else the VIX open of that day — flagged).
+- **Costs**: commission per contract plus half the bid-ask spread (VIX options
+  ``vix_half_spread`` points, SPX options ``spx_half_spread`` points, × $100); cash settlements
+  cost nothing. Results are kept gross and net of costs.
+- ``equity = cash + IC mark + hedge mark``; the daily P&L is its change. A day whose inputs are
+  missing carries the previous mark (flagged): prices are never invented.
+
+The backtest starts at the first SPX monthly expiry on or after the requested start (so the IC
+is opened, not inherited) and uses data up to each session only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from alvh.core.calendar import spx_monthly_expiration
+from alvh.transforms.forwards import ForwardCurves
+from alvh.transforms.ic_book import IcBook
+from alvh.transforms.pricing import (
+    b76_scalar,
+    black76,
+    black_scholes,
+    spx_smile_vol,
+    strike_by_target_delta,
+    vvix_term_sigma,
+)
+from alvh.transforms.signal import CurveQuotes, HedgeParams, model_ic_for, replay
+from alvh.transforms.signal.params import rate_of
+
+
+@dataclass(frozen=True)
+class Costs:
+    commission: float = 0.65  # dollars per contract
+    vix_half_spread: float = 0.05  # VIX points
+    spx_half_spread: float = 0.30  # SPX points
+
+    def vix(self, qty: int) -> float:
+        return qty * (self.commission + 100.0 * self.vix_half_spread)
+
+    def spx(self, qty: int) -> float:
+        return qty * (self.commission + 100.0 * self.spx_half_spread)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A named configuration: ``unhedged``, ``alvh`` (the engine with ``hedge`` params) or
+    ``calls`` (``qty`` calls of tenor ``tenor`` at the target delta, rolled by the roll rule)."""
+
+    name: str
+    kind: str
+    hedge: HedgeParams = field(default_factory=HedgeParams)
+    tenor: int = 1
+    qty: int = 10
+
+
+def default_strategies(base: HedgeParams) -> list[Strategy]:
+    from dataclasses import replace
+
+    return [
+        Strategy("unhedged", "unhedged", base),
+        Strategy("alvh_steward", "alvh", replace(base, mode="steward")),
+        Strategy("alvh_fixed", "alvh", replace(base, mode="fixed", fixed_ratio=0.9)),
+        Strategy("calls_m1_10", "calls", base, tenor=1, qty=10),
+        Strategy("calls_m2_10", "calls", base, tenor=2, qty=10),
+    ]
+
+
+@dataclass
+class Market:
+    """Everything the backtest reads, keyed by session (built from the warehouse)."""
+
+    rows: list[dict[str, Any]]
+    settles: dict[tuple[date, date], float]  # (trade date, expiry) → settle (weeklies too), final on expiry
+    vix_open: dict[date, float]
+    spx_open: dict[date, float]
+
+    def __post_init__(self) -> None:
+        self.by_date = {r["session_date"]: r for r in self.rows}
+        self.quotes = CurveQuotes(ForwardCurves(self.settles), self.vix_open)
+
+    def settle_of(self, d: date, expiry: date) -> float | None:
+        """The forward of ``expiry`` on ``d``: its settle, else interpolated between bracketing
+        contracts (§3), else None."""
+        f = self.quotes.forward(d, expiry)
+        return None if f is None else f.value
+
+    def final_settlement(self, expiry: date) -> tuple[float | None, bool]:
+        """(value, proxy?) — the expiry-day settle, else the VIX open of that day."""
+        v = self.settles.get((expiry, expiry))
+        if v is not None:
+            return v, False
+        return self.vix_open.get(expiry), True
+
+    def rate(self, d: date, default: float) -> float:
+        row = self.by_date.get(d)
+        return rate_of(row, default) if row else default
+
+
+@dataclass
+class Trades:
+    orders: list[dict[str, Any]]
+    positions: list[dict[str, Any]]  # held after each session's orders
+    stale_days: set[date]
+
+
+def first_cycle_start(start: date, sessions: Sequence[date]) -> date:
+    """The first SPX monthly expiry session on or after ``start``."""
+    y, m = start.year, start.month
+    for _ in range(24):
+        e = spx_monthly_expiration(y, m)
+        if e >= start and e in set(sessions):
+            return e
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    raise ValueError(f"no SPX monthly expiry session after {start} in the data")
+
+
+def hedge_trades(
+    strategy: Strategy, market: Market, sessions: Sequence[date], progress: Callable[[int, int], None] | None = None
+) -> Trades:
+    """The strategy's tickets and positions, day by day (the same engine as the daily run)."""
+    if strategy.kind == "unhedged":
+        return Trades([], [], set())
+    if strategy.kind == "alvh":
+        rp = replay(market.rows, sessions, {}, market.quotes, strategy.hedge, progress=progress, with_stress=False)
+        stale = {s["session_date"] for s in rp.signals if s["stale"]}
+        return Trades(rp.orders, rp.positions, stale)
+    if strategy.kind == "calls":
+        return _calls_trades(strategy, market, sessions)
+    raise ValueError(f"unknown strategy kind {strategy.kind!r}")
+
+
+def _calls_trades(strategy: Strategy, market: Market, sessions: Sequence[date]) -> Trades:
+    """Hold ``qty`` calls of tenor M_k at the target-delta strike; when the contract is no longer
+    M_k (the roll rule moved on), sell it and buy the new M_k. Stale days: no trades."""
+    p = strategy.hedge
+    held: tuple[date, float] | None = None
+    orders: list[dict[str, Any]] = []
+    positions: list[dict[str, Any]] = []
+    stale: set[date] = set()
+    k = strategy.tenor
+    for d in sessions:
+        row = market.by_date[d]
+        need = ("vix_close", "vvix_close")
+        fwd = market.settle_of(d, row[f"m{k}_expiry"])
+        if any(row.get(c) is None for c in need) or fwd is None:
+            stale.add(d)
+        else:
+            exp = row[f"m{k}_expiry"]
+            r = market.rate(d, p.default_rate)
+            if held is None or held[0] != exp:
+                if held is not None:
+                    price = _price_held(market, d, held, row, r, p)
+                    if price is None:
+                        stale.add(d)
+                        positions.append(
+                            {"session_date": d, "contract_expiry": held[0], "strike": held[1], "qty": strategy.qty}
+                        )
+                        continue
+                    orders.append(_order(d, held, "SELL", strategy.qty, price, k, "ROLL"))
+                f = float(fwd)
+                dte = int(row[f"m{k}_dte"])
+                sig = vvix_term_sigma(float(row["vvix_close"]), float(dte), p.vvix_ref_days, p.vvix_exponent)
+                strike = float(strike_by_target_delta(f, dte / 365.0, r, sig, p.target_delta))
+                held = (exp, strike)
+                orders.append(
+                    _order(d, held, "BUY", strategy.qty, b76_scalar(f, strike, dte / 365.0, r, sig)[0], k, "OPEN")
+                )
+        if held is not None:
+            positions.append({"session_date": d, "contract_expiry": held[0], "strike": held[1], "qty": strategy.qty})
+    return Trades(orders, positions, stale)
+
+
+def _order(
+    d: date, key: tuple[date, float], side: str, qty: int, price: float, layer: int, action: str
+) -> dict[str, Any]:
+    return {
+        "session_date": d,
+        "contract_expiry": key[0],
+        "strike": key[1],
+        "side": side,
+        "qty": qty,
+        "model_price": price,
+        "layer": layer,
+        "action": action,
+        "reason": "",
+    }
+
+
+def _price_held(
+    market: Market, d: date, key: tuple[date, float], row: dict[str, Any], r: float, p: HedgeParams
+) -> float | None:
+    exp, k = key
+    if exp <= d:
+        final, _ = market.final_settlement(exp)
+        return None if final is None else max(final - k, 0.0)
+    f = market.settle_of(d, exp)
+    if f is None or row.get("vvix_close") is None:
+        return None
+    dte = (exp - d).days
+    sig = vvix_term_sigma(float(row["vvix_close"]), float(dte), p.vvix_ref_days, p.vvix_exponent)
+    return b76_scalar(f, k, dte / 365.0, r, sig)[0]
+
+
+# --- the IC program (common to every strategy) --------------------------------------------------
+
+
+def ic_cycles(market: Market, sessions: Sequence[date], p: HedgeParams) -> dict[date, IcBook]:
+    """The model IC in force on each session (opened at the close of its opening session)."""
+    cache: dict[date, IcBook | None] = {}
+    out = {}
+    for d in sessions:
+        ic = model_ic_for(d, market.by_date, p, cache)
+        if ic is not None:
+            out[d] = ic
+    return out
+
+
+def ic_daily(
+    market: Market, sessions: Sequence[date], ics: dict[date, IcBook], p: HedgeParams, costs: Costs
+) -> pl.DataFrame:
+    """Per session: IC cash flow (credit at the opening close, intrinsic value at the expiry open),
+    costs, and the mark of the legs open at the close."""
+    q = p.ic.dividend_yield
+    day_set = set(sessions)
+    cash = dict.fromkeys(sessions, 0.0)
+    cost = dict.fromkeys(sessions, 0.0)
+    proxy = dict.fromkeys(sessions, False)
+    cycles = {ic.opened: ic for ic in ics.values() if ic.opened in day_set}  # opened inside the run
+    legs_rows = []
+    for opened, ic in sorted(cycles.items()):
+        cash[opened] += ic.credit_usd
+        cost[opened] += costs.spx(sum(abs(leg.qty) for leg in ic.legs))
+        e = ic.expiry
+        if e in day_set:
+            s_open = market.spx_open.get(e)
+            if s_open is None:
+                s_open, proxy[e] = float(market.by_date[e]["spx_close"]), True
+            for leg in ic.legs:
+                intrinsic = max(s_open - leg.strike, 0.0) if leg.is_call else max(leg.strike - s_open, 0.0)
+                cash[e] += leg.qty * intrinsic * 100.0
+        for d in sessions:
+            if opened <= d < e:
+                row = market.by_date[d]
+                for leg in ic.legs:
+                    legs_rows.append(
+                        (
+                            d,
+                            leg.strike,
+                            leg.is_call,
+                            leg.qty,
+                            (e - d).days,
+                            float(row["spx_close"]),
+                            float(row["vix_close"]),
+                            market.rate(d, p.default_rate),
+                        )
+                    )
+    mark = dict.fromkeys(sessions, 0.0)
+    if legs_rows:
+        days = [x[0] for x in legs_rows]
+        k, call, qty, dte, s, v, r = (np.array([x[i] for x in legs_rows]) for i in range(1, 8))
+        t = dte.astype(float) / 365.0
+        sig = spx_smile_vol(
+            s, k, t, v, a=p.ic.smile_a, b_put=p.ic.smile_b_put, b_call=p.ic.smile_b_call, floor=p.ic.smile_floor
+        )
+        px = np.asarray(black_scholes(s, k, t, r, sig, call.astype(bool), q))
+        for day, val in zip(days, qty.astype(float) * px * 100.0, strict=True):
+            mark[day] += float(val)
+    return pl.DataFrame(
+        {
+            "session_date": list(sessions),
+            "ic_cash": [cash[d] for d in sessions],
+            "ic_costs": [cost[d] for d in sessions],
+            "ic_mark": [mark[d] for d in sessions],
+            "ic_settle_proxy": [proxy[d] for d in sessions],
+        }
+    )
+
+
+def hedge_daily(market: Market, sessions: Sequence[date], trades: Trades, p: HedgeParams, costs: Costs) -> pl.DataFrame:
+    """Per session: hedge cash flow, costs, mark of the contracts held after the orders, contracts
+    held and traded (vectorised over all positions)."""
+    cash = {d: 0.0 for d in sessions}
+    cost = {d: 0.0 for d in sessions}
+    traded = {d: 0 for d in sessions}
+    for o in trades.orders:
+        d = o["session_date"]
+        signed = o["qty"] if o["side"] == "BUY" else -o["qty"]
+        cash[d] -= signed * o["model_price"] * 100.0
+        if o["contract_expiry"] > d:  # a cash settlement at expiry costs nothing
+            cost[d] += costs.vix(o["qty"])
+            traded[d] += o["qty"]
+    mark = {d: 0.0 for d in sessions}
+    held = {d: 0 for d in sessions}
+    carried = {d: False for d in sessions}
+    if trades.positions:
+        pos = trades.positions
+        f = np.array([market.settle_of(x["session_date"], x["contract_expiry"]) or np.nan for x in pos], dtype=float)
+        dte = np.array([(x["contract_expiry"] - x["session_date"]).days for x in pos], dtype=float)
+        vv = np.array([market.by_date[x["session_date"]].get("vvix_close") or np.nan for x in pos], dtype=float)
+        r = np.array([market.rate(x["session_date"], p.default_rate) for x in pos])
+        k = np.array([x["strike"] for x in pos], dtype=float)
+        ok = np.isfinite(f) & np.isfinite(vv) & (dte > 0)
+        px = np.full(len(pos), np.nan)
+        if ok.any():
+            sig = vvix_term_sigma(vv[ok], dte[ok], p.vvix_ref_days, p.vvix_exponent)
+            px[ok] = np.asarray(black76(f[ok], k[ok], dte[ok] / 365.0, r[ok], sig, True))
+        last_px: dict[tuple[date, float], float] = {}
+        for x, price in zip(pos, px, strict=True):
+            key = (x["contract_expiry"], x["strike"])
+            d = x["session_date"]
+            if np.isnan(price):
+                price = last_px.get(key, 0.0)  # carried: no price today (flagged)
+                carried[d] = True
+            last_px[key] = float(price)
+            mark[d] += x["qty"] * float(price) * 100.0
+            held[d] += x["qty"]
+    return pl.DataFrame(
+        {
+            "session_date": list(sessions),
+            "hedge_cash": [cash[d] for d in sessions],
+            "hedge_costs": [cost[d] for d in sessions],
+            "hedge_mark": [mark[d] for d in sessions],
+            "contracts_held": [held[d] for d in sessions],
+            "contracts_traded": [traded[d] for d in sessions],
+            "hedge_mark_carried": [carried[d] for d in sessions],
+            "stale": [d in trades.stale_days for d in sessions],
+        }
+    )
+
+
+def equity_frame(ic: pl.DataFrame, hedge: pl.DataFrame, strategy: str) -> pl.DataFrame:
+    """Cumulative equity (gross and net of costs) and daily P&L split into IC and hedge."""
+    f = ic.join(hedge, on="session_date").sort("session_date")
+    ic_eq = pl.col("ic_cash").cum_sum() + pl.col("ic_mark")
+    h_eq = pl.col("hedge_cash").cum_sum() + pl.col("hedge_mark")
+    costs = (pl.col("ic_costs") + pl.col("hedge_costs")).cum_sum()
+    f = f.with_columns(
+        pl.lit(strategy).alias("strategy"),
+        ic_eq.alias("ic_equity"),
+        h_eq.alias("hedge_equity"),
+        costs.alias("costs_cum"),
+    ).with_columns(
+        (pl.col("ic_equity") + pl.col("hedge_equity")).alias("equity_gross"),
+        (pl.col("ic_equity") + pl.col("hedge_equity") - pl.col("costs_cum")).alias("equity_net"),
+    )
+    return f.with_columns(
+        pl.col("ic_equity").diff().fill_null(pl.col("ic_equity")).alias("ic_pnl"),
+        pl.col("hedge_equity").diff().fill_null(pl.col("hedge_equity")).alias("hedge_pnl"),
+        pl.col("equity_net").diff().fill_null(pl.col("equity_net")).alias("net_pnl"),
+    )
+
+
+def run_strategy(
+    strategy: Strategy,
+    market: Market,
+    sessions: Sequence[date],
+    ic: pl.DataFrame,
+    costs: Costs,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[pl.DataFrame, Trades]:
+    trades = hedge_trades(strategy, market, sessions, progress)
+    hedge = hedge_daily(market, sessions, trades, strategy.hedge, costs)
+    return equity_frame(ic, hedge, strategy.name), trades

@@ -1,0 +1,153 @@
+"""Build ``marts.indicators_daily``: one row per XNYS session (ALVH_METHOD.md §3).
+
+Inputs are staging frames; the output is validated by ``alvh.schemas.marts.IndicatorsDaily``.
+
+- MACD(12,26,9) on the VIX close series (the sessions that have a VIX close, in order), with
+  TA-Lib's seeding; ``macd_cross`` from the histogram's sign changes.
+- A/D line and RSI(14, Wilder) over the sessions that have breadth; a session without breadth
+  has null ``advances/declines/ad_line/ad_rsi`` and ``breadth_missing = true``.
+- Term structure and betas from :mod:`alvh.transforms.term_structure`; ``m{i}_forward`` is the settle
+  or, for a contract missing from the data, the forward interpolated between the contracts that
+  bracket it (:mod:`alvh.transforms.forwards`), with its source and basis.
+- Regime, decided in order: ``fading`` if a −1 cross happened within the last
+  ``fading_window`` sessions (today included) and VIX ≥ ``fading_vix``; ``spike`` if VIX ≥
+  ``spike_vix`` or M1 > M2 forwards (backwardation); ``elevated`` if VIX ≥ ``elevated_vix`` or hist > 0;
+  else ``calm``. Null when the session has no VIX close.
+- Also carried for the signal engine: SPX and VVIX closes, and the latest 3-month T-bill rate on
+  or before the session (percent) with the date it was observed.
+
+Every column on a session depends only on data up to that session (no look-ahead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from alvh.transforms.indicators import ad_line, add_macd, add_rsi, macd_cross
+from alvh.transforms.term_structure import FORWARD_COLUMNS, TermStructureParams, build_term_structure
+
+
+@dataclass(frozen=True)
+class IndicatorParams:
+    macd_fast: int = 12
+    macd_slow: int = 26
+    macd_signal: int = 9
+    rsi_period: int = 14
+    fading_window: int = 10
+    fading_vix: float = 20.0
+    spike_vix: float = 30.0
+    elevated_vix: float = 20.0
+    term: TermStructureParams = field(default_factory=TermStructureParams)
+
+
+def _close(index_daily: pl.DataFrame, symbol: str, name: str) -> pl.DataFrame:
+    return index_daily.filter(pl.col("symbol") == symbol).select("session_date", pl.col("close").alias(name))
+
+
+def build_indicators_daily(
+    sessions: pl.Series,
+    index_daily: pl.DataFrame,
+    vx: pl.DataFrame,
+    breadth: pl.DataFrame,
+    rates: pl.DataFrame,
+    params: IndicatorParams | None = None,
+) -> pl.DataFrame:
+    """One row per session in ``sessions`` (XNYS, ascending) with every indicator column."""
+    p = params or IndicatorParams()
+    base = pl.DataFrame({"session_date": sessions.cast(pl.Date)}).sort("session_date")
+    vix = _close(index_daily, "VIX", "vix_close").join(base, on="session_date", how="semi").sort("session_date")
+    macd = add_macd(vix, "vix_close", fast=p.macd_fast, slow=p.macd_slow, signal=p.macd_signal).with_columns(
+        macd_cross(pl.col("macd_hist")).alias("macd_cross")
+    )
+    ad = (
+        breadth.join(base, on="session_date", how="semi")
+        .sort("session_date")
+        .select(
+            "session_date",
+            "advances",
+            "declines",
+            ad_line(pl.col("advances"), pl.col("declines")).alias("ad_line"),
+        )
+    )
+    ad = add_rsi(
+        ad.with_columns(pl.col("ad_line").cast(pl.Float64).alias("_ad")),
+        "_ad",
+        period=p.rsi_period,
+        name="ad_rsi",
+    ).drop("_ad")
+    term = build_term_structure(base["session_date"], vx, vix, p.term)
+    tbill = (
+        rates.filter(pl.col("series") == "DTB3")
+        .select(pl.col("date").alias("tbill_3m_date"), pl.col("value").alias("tbill_3m_pct"))
+        .sort("tbill_3m_date")
+    )
+    frame = (
+        base.join(macd, on="session_date", how="left")
+        .join(ad, on="session_date", how="left")
+        .join(term, on="session_date", how="left")
+        .join(_close(index_daily, "SPX", "spx_close"), on="session_date", how="left")
+        .join(_close(index_daily, "VVIX", "vvix_close"), on="session_date", how="left")
+        .sort("session_date")
+        .join_asof(tbill, left_on="session_date", right_on="tbill_3m_date", strategy="backward")
+    )
+    vixc, hist = pl.col("vix_close"), pl.col("macd_hist")
+    recent_down = (
+        (pl.col("macd_cross") == -1).fill_null(False).cast(pl.Int32).rolling_max(p.fading_window, min_samples=1)
+    )
+    backwardation = (pl.col("m1_forward") > pl.col("m2_forward")).fill_null(False)
+    regime = (
+        pl.when(vixc.is_null())
+        .then(None)
+        .when((recent_down == 1) & (vixc >= p.fading_vix))
+        .then(pl.lit("fading"))
+        .when((vixc >= p.spike_vix) | backwardation)
+        .then(pl.lit("spike"))
+        .when((vixc >= p.elevated_vix) | (hist > 0).fill_null(False))
+        .then(pl.lit("elevated"))
+        .otherwise(pl.lit("calm"))
+    )
+    return frame.with_columns(
+        regime.alias("regime"),
+        pl.col("advances").is_null().alias("breadth_missing"),
+    ).select(COLUMNS)
+
+
+COLUMNS = [
+    "session_date",
+    "vix_close",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "macd_cross",
+    "advances",
+    "declines",
+    "ad_line",
+    "ad_rsi",
+    "m1_expiry",
+    "m1_settle",
+    "m1_dte",
+    "m1_tdte",
+    "m2_expiry",
+    "m2_settle",
+    "m2_dte",
+    "m2_tdte",
+    "m3_expiry",
+    "m3_settle",
+    "m3_dte",
+    "m3_tdte",
+    "contango",
+    "basis",
+    "beta_1",
+    "beta_2",
+    "beta_3",
+    "regime",
+    "term_structure_complete",
+    "breadth_missing",
+    "spx_close",
+    "vvix_close",
+    "tbill_3m_pct",
+    "tbill_3m_date",
+    *FORWARD_COLUMNS,  # last, so that a migrated warehouse (columns appended) has the same order
+]

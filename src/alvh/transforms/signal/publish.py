@@ -1,0 +1,202 @@
+"""The publishable rows of one session (ALVH_METHOD.md §8): the signal, the three layer rows.
+
+Money in dollars; vega in dollars per (vol or VIX) point; prices and strikes in VIX points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from alvh.transforms.ic_book import IcBook
+from alvh.transforms.signal.book import Book, Order, held_in, position_rows
+from alvh.transforms.signal.inputs import DayInputs
+from alvh.transforms.signal.params import LAYERS, METHOD_VERSION, HedgeParams, fmt_strike
+from alvh.transforms.signal.rules import Decision, Situation
+from alvh.transforms.signal.sizing import target_ratio
+
+BREADTH_NOTE = " (breadth missing: RSI taken as 50)"
+
+
+@dataclass
+class DayResult:
+    """One session's publishable rows and the book held after its orders."""
+
+    signal: dict[str, Any]
+    layers: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    positions: list[dict[str, Any]]
+    book: Book
+    ic: IcBook | None
+    day: DayInputs
+
+
+def base_signal(row: dict[str, Any], day: DayInputs, ic: IcBook, p: HedgeParams) -> dict[str, Any]:
+    """The columns every signal row has, stale or not."""
+    r_b, _ = target_ratio(day.rsi, day.hist, p)
+    return {
+        "session_date": day.session,
+        "breadth_missing": day.breadth_missing,
+        "vix_close": day.vix,
+        "macd_hist": day.hist,
+        "macd_cross": day.cross,
+        "ad_rsi": row.get("ad_rsi"),
+        "regime": day.regime,
+        "ratio_breadth": r_b,
+        "ic_expiry": ic.expiry,
+        "ic_contracts": ic.contracts,
+        "ic_credit_usd": ic.credit_usd,
+        "short_put": ic.short_put,
+        "short_call": ic.short_call,
+        "method_version": METHOD_VERSION,
+    }
+
+
+def forward_note(day: DayInputs, j: int) -> str:
+    """``""``, or the sentence naming the contracts an interpolated forward came from (§3)."""
+    x = day.layers[j]
+    if x.forward_source != "interpolated" or x.forward is None:
+        return ""
+    return f"; M{j + 1} forward {x.forward:.2f} {x.forward_basis or 'interpolated'} (no settle in the data)"
+
+
+def layer_rows(
+    day: DayInputs, s: Situation, decisions: list[Decision], orders: list[Order], book: Book, beyond: list[date]
+) -> list[dict[str, Any]]:
+    """One row per layer: the model (strike, price, delta, h), holdings before and after, action
+    and reason. A ROLL/OPEN/HARVEST that changes nothing in its layer is published as HOLD (a
+    roll stays ROLL)."""
+    rows: list[dict[str, Any]] = []
+    for j, dec in enumerate(decisions):
+        x, m = day.layers[j], s.models[j]
+        traded = any(o.layer == j + 1 and o.contract_expiry == x.expiry for o in orders)
+        action = dec.action
+        if action in ("HARVEST", "OPEN") and dec.target == s.current[j] and not traded:
+            action = "HOLD"
+        reason = dec.reason + forward_note(day, j)
+        if day.breadth_missing and "breadth missing" not in reason:
+            reason += BREADTH_NOTE
+        rows.append(
+            {
+                "session_date": day.session,
+                "layer": j + 1,
+                "contract_expiry": x.expiry,
+                "dte": x.dte,
+                "tdte": x.tdte,
+                "future_settle": x.forward,
+                "forward_source": x.forward_source,
+                "strike": m.strike,
+                "model_price": m.price,
+                "delta": m.delta,
+                "hedge_vega_per_contract_usd": m.h,
+                "current_qty": s.current[j],
+                "model_target_qty": s.q[j],
+                "target_qty": dec.target,
+                "trade_qty": dec.target - s.current[j],
+                "action": action,
+                "reason": reason,
+            }
+        )
+    if beyond:
+        rows[2]["reason"] = str(rows[2]["reason"]) + f"; note: contracts beyond M3 are held and left alone ({beyond})"
+    return rows
+
+
+def signal_row(
+    row: dict[str, Any],
+    day: DayInputs,
+    s: Situation,
+    ic: IcBook,
+    live: dict[str, float],
+    layers: list[dict[str, Any]],
+    new_book: Book,
+    px: dict[tuple[date, float], tuple[float, float]],
+    spend: float,
+    rolled: date | None,
+    p: HedgeParams,
+) -> dict[str, Any]:
+    """The session's ``marts.hedge_signal_daily`` row (non-stale)."""
+    hedge_vega_after = 0.0
+    for (e, k), lot in new_book.items():
+        j = day.layer_of(e)
+        if j is None:
+            continue
+        delta = px[(e, k)][1] if (e, k) in px else s.models[j].price_of(k, day.rate)[1]
+        hedge_vega_after += lot.qty * 100.0 * delta * s.models[j].beta
+    unrecovered = max(spend, 0.0) / (100.0 * ic.contracts) if ic.contracts else 0.0
+    net_credit = ic.credit_per_ic - unrecovered
+    summary = "; ".join(
+        f"L{x['layer']} {x['action']}" + (f" {x['trade_qty']:+d} × {fmt_strike(x['strike'])}" if x["trade_qty"] else "")
+        for x in layers
+    )
+    if rolled is not None:
+        summary = f"sell expiring {rolled}; " + summary
+    return base_signal(row, day, ic, p) | {
+        "stale": False,
+        "stale_reason": None,
+        "ic_short_vega_usd": s.vega_ic,
+        "ic_live_vega_usd": abs(live["vega_usd"]),
+        "ic_value_usd": live["value_usd"],
+        "hedge_vega_usd": hedge_vega_after,
+        "ratio_current": s.ratio,
+        "ratio_target": s.r_star,
+        "steward_capped": s.sizing.capped,
+        "contracts_target": sum(s.q),
+        "contracts_model": s.sizing.n_star,
+        "breakeven_low": (ic.short_put - net_credit) if ic.short_put is not None else None,
+        "breakeven_high": (ic.short_call + net_credit) if ic.short_call is not None else None,
+        "hedge_spend_usd": spend,
+        "actions_summary": summary,
+    }
+
+
+def stale_day(
+    row: dict[str, Any], day: DayInputs, book: Book, ic: IcBook, settles: list[Order], cause: str, p: HedgeParams
+) -> DayResult:
+    """A stale session: no trades, but expired contracts were settled (``settles``) and the book
+    published holds none of them."""
+    layers = []
+    for i in LAYERS:
+        x = day.layers[i - 1]
+        held = held_in(book, x.expiry)
+        layers.append(
+            {
+                "session_date": day.session,
+                "layer": i,
+                "contract_expiry": x.expiry,
+                "dte": x.dte,
+                "tdte": x.tdte,
+                "future_settle": x.forward,
+                "forward_source": x.forward_source,
+                "strike": None,
+                "model_price": None,
+                "delta": None,
+                "hedge_vega_per_contract_usd": None,
+                "current_qty": held,
+                "model_target_qty": None,
+                "target_qty": held,
+                "trade_qty": 0,
+                "action": "HOLD",
+                "reason": f"stale input, no trades: {cause}",
+            }
+        )
+    settled = f"; settled expired {sorted({o.contract_expiry.isoformat() for o in settles})}" if settles else ""
+    signal = base_signal(row, day, ic, p) | {
+        "stale": True,
+        "stale_reason": cause,
+        "ic_short_vega_usd": None,
+        "ic_live_vega_usd": None,
+        "ic_value_usd": None,
+        "hedge_vega_usd": None,
+        "ratio_current": None,
+        "ratio_target": target_ratio(day.rsi, day.hist, p)[1],
+        "steward_capped": False,
+        "contracts_target": None,
+        "contracts_model": None,
+        "breakeven_low": None,
+        "breakeven_high": None,
+        "hedge_spend_usd": None,
+        "actions_summary": f"STALE — no trades: {cause}{settled}",
+    }
+    rows = [o.as_row(day.session) for o in settles]
+    return DayResult(signal, layers, rows, position_rows(day.session, book), book, ic, day)

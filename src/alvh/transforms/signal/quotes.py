@@ -1,0 +1,29 @@
+"""The engine's view of the VX market: forwards (settle or interpolated, §3) and final
+settlements of expired contracts (the expiry-day settle; else the VIX open of that day)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from alvh.transforms.forwards import Forward, ForwardCurves
+
+
+class CurveQuotes:
+    """:class:`~alvh.transforms.signal.inputs.Quotes` over every VX settle and the VIX opens."""
+
+    def __init__(self, curves: ForwardCurves, vix_open: Mapping[date, float]) -> None:
+        self.curves = curves
+        self.vix_open = vix_open
+
+    def forward(self, session: date, expiry: date) -> Forward | None:
+        return self.curves.forward(session, expiry)
+
+    def final_settlement(self, expiry: date) -> tuple[float, str] | None:
+        v = self.curves.settle(expiry, expiry)
+        if v is not None:
+            return v, "final settlement"
+        o = self.vix_open.get(expiry)
+        if o is not None:
+            return o, "VIX open (no final settlement in the data)"
+        return None

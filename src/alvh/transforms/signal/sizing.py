@@ -1,0 +1,134 @@
+"""Sizing (ALVH_METHOD.md §4–§5): the target layer, r*, N*, q_i and the steward carry cap.
+
+Units: h_i and |V_ic| in dollars per VIX point (per vol point for the IC); carry in dollars per
+month (Black-76 theta per calendar day × 30 × $100); quantities in contracts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from alvh.transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
+from alvh.transforms.signal.inputs import DayInputs
+from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER, HedgeParams
+
+
+@dataclass(frozen=True)
+class LayerModel:
+    """Today's model of layer i: the contract new purchases go into, at the target strike."""
+
+    forward: float  # VIX points
+    dte: int  # calendar days
+    sigma: float  # Black-76 vol (decimal)
+    strike: float
+    price: float  # VIX points
+    delta: float
+    theta: float  # VIX points per calendar day (Black-76)
+    beta: float
+    h: float  # $ per VIX point per contract: 100 × Δ × β
+
+    def price_of(self, strike: float, rate: float) -> tuple[float, float]:
+        """(price, delta) of another strike of the same contract."""
+        price, delta, _ = b76_scalar(self.forward, strike, self.dte / 365.0, rate, self.sigma, True)
+        return price, delta
+
+
+def layer_models(day: DayInputs, p: HedgeParams) -> list[LayerModel]:
+    """The target-delta strike of each layer and its greeks (requires a non-stale day)."""
+    assert day.vvix is not None
+    fwd = [float(x.forward) for x in day.layers if x.forward is not None]
+    assert len(fwd) == 3
+    sigmas = [vvix_term_sigma(day.vvix, float(x.dte), p.vvix_ref_days, p.vvix_exponent) for x in day.layers]
+    years = [x.dte / 365.0 for x in day.layers]
+    strikes = strike_by_target_delta(np.array(fwd), np.array(years), day.rate, np.array(sigmas), p.target_delta)
+    out = []
+    for x, f, sig, t, k_ in zip(day.layers, fwd, sigmas, years, strikes, strict=True):
+        k = float(k_)
+        price, delta, theta = b76_scalar(f, k, t, day.rate, sig, True)
+        out.append(LayerModel(f, x.dte, sig, k, price, delta, theta, x.beta, OPTION_MULTIPLIER * delta * x.beta))
+    return out
+
+
+def target_ratio(rsi: float, hist: float | None, p: HedgeParams) -> tuple[float, float]:
+    """(r_b, r*) before the steward cap: ``r_b = base + span·clip((center − RSI)/scale, −1, 1)``,
+    ``r* = clip(r_b + tilt·sign(hist), ratio_min, ratio_max)``. Fixed mode: both ``fixed_ratio``."""
+    if p.mode == "fixed":
+        return p.fixed_ratio, p.fixed_ratio
+    r_b = p.ratio_base + p.ratio_span * min(1.0, max(-1.0, (p.rsi_center - rsi) / p.rsi_scale))
+    sign = 0.0 if hist is None or hist == 0 else math.copysign(1.0, hist)
+    return r_b, min(p.ratio_max, max(p.ratio_min, r_b + p.macd_tilt * sign))
+
+
+def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
+    """Split ``total`` contracts by ``weights`` into integers summing to ``total`` (ties: the
+    earlier layer)."""
+    if total <= 0:
+        return [0] * len(weights)
+    wsum = sum(weights)
+    raw = [total * w / wsum for w in weights]
+    base = [math.floor(x) for x in raw]
+    rest = total - sum(base)
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - base[i]), i))
+    for i in order[:rest]:
+        base[i] += 1
+    return base
+
+
+def size_ladder(ratio: float, vega_ic: float, h: Sequence[float], p: HedgeParams) -> tuple[float, list[int]]:
+    """``N* = r·|V_ic| / Σ w_i h_i`` and the layer quantities (largest remainder of round(N*))."""
+    denom = sum(w * hi for w, hi in zip(p.weights, h, strict=True))
+    n_star = ratio * abs(vega_ic) / denom if denom > 0 else 0.0
+    return n_star, largest_remainder(round(n_star), p.weights)
+
+
+def monthly_carry(q: Sequence[int], models: Sequence[LayerModel]) -> float:
+    """Expected carry of holding ``q`` for a month, dollars: Σ q_i |θ_i| × 30 × $100."""
+    return sum(qi * abs(m.theta) * CARRY_DAYS * OPTION_MULTIPLIER for qi, m in zip(q, models, strict=True))
+
+
+@dataclass(frozen=True)
+class Sizing:
+    r_star: float  # after the steward cap
+    n_star: float
+    q: list[int]
+    capped: bool  # the cap lowered r*
+    note: str  # "" or the cap's sentence for reasons
+
+
+def steward_sizing(
+    r_star: float, vega_ic: float, models: Sequence[LayerModel], credit_usd: float, p: HedgeParams
+) -> Sizing:
+    """N*, q_i at r*, lowered by the steward cap until the monthly carry fits ``carry_budget`` ×
+    the IC credit — never below ``ratio_min`` (the floor wins, and the note says so with both
+    figures). Fixed mode and a book without credit are never capped."""
+    h = [m.h for m in models]
+    n_star, q = size_ladder(r_star, vega_ic, h, p)
+    if p.mode != "steward" or credit_usd <= 0:
+        return Sizing(r_star, n_star, q, False, "")
+    budget = p.carry_budget * credit_usd
+    if monthly_carry(q, models) <= budget:
+        return Sizing(r_star, n_star, q, False, "")
+    ratio = r_star
+    if r_star > p.ratio_min:
+        ratio = max(p.ratio_min, r_star * budget / monthly_carry(q, models))
+        n_star, q = size_ladder(ratio, vega_ic, h, p)
+        while ratio > p.ratio_min and monthly_carry(q, models) > budget:
+            ratio = max(p.ratio_min, ratio - CAP_STEP)
+            n_star, q = size_ladder(ratio, vega_ic, h, p)
+    carry = monthly_carry(q, models)
+    if carry > budget:
+        note = (
+            f"; carry ${carry:,.0f}/month = {carry / credit_usd:.0%} of the IC credit, above the "
+            f"{p.carry_budget:.0%} budget even at the {p.ratio_min:.2f} floor"
+        )
+    else:
+        note = f"; steward cap lowered r* to {ratio:.2f} (carry ≤ {p.carry_budget:.0%} of IC credit)"
+    return Sizing(ratio, n_star, q, ratio < r_star, note)
+
+
+def min_trade(target: int, p: HedgeParams) -> float:
+    """Smallest ADD/TRIM of a layer, contracts: max(min_trade_contracts, fraction × target)."""
+    return max(float(p.min_trade_contracts), p.min_trade_fraction * target)

@@ -1,0 +1,131 @@
+"""One session of the engine: settle, price, size, decide, execute, publish (ALVH_METHOD.md §4–§8).
+
+``step`` composes the small rules of :mod:`alvh.transforms.signal.rules`; it mutates nothing it is
+given and returns the day's publishable rows with the book held after them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from alvh.core.calendar import trading_days_between
+from alvh.transforms.ic_book import IcBook
+from alvh.transforms.pricing import b76_scalar, vvix_term_sigma
+from alvh.transforms.signal.book import Book, Order, apply_orders, held_in, position_rows
+from alvh.transforms.signal.execution import layer_orders, settle_expired
+from alvh.transforms.signal.inputs import DayInputs, Quotes, day_inputs, stale_reason
+from alvh.transforms.signal.params import HedgeParams, fmt_strike
+from alvh.transforms.signal.publish import DayResult, layer_rows, signal_row, stale_day
+from alvh.transforms.signal.rules import Situation, decide
+from alvh.transforms.signal.sizing import layer_models, steward_sizing, target_ratio
+from alvh.transforms.signal.vega import program_vega
+
+HeldPrices = dict[tuple[date, float], tuple[float, float]]  # (expiry, strike) → (price, delta)
+
+
+def price_book(book: Book, day: DayInputs, quotes: Quotes, p: HedgeParams) -> tuple[HeldPrices, str | None]:
+    """Black-76 (price, delta) of every held line on its own contract's forward (settle or
+    interpolated), or the reason one cannot be priced."""
+    out: HeldPrices = {}
+    assert day.vvix is not None
+    for (exp, k), _lot in book.items():
+        j = day.layer_of(exp)
+        fwd = day.layers[j].forward if j is not None else getattr(quotes.forward(day.session, exp), "value", None)
+        if fwd is None:
+            return out, f"no VX settle and no bracketing contracts for the held contract {exp}; cannot price it"
+        dte = (exp - day.session).days
+        sig = vvix_term_sigma(day.vvix, float(dte), p.vvix_ref_days, p.vvix_exponent)
+        price, delta, _ = b76_scalar(float(fwd), k, dte / 365.0, day.rate, sig, True)
+        out[(exp, k)] = (price, delta)
+    return out, None
+
+
+def situation(
+    day: DayInputs, book: Book, ic: IcBook, px: HeldPrices, p: HedgeParams
+) -> tuple[Situation, dict[str, float]]:
+    """Today's sizing and holdings as the rules see them, plus the live IC mark."""
+    models = layer_models(day, p)
+    vega_ic, live = program_vega(ic, day, p)
+    _, r0 = target_ratio(day.rsi, day.hist, p)
+    sizing = steward_sizing(r0, vega_ic, models, ic.credit_usd, p)
+    current = [held_in(book, e) for e in day.expiries]
+    hedge_vega = sum(
+        lot.qty * 100.0 * px[(e, k)][1] * models[j].beta
+        for (e, k), lot in book.items()
+        if (j := day.layer_of(e)) is not None
+    )
+    l1 = [(lot, px[key][0]) for key, lot in book.items() if key[0] == day.expiries[0]]
+    rich = [
+        (key, px[key][0] / lot.cost)
+        for key, lot in book.items()
+        if lot.cost > 0 and px[key][0] >= p.harvest_multiple * lot.cost
+    ]
+    s = Situation(
+        day=day,
+        p=p,
+        models=models,
+        sizing=sizing,
+        current=current,
+        ratio=hedge_vega / vega_ic if vega_ic > 0 else None,
+        vega_ic=vega_ic,
+        rich=rich,
+        l1_value=sum(lot.qty * price for lot, price in l1),
+        l1_cost=sum(lot.qty * lot.cost for lot, _ in l1),
+        notes=sizing.note,
+    )
+    return s, live
+
+
+def step(
+    row: dict[str, Any], book: Book, ic: IcBook, quotes: Quotes, p: HedgeParams, hedge_spend: float
+) -> tuple[DayResult, float]:
+    """Signal one session. ``row`` is a ``marts.indicators_daily`` row, ``book`` the hedge held
+    after the previous session, ``hedge_spend`` the net premium paid for the hedge in the current
+    IC cycle (dollars). Returns the day's rows and the updated hedge spend."""
+    day = day_inputs(row, quotes, p)
+    settles, unknown = settle_expired(book, day.session, quotes)  # even on stale days
+    book = apply_orders(book, settles)
+    missing = stale_reason(day)
+    px, unpriced = ({}, None) if missing else price_book(book, day, quotes, p)
+    cause = "; ".join(c for c in (missing, unpriced) if c)
+    if unknown:
+        cause = "; ".join(
+            c for c in (cause, f"no final settlement for the expired contract(s) {', '.join(unknown)}") if c
+        )
+    spend = hedge_spend + _cash(settles)
+    if cause:
+        return stale_day(row, day, book, ic, settles, cause, p), spend
+
+    s, live = situation(day, book, ic, px, p)
+    m1 = day.expiries[0]
+    expiring = sorted(key for key in book if key[0] < m1)  # the old layer 1 reached its roll point
+    rolled = min({e for e, _ in expiring} | {o.contract_expiry for o in settles}, default=None)
+    roll_left = max(trading_days_between(day.session, rolled), 0) if rolled is not None else 0
+    roll_sales = [
+        Order(e, k, "SELL", book[(e, k)].qty, px[(e, k)][0], 1, "ROLL", _roll_why(e, k, book, roll_left, p))
+        for e, k in expiring
+    ]
+    after_roll = apply_orders(book, roll_sales)
+    decisions = decide(s, rolled, roll_left, book_empty=not book)
+
+    def price_of(e: date, k: float) -> float:
+        return px[(e, k)][0]
+
+    orders = settles + roll_sales
+    for j, dec in enumerate(decisions):
+        orders += layer_orders(j, dec, after_roll, day.expiries[j], s.models[j], price_of)
+    new_book = apply_orders(book, orders[len(settles) :])
+    spend += _cash(orders[len(settles) :])
+    layers = layer_rows(day, s, decisions, orders, book, beyond=sorted({e for e, _ in new_book if e > day.expiries[2]}))
+    signal = signal_row(row, day, s, ic, live, layers, new_book, px, spend, rolled, p)
+    rows = [o.as_row(day.session) for o in orders]
+    return DayResult(signal, layers, rows, position_rows(day.session, new_book), new_book, ic, day), spend
+
+
+def _roll_why(e: date, k: float, book: Book, left: int, p: HedgeParams) -> str:
+    return f"roll: {e} has {left} trading days left (≤ {p.roll_tdte}); sold {book[(e, k)].qty} × {fmt_strike(k)}"
+
+
+def _cash(orders: list[Order]) -> float:
+    """Net premium paid for ``orders``, dollars (sales and settlements negative)."""
+    return sum((o.qty if o.side == "BUY" else -o.qty) * o.price * 100.0 for o in orders)

@@ -1,0 +1,207 @@
+"""Staging transforms: raw rows → ``staging.stg_*`` (rename, cast, align to XNYS sessions,
+resolve providers, de-duplicate — nothing else). Pure: frames in, frames out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from alvh.core.calendar import session_mask, trading_days_to
+
+VX_PRECEDENCE = ("cfe_current", "cfe_legacy", "reconstructed")
+UNICORN_VOLUME_SHARES_FROM = date(2002, 6, 21)
+
+
+@dataclass
+class Staged:
+    """A staging table plus what was left out of it."""
+
+    frame: pl.DataFrame
+    excluded: int
+    note: str
+    quarantine: pl.DataFrame | None = None
+    conflicts: pl.DataFrame | None = None
+
+
+def build_stg_index_daily(raw: pl.DataFrame) -> Staged:
+    """Index closes on XNYS sessions only.
+
+    CBOE publishes VIX values on some NYSE holidays since 2022 (Global Trading Hours); those rows
+    are excluded (and counted) so they never feed indicators.
+    """
+    on_session = raw.with_columns(session_mask(raw["date"]).alias("_s"))
+    kept = on_session.filter(pl.col("_s"))
+    excluded = on_session.filter(~pl.col("_s"))
+    by_symbol = excluded.group_by("symbol").len().sort("symbol")
+    note = "non-session rows excluded: " + (", ".join(f"{s} {n}" for s, n in by_symbol.iter_rows()) or "none")
+    frame = kept.select(pl.col("date").alias("session_date"), "symbol", "open", "high", "low", "close").sort(
+        "symbol", "session_date"
+    )
+    return Staged(frame=frame, excluded=excluded.height, note=note)
+
+
+def build_stg_vx_futures(raw: pl.DataFrame, precedence: Sequence[str] = VX_PRECEDENCE) -> Staged:
+    """One settlement per contract and trade date, chosen by provider precedence.
+
+    Rules: a ``settle`` of 0 is "no settlement published" and never chosen; among the providers
+    with a settlement the first in ``precedence`` wins; every other provider whose settlement
+    differs is reported in ``conflicts``. Prices of 0 become null (no trade); on rows with no
+    volume High/Low are quotes, not trades, and become null too. Reconstructed rows have unknown
+    volume and open interest (null).
+    """
+    rank = {p: i for i, p in enumerate(precedence)}
+    with_settle = raw.filter(pl.col("settle") > 0).with_columns(
+        pl.col("provider").replace_strict(rank, default=len(rank)).alias("_rank")
+    )
+    ordered = with_settle.sort("contract_expiry", "trade_date", "_rank")
+    chosen = ordered.unique(subset=["contract_expiry", "trade_date"], keep="first", maintain_order=True)
+    others = ordered.join(
+        chosen.select(
+            "contract_expiry",
+            "trade_date",
+            pl.col("provider").alias("chosen_provider"),
+            pl.col("settle").alias("chosen_settle"),
+        ),
+        on=["contract_expiry", "trade_date"],
+    ).filter(pl.col("provider") != pl.col("chosen_provider"))
+    conflicts = (
+        others.filter((pl.col("settle") - pl.col("chosen_settle")).abs() > 1e-9)
+        .select(
+            "contract_expiry",
+            "trade_date",
+            "chosen_provider",
+            "chosen_settle",
+            pl.col("provider").alias("other_provider"),
+            pl.col("settle").alias("other_settle"),
+        )
+        .sort("contract_expiry", "trade_date", "other_provider")
+    )
+    recon = pl.col("provider") == "reconstructed"
+    no_trade = pl.col("volume") == 0
+
+    def price(c: str, quote: bool) -> pl.Expr:
+        col = pl.col(c)
+        null_when = (col == 0) | recon
+        if quote:
+            null_when = null_when | no_trade
+        return pl.when(null_when).then(None).otherwise(col).alias(c)
+
+    frame = (
+        chosen.with_columns(
+            trading_days_to(chosen["trade_date"], chosen["contract_expiry"]).alias("tdte"),
+            (pl.col("contract_expiry") - pl.col("trade_date")).dt.total_days().cast(pl.Int32).alias("dte"),
+            session_mask(chosen["trade_date"]).alias("is_xnys_session"),
+        )
+        .select(
+            "trade_date",
+            "contract_expiry",
+            "is_monthly",
+            price("open", False),
+            price("high", True),
+            price("low", True),
+            price("close", False),
+            "settle",
+            pl.when(recon).then(None).otherwise(pl.col("volume")).alias("volume"),
+            pl.when(recon).then(None).otherwise(pl.col("open_interest")).alias("open_interest"),
+            "tdte",
+            "dte",
+            "provider",
+            "futures_label",
+            "is_xnys_session",
+        )
+        .sort("contract_expiry", "trade_date")
+    )
+    excluded = raw.height - with_settle.height
+    note = (
+        f"{excluded} provider rows without a settlement; {others.height} rows superseded by a "
+        f"higher-precedence provider, {conflicts.height} of them with a different settle"
+    )
+    return Staged(frame=frame, excluded=excluded, note=note, conflicts=conflicts)
+
+
+def build_stg_breadth(
+    raw: pl.DataFrame,
+    precedence: Sequence[str],
+    *,
+    glitch_fraction: float = 0.5,
+    glitch_window: int = 20,
+) -> Staged:
+    """NYSE advancing/declining issues per XNYS session from the best available provider.
+
+    Glitch rule: a provider's day whose advances + declines is below ``glitch_fraction`` × the
+    median of that provider's previous ``glitch_window`` sessions is quarantined (not used); the
+    next provider in ``precedence`` fills the day when it has it. Unicorn volumes before
+    2002-06-21 are in thousands of shares and are scaled to shares.
+    """
+    wide = raw.filter(pl.col("series").is_in(["advn", "decln", "unchn", "advv", "declv"])).pivot(
+        on="series", index=["provider", "session_date"], values="value", aggregate_function="first"
+    )
+    for c in ["advn", "decln", "unchn", "advv", "declv"]:
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias(c))
+    wide = wide.filter(pl.col("advn").is_not_null() & pl.col("decln").is_not_null())
+    on_session = wide.with_columns(session_mask(wide["session_date"]).alias("_s"))
+    excluded_non_session = on_session.filter(~pl.col("_s")).height
+    total = pl.col("advn") + pl.col("decln")
+    scored = (
+        on_session.filter(pl.col("_s"))
+        .sort("provider", "session_date")
+        .with_columns(
+            total.shift(1).rolling_median(glitch_window, min_samples=glitch_window).over("provider").alias("_median")
+        )
+        .with_columns((total < glitch_fraction * pl.col("_median")).fill_null(False).alias("_glitch"))
+    )
+    glitches = scored.filter(pl.col("_glitch"))
+    order = list(precedence) + sorted(set(scored["provider"].unique()) - set(precedence))
+    rank = {p: i for i, p in enumerate(order)}
+    scale = (
+        pl.when((pl.col("provider") == "unicorn") & (pl.col("session_date") < UNICORN_VOLUME_SHARES_FROM))
+        .then(1000)
+        .otherwise(1)
+    )
+    frame = (
+        scored.filter(~pl.col("_glitch"))
+        .with_columns(pl.col("provider").replace_strict(rank).alias("_rank"))
+        .sort("session_date", "_rank")
+        .unique(subset=["session_date"], keep="first", maintain_order=True)
+        .select(
+            "session_date",
+            pl.col("advn").alias("advances"),
+            pl.col("decln").alias("declines"),
+            pl.col("unchn").alias("unchanged"),
+            (pl.col("advv") * scale).alias("adv_volume"),
+            (pl.col("declv") * scale).alias("decl_volume"),
+            "provider",
+        )
+    )
+    quarantine = glitches.select(
+        "provider",
+        "session_date",
+        pl.format("advances={}, declines={} (provider {})", "advn", "decln", "provider").alias("raw_text"),
+        pl.format(
+            "breadth glitch: advances + declines = {} is below {} x the trailing {}-session median {}",
+            total,
+            pl.lit(glitch_fraction),
+            pl.lit(glitch_window),
+            pl.col("_median"),
+        ).alias("reason"),
+    )
+    note = (
+        f"{glitches.height} glitch days quarantined; {excluded_non_session} non-session rows "
+        "excluded; providers by precedence: " + ", ".join(order)
+    )
+    return Staged(
+        frame=frame,
+        excluded=glitches.height + excluded_non_session,
+        note=note,
+        quarantine=quarantine,
+    )
+
+
+def build_stg_rates(raw: pl.DataFrame) -> Staged:
+    """FRED observations as they are (percent per annum); missing days were never loaded."""
+    frame = raw.select("date", "series", "value").sort("series", "date")
+    return Staged(frame=frame, excluded=0, note="")

@@ -1,0 +1,88 @@
+"""Backtest inputs read from the warehouse, and its result tables (``backtest`` schema) written
+and exported. The backtest itself is ``alvh.transforms.backtest_run``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from alvh.schemas.backtest import BacktestDaily, BacktestEvent, BacktestResult, BacktestRun, BacktestSummary
+from alvh.warehouse.connection import transaction
+from alvh.warehouse.ddl import column_order
+from alvh.warehouse.load import utcnow
+from alvh.warehouse.marts import validate_mart
+
+
+def read_market_inputs(
+    con: duckdb.DuckDBPyConnection, end: date | None = None
+) -> tuple[list[dict[str, Any]], dict[tuple[date, date], float], dict[date, float], dict[date, float]]:
+    """(indicator rows up to ``end``, every VX settle by (trade date, expiry) — weeklies and final
+    settlements included —, VIX opens, SPX opens by session)."""
+    where = f"WHERE session_date <= DATE '{end.isoformat()}'" if end else ""
+    rows = con.sql(f"SELECT * FROM marts.indicators_daily {where} ORDER BY session_date").pl().to_dicts()
+    settles = {
+        (t, e): s
+        for t, e, s in con.execute(
+            "SELECT trade_date, contract_expiry, settle FROM staging.stg_vx_futures WHERE settle IS NOT NULL"
+        ).fetchall()
+    }
+    opens = con.execute(
+        "SELECT symbol, session_date, open FROM staging.stg_index_daily "
+        "WHERE symbol IN ('VIX', 'SPX') AND open IS NOT NULL"
+    ).fetchall()
+    vix_open = {d: o for s, d, o in opens if s == "VIX"}
+    spx_open = {d: o for s, d, o in opens if s == "SPX"}
+    return rows, settles, vix_open, spx_open
+
+
+# --- a whole backtest run ---------------------------------------------------------------------
+
+
+
+
+
+
+def save_backtest(con: duckdb.DuckDBPyConnection, res: BacktestResult, settings_hash: str) -> None:
+    """Validate and store the run's tables in one transaction."""
+    run = pl.DataFrame(
+        [
+            {
+                "run_id": res.run_id,
+                "started_at": utcnow(),
+                "start_date": res.start,
+                "end_date": res.end,
+                "strategies": ",".join(res.daily["strategy"].unique(maintain_order=True).to_list()),
+                "settings_hash": settings_hash,
+                "params": json.dumps(res.params, default=str, sort_keys=True),
+            }
+        ]
+    )
+    tables = {
+        "backtest.run": (BacktestRun, run),
+        "backtest.daily": (BacktestDaily, res.daily),
+        "backtest.event": (BacktestEvent, res.events),
+        "backtest.summary": (BacktestSummary, res.summary),
+    }
+    valid = {t: validate_mart(m, f.select(column_order(m)), t) for t, (m, f) in tables.items()}
+    with transaction(con):
+        for t, frame in valid.items():
+            cols = ", ".join(frame.columns)
+            con.execute(f"DELETE FROM {t} WHERE run_id = ?", [res.run_id])
+            con.register("_bt", frame)
+            try:
+                con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _bt")
+            finally:
+                con.unregister("_bt")
+
+
+def export_backtest(res: BacktestResult, out: Path) -> None:
+    """CSV and Parquet of the run's tables under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("daily", res.daily), ("event", res.events), ("summary", res.summary)):
+        frame.write_csv(out / f"backtest_{name}.csv")
+        frame.write_parquet(out / f"backtest_{name}.parquet")

@@ -1,5 +1,0 @@
-"""Pure transforms: Polars/NumPy in, Polars/NumPy out; no I/O, no clock, no settings, no Prefect."""
-
-from transforms._alloc import keep_large_allocations_on_heap
-
-keep_large_allocations_on_heap()
