@@ -94,3 +94,30 @@ def test_prefect_yaml_is_generated_from_the_settings(prefect_harness: None, tmp_
     assert d["schedules"] == [{"cron": "45 18 * * 1-5", "timezone": "America/New_York"}]
     monkeypatch.chdir(tmp_path)
     assert load_flow_from_entrypoint(d["entrypoint"]).name == "alvh-daily"
+
+
+def test_settings_are_resolved_once_per_process(prefect_harness: None, tmp_path: Path, monkeypatch) -> None:
+    """The CLI resolves the settings and passes the one object down to the flow (issue: one path)."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+    from alvh.core import settings as settings_module
+
+    data = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shutil.copy(next(data.rglob("VIX_History.csv")), folder / "VIX_History.csv")
+    calls = []
+    original = settings_module.Settings.__init__
+
+    def counted(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        calls.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(settings_module.Settings, "__init__", counted)
+    res = CliRunner().invoke(app, ["ingest", "--source-dir", str(folder), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert "Traceback" not in res.output, res.output
+    assert (tmp_path / "w.duckdb").is_file()
+    assert len(calls) == 1

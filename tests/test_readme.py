@@ -16,6 +16,13 @@ def test_every_setting_is_in_the_readme_table() -> None:
         assert re.search(rf"^\| `{name}` \| `ALVH_{name.upper()}` \|", readme, re.M), name
 
 
+def test_the_readme_settings_table_is_the_generated_one() -> None:
+    """`alvh settings --markdown` writes it from the model's defaults and descriptions."""
+    from alvh.core.settings import settings_markdown
+
+    assert settings_markdown() in (ROOT / "README.md").read_text(), "regenerate: alvh settings --markdown"
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.+?)\n```", readme, re.S)

@@ -99,7 +99,7 @@ def ingest(
                     source=source,
                     start=_parse_date(start, "--start"),
                     end=_parse_date(end, "--end"),
-                    warehouse=str(settings.warehouse),
+                    settings=settings,
                 )
         except AlvhError as exc:
             console.print(f"[red]error:[/red] {exc}")
@@ -236,8 +236,7 @@ def run(
             summary = daily_flow(
                 as_of=_parse_date(as_of, "--as-of"),
                 source=str(settings.source_dir) if settings.source_dir else "http",
-                warehouse=str(settings.warehouse),
-                export_dir=str(settings.export_dir),
+                settings=settings,
             )
     except AlvhError as exc:
         from rich.markup import escape
@@ -426,7 +425,7 @@ def backtest(
             with reporting(on_progress):
                 if sweep is not None:
                     result = sweep_flow(
-                        str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), str(settings.warehouse)
+                        str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), settings=settings
                     )
                 else:
                     res = backtest_flow(
@@ -434,7 +433,7 @@ def backtest(
                         _parse_date(end, "--end"),
                         strategy,
                         str(out) if out else None,
-                        str(settings.warehouse),
+                        settings=settings,
                     )
         except AlvhError as exc:
             console.print(f"[red]error:[/red] {exc}")
@@ -512,6 +511,20 @@ def serve() -> None:
         "Ctrl-C to stop"
     )
     prefect_serve(daily_deployment(settings))
+
+
+@app.command("settings")
+def settings_cmd(
+    markdown: Annotated[bool, typer.Option("--markdown", help="the README's configuration table")] = False,
+) -> None:
+    """Show the settings in force (or, with --markdown, the table of every setting and its default)."""
+    from alvh.core.settings import load_settings, settings_markdown
+
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+        return
+    for name, value in load_settings().model_dump(mode="json").items():
+        typer.echo(f"{name} = {value!r}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ read them. Every default is documented in the README's configuration table.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -16,7 +17,7 @@ import math
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -38,40 +39,51 @@ class Settings(BaseSettings):
     # --- storage -------------------------------------------------------------------------------
     home: Path = Field(
         default_factory=lambda: default_home(),
-        description="folder the default relative paths (warehouse, export_dir, backtest_out) live in: "
-        "the project root in a checkout, else ~/.alvh",
+        description="folder the default `warehouse`, `export_dir` and `backtest_out` live in",
+        json_schema_extra={"default_text": "the project root in a checkout, else `~/.alvh`"},
     )
     warehouse: Path = Field(Path("warehouse/alvh.duckdb"), description="DuckDB warehouse file")
     export_dir: Path = Field(Path("exports"), description="where CSV/Parquet exports are written")
 
     # --- where data comes from ----------------------------------------------------------------
-    source_dir: Path | None = Field(None, description="read every source file from this folder instead of over HTTP")
-    cboe_index_base_url: str = "https://cdn.cboe.com/api/global/us_indices/daily_prices"
-    cfe_vx_base_url: str = "https://cdn.cboe.com/data/us/futures/market_statistics/historical_data/VX"
-    cfe_legacy_base_url: str = "https://cdn.cboe.com/resources/futures/archive/volume-and-price"
-    unicorn_base_url: str = "http://unicorn.us.com/advdec"
-    fred_base_url: str = "https://fred.stlouisfed.org/graph/fredgraph.csv"
-    vendor_breadth_url: str | None = Field(
-        None, description="URL or path of a vendor breadth CSV (date, advancing, declining)"
+    source_dir: Path | None = Field(
+        None,
+        description="read every source file from this folder instead of over HTTP",
+        json_schema_extra={"default_text": "none (HTTP)"},
     )
-    vendor_breadth_name: str = Field(
-        "tv_nyse_adv_decl_daily.csv", description="file name of the vendor breadth CSV in a folder"
+    cboe_index_base_url: str = Field(
+        "https://cdn.cboe.com/api/global/us_indices/daily_prices", description="CBOE index histories"
     )
-    vendor_breadth_provider: str = "tradingview"
-    vendor_breadth_date_column: str = "date"
-    vendor_breadth_adv_column: str = "adv_close"
-    vendor_breadth_decl_column: str = "decl_close"
-    vendor_breadth_date_format: str = "%Y-%m-%d"
+    cfe_vx_base_url: str = Field(
+        "https://cdn.cboe.com/data/us/futures/market_statistics/historical_data/VX",
+        description="CFE per-contract files",
+    )
+    cfe_legacy_base_url: str = Field(
+        "https://cdn.cboe.com/resources/futures/archive/volume-and-price", description="CFE legacy archive"
+    )
+    unicorn_base_url: str = Field("http://unicorn.us.com/advdec", description="Unicorn breadth archive (plain HTTP)")
+    fred_base_url: str = Field("https://fred.stlouisfed.org/graph/fredgraph.csv", description="FRED CSV endpoint")
+    vendor_breadth_url: str | None = Field(None, description="URL or path of a vendor breadth CSV")
+    vendor_breadth_name: str = Field("tv_nyse_adv_decl_daily.csv", description="its file name when reading a folder")
+    vendor_breadth_provider: str = Field("tradingview", description="provider name stored with its rows")
+    vendor_breadth_date_column: str = Field("date", description="its date column")
+    vendor_breadth_adv_column: str = Field("adv_close", description="its advancing-issues column")
+    vendor_breadth_decl_column: str = Field("decl_close", description="its declining-issues column")
+    vendor_breadth_date_format: str = Field("%Y-%m-%d", description="its date format (strftime)")
 
-    index_symbols: list[str] = ["VIX", "VIX9D", "VIX3M", "VIX6M", "VVIX", "SKEW", "SPX"]
-    fred_series: list[str] = ["DTB3"]
-    unicorn_series: list[str] = ["advn", "decln", "unchn", "advv", "declv", "unchv"]
-    vx_first_expiry: date = Field(
-        date(2013, 1, 1), description="first monthly VX expiry fetched from the current CFE files"
+    index_symbols: list[str] = Field(
+        ["VIX", "VIX9D", "VIX3M", "VIX6M", "VVIX", "SKEW", "SPX"], description="CBOE index files to load"
     )
-    vx_months_ahead: int = Field(9, ge=1, le=24, description="monthly VX expiries requested past today")
-    vx_legacy_first_year: int = 2004
-    vx_legacy_last_year: int = 2015
+    fred_series: list[str] = Field(["DTB3"], description="FRED series to load")
+    unicorn_series: list[str] = Field(
+        ["advn", "decln", "unchn", "advv", "declv", "unchv"], description="Unicorn files to load"
+    )
+    vx_first_expiry: date = Field(
+        date(2013, 1, 1), description="first monthly expiry requested from the current CFE files"
+    )
+    vx_months_ahead: int = Field(9, ge=1, le=24, description="months of future expiries requested past today")
+    vx_legacy_first_year: int = Field(2004, description="first year requested from the legacy archive")
+    vx_legacy_last_year: int = Field(2015, description="last year requested from the legacy archive")
     breadth_precedence: list[str] = Field(
         ["unicorn", "tradingview"], description="breadth providers, highest priority first"
     )
@@ -80,30 +92,34 @@ class Settings(BaseSettings):
         gt=0,
         lt=1,
         allow_inf_nan=False,
-        description="adv+dec below this fraction of the trailing median is a glitch day",
+        description="adv + dec below this × trailing median is a glitch day",
     )
-    breadth_glitch_window: int = Field(20, ge=2, le=500, description="trailing sessions for the glitch median")
+    breadth_glitch_window: int = Field(20, ge=2, le=500, description="sessions in that trailing median")
 
     # --- indicators (ALVH_METHOD.md §3) ---------------------------------------------------------
-    macd_fast: int = Field(12, ge=2, le=200, description="MACD fast EMA period (sessions)")
-    macd_slow: int = Field(26, ge=2, le=400, description="MACD slow EMA period (sessions)")
-    macd_signal: int = Field(9, ge=1, le=200, description="MACD signal EMA period (sessions)")
-    rsi_period: int = Field(14, ge=2, le=200, description="RSI period on the A/D line (sessions)")
-    roll_tdte: int = Field(5, ge=0, le=20, description="M1 is the nearest monthly with more trading days left")
-    beta_window: int = Field(252, ge=20, le=2520, description="valid daily pairs in the futures-beta regression")
+    macd_fast: int = Field(12, ge=2, le=200, description="MACD fast EMA period, sessions")
+    macd_slow: int = Field(26, ge=2, le=400, description="MACD slow EMA period, sessions")
+    macd_signal: int = Field(9, ge=1, le=200, description="MACD signal EMA period, sessions")
+    rsi_period: int = Field(14, ge=2, le=200, description="RSI period on the A/D line, sessions")
+    roll_tdte: int = Field(
+        5, ge=0, le=20, description="M1 is the nearest monthly contract with more than this many trading days left"
+    )
+    beta_window: int = Field(
+        252, ge=20, le=2520, description="valid daily (ΔF, ΔVIX) pairs in the futures-beta regression"
+    )
     beta_defaults: tuple[float, float, float] = Field(
-        (0.70, 0.50, 0.40), description="betas of M1-M3 before beta_window pairs exist"
+        (0.70, 0.50, 0.40), description="betas of M1–M3 before `beta_window` pairs exist"
     )
     beta_clip: tuple[float, float] = Field((0.1, 1.0), description="betas are clipped to this range")
-    regime_fading_window: int = Field(10, ge=1, le=100, description="sessions a -1 MACD cross counts as recent")
+    regime_fading_window: int = Field(10, ge=1, le=100, description="sessions a −1 MACD cross counts as recent")
     regime_fading_vix: float = Field(
-        20.0, gt=0, le=200, allow_inf_nan=False, description="fading needs VIX at or above this"
+        20.0, gt=0, le=200, allow_inf_nan=False, description="`fading` needs VIX at or above this"
     )
     regime_spike_vix: float = Field(
-        30.0, gt=0, le=200, allow_inf_nan=False, description="spike when VIX at or above this"
+        30.0, gt=0, le=200, allow_inf_nan=False, description="`spike` when VIX is at or above this (or M1 > M2)"
     )
     regime_elevated_vix: float = Field(
-        20.0, gt=0, le=200, allow_inf_nan=False, description="elevated when VIX at or above this"
+        20.0, gt=0, le=200, allow_inf_nan=False, description="`elevated` when VIX is at or above this (or hist > 0)"
     )
 
     # --- hedge sizing and actions (ALVH_METHOD.md §5–§6) -------------------------------------
@@ -202,16 +218,16 @@ class Settings(BaseSettings):
     schedule_timezone: str = Field("America/New_York", description="time zone of daily_cron")
 
     # --- HTTP ----------------------------------------------------------------------------------
-    http_connect_timeout_s: float = Field(5.0, gt=0, le=600, allow_inf_nan=False)
-    http_read_timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)
-    http_retries: int = Field(3, ge=0, le=20, description="retries on 429/5xx/connection errors")
+    http_connect_timeout_s: float = Field(
+        5.0, gt=0, le=600, allow_inf_nan=False, description="connect timeout, seconds"
+    )
+    http_read_timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False, description="read timeout, seconds")
+    http_retries: int = Field(3, ge=0, le=20, description="retries on 429/5xx/connection errors/cut bodies")
     http_backoff_s: float = Field(
-        1.0, ge=0, le=600, allow_inf_nan=False, description="first retry delay; doubles each retry"
+        1.0, ge=0, le=600, allow_inf_nan=False, description="first retry delay, seconds; doubles each retry"
     )
-    http_max_bytes: int = Field(
-        50_000_000, ge=1_000, le=10_000_000_000, description="largest response accepted, in bytes"
-    )
-    http_user_agent: str = "alvh/0.1"
+    http_max_bytes: int = Field(50_000_000, ge=1_000, le=10_000_000_000, description="largest response accepted, bytes")
+    http_user_agent: str = Field("alvh/0.1", description="User-Agent header")
     http_concurrency: int = Field(4, ge=1, le=64, description="parallel downloads")
 
     @classmethod
@@ -290,6 +306,59 @@ class Settings(BaseSettings):
         # where files live does not change a signal: paths stay out, so clones agree
         payload = json.dumps(self.model_dump(mode="json", exclude={"home", *_PATH_FIELDS}), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _default_text(name: str) -> str:
+    f = Settings.model_fields[name]
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    if "default_text" in extra:
+        return str(extra["default_text"])
+    value = f.get_default(call_default_factory=True)
+    if value is None:
+        return "none"
+    if name in _PATH_FIELDS:
+        return f"`{value}` (under `home`)"
+    if isinstance(value, list | tuple):
+        return (
+            "`"
+            + json.dumps(list(value), separators=(",", ":") if value and isinstance(value[0], str) else (", ", ": "))
+            + "`"
+        )
+    return f"`{value}`"
+
+
+def settings_markdown() -> str:
+    """The README's configuration table, generated from the settings model (name, environment
+    variable, default, description) so it cannot drift from the code."""
+    lines = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
+    for name, f in Settings.model_fields.items():
+        lines.append(f"| `{name}` | `ALVH_{name.upper()}` | {_default_text(name)} | {f.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def setting_default(name: str) -> Any:
+    """The default of one setting: the one place each default is defined (parameter dataclasses
+    of the method take theirs from here)."""
+    f = Settings.model_fields[name]
+    value = f.get_default(call_default_factory=True)
+    return tuple(value) if isinstance(value, list) else value
+
+
+P = TypeVar("P")
+
+
+def params_from(cls: type[P], settings: Settings, **nested: Any) -> P:
+    """A parameter dataclass filled from ``settings`` by construction: each field takes the
+    setting of the same name, or the one its class maps it to in ``SETTING_NAMES``; ``nested``
+    gives fields that are themselves parameter objects."""
+    renames: dict[str, str] = getattr(cls, "SETTING_NAMES", {})
+    values: dict[str, Any] = dict(nested)
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        name = renames.get(f.name, f.name)
+        if f.name not in values and name in Settings.model_fields:
+            value = getattr(settings, name)
+            values[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
 
 
 _PATH_FIELDS = ("warehouse", "export_dir", "source_dir", "positions_file", "backtest_out")

@@ -48,7 +48,7 @@ def strategy_from(spec: dict[str, Any], base: HedgeParams) -> Strategy:
     if "name" not in spec or "kind" not in spec:
         raise ConfigError("a strategy needs a name and a kind (alvh, calls or unhedged)", value=str(spec))
     fields = {f.name for f in dataclasses.fields(HedgeParams)}
-    aliases = {"hedge_mode": "mode", "rebalance_band": "band", "layer_weights": "weights"}
+    aliases = {setting: name for name, setting in HedgeParams.SETTING_NAMES.items()}
     overrides: dict[str, Any] = {}
     for key, value in spec.items():
         if key in STRATEGY_KEYS:
@@ -133,10 +133,13 @@ def backtest_flow(
     strategies: list[str] | None = None,
     out: str | None = None,
     warehouse: str | None = None,
+    settings: Settings | None = None,
 ) -> BacktestResult:
-    """Replay the hedge over history for every strategy; tables, exports and a report."""
+    """Replay the hedge over history for every strategy; tables, exports and a report.
+    ``settings``: the entry point's resolved settings (resolved here only when not given)."""
     log = get_run_logger()
-    settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
+    if settings is None:
+        settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
     target = Path(out) if out else settings.backtest_out
     chosen = strategies_for(settings, strategies)
     market = load_task(settings.warehouse, end)
@@ -223,10 +226,15 @@ def sweep_configs(path: Path, settings: Settings) -> list[Strategy]:
 
 @flow(name="alvh-sweep")
 def sweep_flow(
-    file: str, start: date | None = None, end: date | None = None, warehouse: str | None = None
+    file: str,
+    start: date | None = None,
+    end: date | None = None,
+    warehouse: str | None = None,
+    settings: Settings | None = None,
 ) -> pl.DataFrame:
     """Run a grid of strategy settings in parallel and return one summary row per configuration."""
-    settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
+    if settings is None:
+        settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
     configs = sweep_configs(Path(file), settings)
     market = load_task(settings.warehouse, end)
     last = min(end or date.max, last_complete_session(market))

@@ -162,15 +162,20 @@ def daily_flow(
     source: str | None = None,
     warehouse: str | None = None,
     export_dir: str | None = None,
+    settings: Settings | None = None,
 ) -> DailySummary:
-    """Ingest what is new, rebuild indicators, publish today's hedge signal and export it."""
+    """Ingest what is new, rebuild indicators, publish today's hedge signal and export it.
+
+    ``settings``: the entry point's resolved settings (the CLI passes its own, so they are
+    resolved once per process); a scheduled run resolves them here from the environment."""
     log = get_run_logger()
-    overrides: dict[str, object] = {}
-    if warehouse:
-        overrides["warehouse"] = Path(warehouse)
-    if export_dir:
-        overrides["export_dir"] = Path(export_dir)
-    settings = load_settings(**overrides)
+    if settings is None:
+        overrides: dict[str, object] = {}
+        if warehouse:
+            overrides["warehouse"] = Path(warehouse)
+        if export_dir:
+            overrides["export_dir"] = Path(export_dir)
+        settings = load_settings(**overrides)
     if source == "http":
         settings = settings.model_copy(update={"source_dir": None})
     elif source:

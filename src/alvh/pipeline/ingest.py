@@ -253,17 +253,17 @@ def ingest_flow(
     start: date | None = None,
     end: date | None = None,
     warehouse: str | None = None,
+    settings: Settings | None = None,
 ) -> IngestSummary:
     """Ingest CBOE, CFE, breadth and rate data into the warehouse.
 
     ``source``: a folder to read files from, ``"http"`` for the public endpoints, or None for
     the configured default. ``start``: skip VX contracts expiring before it. ``end``: the date
-    treated as today (New York), default today.
+    treated as today (New York), default today. ``settings``: the entry point's resolved
+    settings (resolved here only when the flow is started without them).
     """
-    overrides: dict[str, object] = {}
-    if warehouse is not None:
-        overrides["warehouse"] = Path(warehouse)
-    settings = load_settings(**overrides)
+    if settings is None:
+        settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse is not None else {}))
     if source == "http":
         settings = settings.model_copy(update={"source_dir": None})
     elif source is not None:

@@ -16,27 +16,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
 
 from alvh.core.calendar import spx_monthly_expiration
+from alvh.core.settings import setting_default
 from alvh.transforms.pricing import black_scholes_greeks, spx_smile_vol
 
 
 @dataclass(frozen=True)
 class IcParams:
-    contracts: int = 10
-    short_delta: float = 0.20
-    wing_delta: float = 0.05
-    strike_step: float = 5.0
-    dividend_yield: float = 0.018
-    smile_a: float = 0.80
-    smile_b_put: float = 0.80
-    smile_b_call: float = 0.15
-    smile_floor: float = 0.05
-    program_dte: int = 30
-    default_rate: float = 0.04
+    """The model IC and the SPX smile (§4); defaults from the settings (``SETTING_NAMES``: renames)."""
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        "contracts": "ic_contracts",
+        "short_delta": "ic_short_delta",
+        "wing_delta": "ic_wing_delta",
+        "strike_step": "ic_strike_step",
+    }
+
+    contracts: int = setting_default("ic_contracts")
+    short_delta: float = setting_default("ic_short_delta")
+    wing_delta: float = setting_default("ic_wing_delta")
+    strike_step: float = setting_default("ic_strike_step")
+    dividend_yield: float = setting_default("dividend_yield")
+    smile_a: float = setting_default("smile_a")
+    smile_b_put: float = setting_default("smile_b_put")
+    smile_b_call: float = setting_default("smile_b_call")
+    smile_floor: float = setting_default("smile_floor")
+    program_dte: int = setting_default("program_dte")
+    default_rate: float = setting_default("default_rate")
 
 
 @dataclass(frozen=True)

@@ -22,23 +22,34 @@ Every column on a session depends only on data up to that session (no look-ahead
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import polars as pl
 
+from alvh.core.settings import setting_default
 from alvh.transforms.indicators import ad_line, add_macd, add_rsi, macd_cross
 from alvh.transforms.term_structure import FORWARD_COLUMNS, TermStructureParams, build_term_structure
 
 
 @dataclass(frozen=True)
 class IndicatorParams:
-    macd_fast: int = 12
-    macd_slow: int = 26
-    macd_signal: int = 9
-    rsi_period: int = 14
-    fading_window: int = 10
-    fading_vix: float = 20.0
-    spike_vix: float = 30.0
-    elevated_vix: float = 20.0
+    """§3's periods and regime thresholds; defaults from the settings (``SETTING_NAMES``: renames)."""
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        "fading_window": "regime_fading_window",
+        "fading_vix": "regime_fading_vix",
+        "spike_vix": "regime_spike_vix",
+        "elevated_vix": "regime_elevated_vix",
+    }
+
+    macd_fast: int = setting_default("macd_fast")
+    macd_slow: int = setting_default("macd_slow")
+    macd_signal: int = setting_default("macd_signal")
+    rsi_period: int = setting_default("rsi_period")
+    fading_window: int = setting_default("regime_fading_window")
+    fading_vix: float = setting_default("regime_fading_vix")
+    spike_vix: float = setting_default("regime_spike_vix")
+    elevated_vix: float = setting_default("regime_elevated_vix")
     term: TermStructureParams = field(default_factory=TermStructureParams)
 
 

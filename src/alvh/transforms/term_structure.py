@@ -29,15 +29,18 @@ import numpy as np
 import polars as pl
 
 from alvh.core.calendar import sessions_between, vix_monthly_expirations
+from alvh.core.settings import setting_default
 from alvh.transforms.forwards import ForwardCurves
 
 
 @dataclass(frozen=True)
 class TermStructureParams:
-    roll_tdte: int = 5
-    beta_window: int = 252
-    beta_defaults: tuple[float, float, float] = (0.70, 0.50, 0.40)
-    beta_clip: tuple[float, float] = (0.1, 1.0)
+    """M1–M3 by the roll rule and the futures betas (§3); defaults from the settings."""
+
+    roll_tdte: int = setting_default("roll_tdte")
+    beta_window: int = setting_default("beta_window")
+    beta_defaults: tuple[float, float, float] = setting_default("beta_defaults")
+    beta_clip: tuple[float, float] = setting_default("beta_clip")
 
 
 def expected_contracts(sessions: pl.Series, roll_tdte: int) -> pl.DataFrame:

@@ -43,10 +43,6 @@ def read_market_inputs(
 # --- a whole backtest run ---------------------------------------------------------------------
 
 
-
-
-
-
 def save_backtest(con: duckdb.DuckDBPyConnection, res: BacktestResult, settings_hash: str) -> None:
     """Validate and store the run's tables in one transaction."""
     run = pl.DataFrame(

@@ -106,5 +106,3 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) ->
         )
     )
     return checks
-
-

@@ -29,5 +29,3 @@ def mart_sessions(index_daily: pl.DataFrame) -> pl.Series:
     first, last = vix.min(), vix.max()
     assert isinstance(first, date) and isinstance(last, date)
     return pl.Series("session_date", sessions_between(first, last), dtype=pl.Date)
-
-

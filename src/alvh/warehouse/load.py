@@ -56,8 +56,6 @@ def validate(model: type[pa.DataFrameModel], frame: pl.DataFrame, table: str) ->
         ) from exc
 
 
-
-
 def store_family(
     con: duckdb.DuckDBPyConnection,
     table: str,

@@ -1,14 +1,14 @@
 """The engine's parameters (ALVH_METHOD.md §4–§6) and its method version.
 
-Every number is a setting (``alvh/core/settings.py`` is where each default is defined for users;
-these dataclass defaults are the method's, for tests and library use)."""
+Every number is a setting; each default is defined once, in ``alvh.core.settings``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
+from alvh.core.settings import setting_default
 from alvh.transforms.ic_book import IcParams
 
 METHOD_VERSION = "ALVH-2026.2"
@@ -21,30 +21,37 @@ OPTION_MULTIPLIER = 100.0  # dollars per VIX-option point
 
 @dataclass(frozen=True)
 class HedgeParams:
-    """Every number of §4–§6 (defaults are the method's; all are settings)."""
+    """Every number of §4–§6. Defaults are the settings' (``alvh.core.settings``, the one place
+    each is defined); ``SETTING_NAMES`` maps the fields whose setting has another name."""
 
-    weights: tuple[float, float, float] = (0.4, 0.4, 0.2)
-    target_delta: float = 0.30
-    band: float = 0.15
-    min_trade_contracts: int = 2
-    min_trade_fraction: float = 0.10
-    mode: str = "steward"  # or "fixed"
-    fixed_ratio: float = 0.9
-    carry_budget: float = 0.35
-    ratio_base: float = 0.9
-    ratio_span: float = 0.3
-    ratio_min: float = 0.6
-    ratio_max: float = 1.2
-    rsi_center: float = 50.0
-    rsi_scale: float = 20.0
-    macd_tilt: float = 0.1
-    harvest_multiple: float = 3.0
-    harvest_b_multiple: float = 2.0
-    harvest_b_vix: float = 25.0
-    roll_tdte: int = 5
-    vvix_ref_days: float = 30.0
-    vvix_exponent: float = 0.30
-    default_rate: float = 0.04
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        "weights": "layer_weights",
+        "band": "rebalance_band",
+        "mode": "hedge_mode",
+    }
+
+    weights: tuple[float, float, float] = setting_default("layer_weights")
+    target_delta: float = setting_default("target_delta")
+    band: float = setting_default("rebalance_band")
+    min_trade_contracts: int = setting_default("min_trade_contracts")
+    min_trade_fraction: float = setting_default("min_trade_fraction")
+    mode: str = setting_default("hedge_mode")  # steward or fixed
+    fixed_ratio: float = setting_default("fixed_ratio")
+    carry_budget: float = setting_default("carry_budget")
+    ratio_base: float = setting_default("ratio_base")
+    ratio_span: float = setting_default("ratio_span")
+    ratio_min: float = setting_default("ratio_min")
+    ratio_max: float = setting_default("ratio_max")
+    rsi_center: float = setting_default("rsi_center")
+    rsi_scale: float = setting_default("rsi_scale")
+    macd_tilt: float = setting_default("macd_tilt")
+    harvest_multiple: float = setting_default("harvest_multiple")
+    harvest_b_multiple: float = setting_default("harvest_b_multiple")
+    harvest_b_vix: float = setting_default("harvest_b_vix")
+    roll_tdte: int = setting_default("roll_tdte")
+    vvix_ref_days: float = setting_default("vvix_ref_days")
+    vvix_exponent: float = setting_default("vvix_exponent")
+    default_rate: float = setting_default("default_rate")
     ic: IcParams = field(default_factory=IcParams)
 
 
