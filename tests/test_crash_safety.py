@@ -20,10 +20,10 @@ import pytest
 
 from alvh.core.calendar import sessions_between
 from alvh.pipeline.signals import run_batch
+from alvh.schemas.registry import SIGNAL_TABLES
 from alvh.transforms.signal import HedgeParams
 from alvh.warehouse.connection import open_warehouse
 from alvh.warehouse.export import export_marts
-from alvh.warehouse.signals import SIGNAL_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = int(os.environ.get("ALVH_CRASH_TRIALS", "20"))

@@ -17,10 +17,10 @@ from alvh.pipeline.load import load_family
 from alvh.pipeline.signals import run_batch
 from alvh.pipeline.staging import build_staging
 from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
+from alvh.schemas.registry import SIGNAL_TABLES
 from alvh.sources.catalog import FAMILIES
 from alvh.transforms.signal import HedgeParams
 from alvh.warehouse.connection import open_warehouse
-from alvh.warehouse.signals import SIGNAL_TABLES
 from tests.support.truncate import truncate_tree
 
 pytestmark = pytest.mark.flow

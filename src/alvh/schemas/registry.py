@@ -49,3 +49,14 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "meta.position_import": PositionImport,
 }
 SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")
+
+# the marts the signal engine publishes together (one transaction per batch of sessions)
+SIGNAL_TABLES = (
+    "marts.hedge_signal_daily",
+    "marts.layer_adjustment",
+    "marts.hedge_order",
+    "marts.hedge_position",
+    "marts.stress_scenario",
+)
+# the marts exported as CSV/Parquet
+EXPORTED_TABLES = ("marts.indicators_daily", *SIGNAL_TABLES)

@@ -16,6 +16,7 @@ from alvh.warehouse.connection import transaction
 from alvh.warehouse.ddl import column_order
 from alvh.warehouse.load import utcnow
 from alvh.warehouse.marts import validate_mart
+from alvh.warehouse.upsert import write_frame
 
 
 def read_market_inputs(
@@ -67,13 +68,8 @@ def save_backtest(con: duckdb.DuckDBPyConnection, res: BacktestResult, settings_
     valid = {t: validate_mart(m, f.select(column_order(m)), t) for t, (m, f) in tables.items()}
     with transaction(con):
         for t, frame in valid.items():
-            cols = ", ".join(frame.columns)
             con.execute(f"DELETE FROM {t} WHERE run_id = ?", [res.run_id])
-            con.register("_bt", frame)
-            try:
-                con.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM _bt")
-            finally:
-                con.unregister("_bt")
+            write_frame(con, t, frame)
 
 
 def export_backtest(res: BacktestResult, out: Path) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 
 from alvh.core.calendar import sessions_between
+from alvh.schemas.registry import EXPORTED_TABLES, TABLES
+from alvh.warehouse.ddl import primary_key
 
 SOURCES = (
     ("VIX close", "SELECT max(session_date) FROM staging.stg_index_daily WHERE symbol = 'VIX'"),
@@ -20,12 +22,8 @@ SOURCES = (
     ("T-bill rate", "SELECT max(date) FROM staging.stg_rates"),
     ("published signal", "SELECT max(session_date) FROM marts.hedge_signal_daily"),
 )
-KEYED_MARTS = {
-    "marts.hedge_signal_daily": "session_date",
-    "marts.layer_adjustment": "session_date, layer",
-    "marts.hedge_position": "session_date, contract_expiry, strike",
-    "marts.indicators_daily": "session_date",
-}
+# every exported mart and its key, from the models (schemas.registry is the one list of tables)
+KEYED_MARTS = {t: ", ".join(primary_key(TABLES[t])) for t in EXPORTED_TABLES}
 
 
 @dataclass

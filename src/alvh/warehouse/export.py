@@ -21,14 +21,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-EXPORTED = (
-    "marts.indicators_daily",
-    "marts.hedge_signal_daily",
-    "marts.layer_adjustment",
-    "marts.hedge_order",
-    "marts.hedge_position",
-    "marts.stress_scenario",
-)
+from alvh.schemas.registry import EXPORTED_TABLES
+
+EXPORTED = EXPORTED_TABLES
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

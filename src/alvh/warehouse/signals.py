@@ -17,19 +17,12 @@ import polars as pl
 
 from alvh.core.errors import ValidationFailed
 from alvh.schemas.meta import ValidationRun
-from alvh.schemas.registry import TABLES
+from alvh.schemas.registry import SIGNAL_TABLES, TABLES
 from alvh.schemas.signals import check_cross_table
 from alvh.warehouse.connection import transaction
 from alvh.warehouse.load import utcnow
-from alvh.warehouse.upsert import insert_ignore
+from alvh.warehouse.upsert import insert_ignore, write_frame
 
-SIGNAL_TABLES = (
-    "marts.hedge_signal_daily",
-    "marts.layer_adjustment",
-    "marts.hedge_order",
-    "marts.hedge_position",
-    "marts.stress_scenario",
-)
 VIEWS = {
     "marts.v_latest_signal": (
         "SELECT * FROM marts.hedge_signal_daily "
@@ -216,15 +209,8 @@ def publish(con: duckdb.DuckDBPyConnection, batch: Batch) -> bool:
         return False
     with transaction(con):
         for table in SIGNAL_TABLES:
-            frame = batch.frames[table]
-            cols = list(frame.columns)
             con.execute(f"DELETE FROM {table} WHERE session_date BETWEEN ? AND ?", [lo, hi])
-            if frame.height:
-                con.register("_pub", frame)
-                try:
-                    con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _pub")
-                finally:
-                    con.unregister("_pub")
+            write_frame(con, table, batch.frames[table])
         ensure_views(con)
     return True
 

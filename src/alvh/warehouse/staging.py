@@ -11,17 +11,12 @@ import duckdb
 import polars as pl
 
 from alvh.schemas.meta import Quarantine, StagingBuild, VxConflict
-from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
+from alvh.schemas.registry import TABLES
 from alvh.warehouse.connection import transaction
 from alvh.warehouse.load import validate
 from alvh.warehouse.upsert import insert_ignore, replace_table
 
-STAGING_MODELS = {
-    "staging.stg_index_daily": StgIndexDaily,
-    "staging.stg_vx_futures": StgVxFutures,
-    "staging.stg_breadth": StgBreadth,
-    "staging.stg_rates": StgRates,
-}
+STAGING_MODELS = {t: m for t, m in TABLES.items() if t.startswith("staging.")}
 
 
 def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:

@@ -7,6 +7,8 @@ rows are left untouched, so a re-run changes nothing. The caller owns the transa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +17,27 @@ import pandera.polars as pa
 import polars as pl
 
 from alvh.warehouse.ddl import LOAD_META_COLUMNS, column_order, primary_key
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, name: str = "_frame") -> Iterator[str]:
+    """``frame`` visible to SQL as the view ``name`` for the duration of the block."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, or_ignore: bool = False) -> None:
+    """Insert every row of ``frame`` into ``table`` by column name (``or_ignore``: skip rows whose
+    key is already stored) — the one place a frame is written."""
+    if frame.is_empty():
+        return
+    cols = ", ".join(frame.columns)
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    with registered(con, frame, "_write") as view:
+        con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM {view}")
 
 
 @dataclass
@@ -51,8 +74,7 @@ def upsert_with_revisions(
     cols = column_order(model)
     values = [c for c in cols if c not in key and c not in LOAD_META_COLUMNS]
     incoming = frame.select(cols)
-    con.register("_incoming", incoming)
-    try:
+    with registered(con, incoming, "_incoming"):
         on = " AND ".join(f"t.{k} = i.{k}" for k in key)
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in values) or "FALSE"
         row_key = " || ', ' || ".join(f"'{k}=' || CAST(i.{k} AS VARCHAR)" for k in key)
@@ -84,8 +106,6 @@ def upsert_with_revisions(
         if inserted:
             selected = ", ".join("i." + c for c in cols)
             con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {selected} {new_rows}")
-    finally:
-        con.unregister("_incoming")
     return UpsertCounts(inserted=inserted, updated=updated)
 
 
@@ -93,13 +113,8 @@ def replace_table(
     con: duckdb.DuckDBPyConnection, table: str, model: type[pa.DataFrameModel], frame: pl.DataFrame
 ) -> int:
     """Replace every row of a derived table (staging) with ``frame``; returns rows written."""
-    cols = column_order(model)
-    con.register("_replacement", frame.select(cols))
-    try:
-        con.execute(f"DELETE FROM {table}")
-        con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _replacement")
-    finally:
-        con.unregister("_replacement")
+    con.execute(f"DELETE FROM {table}")
+    write_frame(con, table, frame.select(column_order(model)))
     return frame.height
 
 
@@ -109,12 +124,7 @@ def insert_ignore(
     """Insert rows whose key is not yet stored (append-only tables: quarantine, lineage)."""
     if frame.is_empty():
         return 0
-    cols = column_order(model)
     before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    con.register("_append", frame.select(cols))
-    try:
-        con.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _append")
-    finally:
-        con.unregister("_append")
+    write_frame(con, table, frame.select(column_order(model)), or_ignore=True)
     after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return int(after) - int(before)
