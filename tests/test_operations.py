@@ -72,6 +72,9 @@ def test_upstream_revision_is_recorded_recomputed_and_named(
     with duckdb.connect(str(db), read_only=True) as con:
         rev = con.sql("SELECT table_name, row_key, column_name, new_value FROM meta.revision").fetchall()
         assert ("raw.cboe_index", "symbol=VIX, date=2018-02-07", "close", "31.0") in rev
+        # the revised row's date travels as a typed column, not parsed back from the key text
+        dated = con.sql("SELECT DISTINCT row_date FROM meta.revision WHERE column_name = 'close'").fetchall()
+        assert (date(2018, 2, 7),) in dated
         after = dict(con.sql("SELECT session_date, vix_close FROM marts.hedge_signal_daily").fetchall())
         assert after[date(2018, 2, 7)] == 31.0
         summaries = dict(con.sql("SELECT session_date, actions_summary FROM marts.hedge_signal_daily").fetchall())

@@ -8,7 +8,6 @@ still fires on holidays) ends early with "no session".
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.export import export_marts
+from alvh.warehouse.lineage import revisions_in_run
 from alvh.warehouse.signals import Batch
 
 
@@ -59,20 +59,13 @@ def signal_sessions(
     return sessions_between(start, max(as_of, con_last))
 
 
-_KEY_DATE = re.compile(r"(?:^|, )(?:date|trade_date|session_date)=(\d{4}-\d{2}-\d{2})")
-
-
 def revisions_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[date | None, str | None]:
     """The earliest date an ingest run revised, and a plain-words list of the revisions."""
-    rows = con.execute(
-        "SELECT table_name, row_key, column_name, old_value, new_value FROM meta.revision WHERE run_id = ? "
-        "ORDER BY row_key",
-        [run_id],
-    ).fetchall()
+    rows = revisions_in_run(con, run_id)
     if not rows:
         return None, None
-    dates = [date.fromisoformat(m.group(1)) for _, key, *_ in rows if (m := _KEY_DATE.search(key))]
-    parts = [f"{t} {k} {c} {o} → {n}" for t, k, c, o, n in rows[:5]]
+    dates = [d for *_, d in rows if d is not None]
+    parts = [f"{t} {k} {c} {o} → {n}" for t, k, c, o, n, _ in rows[:5]]
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
     return (min(dates) if dates else None), "upstream revision: " + "; ".join(parts) + more
 

@@ -88,6 +88,7 @@ class Revision(pa.DataFrameModel):
     new_value: str = pa.Field(nullable=True)
     source_file: str
     revised_at: datetime
+    row_date: date = pa.Field(nullable=True, description="the revised row's date (its key's date column)")
 
     class Config:
         strict = True

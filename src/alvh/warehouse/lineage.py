@@ -26,3 +26,15 @@ def final_files(con: duckdb.DuckDBPyConnection, family: str) -> set[tuple[str, d
         [family],
     ).fetchall()
     return {(name, d) for name, d in rows}
+
+
+def revisions_in_run(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> list[tuple[str, str, str, str | None, str | None, date | None]]:
+    """The values one ingest run revised: (table, row key, column, old, new, row date)."""
+    rows = con.execute(
+        "SELECT table_name, row_key, column_name, old_value, new_value, row_date FROM meta.revision "
+        "WHERE run_id = ? ORDER BY row_key",
+        [run_id],
+    ).fetchall()
+    return [tuple(r) for r in rows]

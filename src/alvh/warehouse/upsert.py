@@ -18,6 +18,8 @@ import polars as pl
 
 from alvh.warehouse.ddl import LOAD_META_COLUMNS, column_order, primary_key
 
+DATE_KEYS = ("date", "trade_date", "session_date")  # the key column that dates a revised row
+
 
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, name: str = "_frame") -> Iterator[str]:
@@ -78,17 +80,19 @@ def upsert_with_revisions(
         on = " AND ".join(f"t.{k} = i.{k}" for k in key)
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in values) or "FALSE"
         row_key = " || ', ' || ".join(f"'{k}=' || CAST(i.{k} AS VARCHAR)" for k in key)
+        date_key = next((k for k in key if k in DATE_KEYS), None)
+        row_date = f"i.{date_key}" if date_key else "CAST(NULL AS DATE)"
         if values:
             per_column = " UNION ALL ".join(
-                f"SELECT {row_key} AS row_key, '{c}' AS column_name, "
+                f"SELECT {row_key} AS row_key, {row_date} AS row_date, '{c}' AS column_name, "
                 f"CAST(t.{c} AS VARCHAR) AS old_value, CAST(i.{c} AS VARCHAR) AS new_value, "
                 f"i.source_file FROM _incoming i JOIN {table} t ON {on} "
                 f"WHERE t.{c} IS DISTINCT FROM i.{c}"
                 for c in values
             )
             con.execute(
-                "INSERT INTO meta.revision(run_id, table_name, row_key, column_name, old_value, "
-                f"new_value, source_file, revised_at) SELECT ?, ?, row_key, column_name, "
+                "INSERT INTO meta.revision(run_id, table_name, row_key, row_date, column_name, old_value, "
+                f"new_value, source_file, revised_at) SELECT ?, ?, row_key, row_date, column_name, "
                 f"old_value, new_value, source_file, ? FROM ({per_column})",
                 [run_id, table, now],
             )
