@@ -26,7 +26,7 @@ from alvh.warehouse.connection import open_warehouse
 from alvh.warehouse.export import export_marts
 
 ROOT = Path(__file__).resolve().parents[1]
-TRIALS = int(os.environ.get("ALVH_CRASH_TRIALS", "20"))
+TRIALS = int(os.environ.get("ALVH_CRASH_TRIALS", "12"))  # each trial: a killed and a clean backfill flow
 pytestmark = pytest.mark.flow
 
 
@@ -54,6 +54,10 @@ def content(p: Path) -> str:
 
 
 def backfill(db: Path, exports: Path) -> subprocess.Popen[bytes]:
+    from prefect.settings import PREFECT_API_URL
+
+    # the session's Prefect API (as a scheduled deployment has one): no ephemeral server per run
+    api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())} if PREFECT_API_URL.value() else {}
     return subprocess.Popen(
         [
             sys.executable,
@@ -72,11 +76,11 @@ def backfill(db: Path, exports: Path) -> subprocess.Popen[bytes]:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**os.environ, "ALVH_GX_VALIDATION": "false"},  # GX adds seconds, not writes
+        env={**os.environ, **api, "ALVH_GX_VALIDATION": "false"},  # GX adds seconds, not writes
     )
 
 
-def test_sigkill_during_publish_and_export(signal_warehouse: Path, tmp_path: Path) -> None:
+def test_sigkill_during_publish_and_export(prefect_harness: None, signal_warehouse: Path, tmp_path: Path) -> None:
     pristine_db, pristine_exp = tmp_path / "p.duckdb", tmp_path / "p-exports"
     shutil.copy(signal_warehouse, pristine_db)
     with open_warehouse(pristine_db) as con:

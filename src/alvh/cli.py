@@ -260,62 +260,30 @@ def backfill(
     warehouse: WarehouseOpt = None,
     export_dir: ExportOpt = None,
 ) -> None:
-    """Signals for every session in a range from data already in the warehouse (no ingest)."""
-    import uuid
-
-    from alvh.core.calendar import sessions_between
+    """Signals for every session in a range from data already in the warehouse (no ingest); a range
+    ending before the last published session is carried forward to it so positions carry."""
+    _quiet_prefect()
     from alvh.core.settings import load_settings
-    from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
-    from alvh.pipeline.signals import run_batch
-    from alvh.warehouse.connection import open_warehouse
-    from alvh.warehouse.export import export_marts
+    from alvh.pipeline.backfill import backfill_flow
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     first = _parse_date(start, "--start")
     assert first is not None
-    from alvh.warehouse.connection import run_lock
+    with progress_bars(8) as on_progress:
+        try:
+            with reporting(on_progress):
+                summary = backfill_flow(first, _parse_date(end, "--end"), settings=settings)
+        except AlvhError as exc:
+            from rich.markup import escape
 
-    try:
-        with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
-            last_data = con.execute("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
-            last = _parse_date(end, "--end") or last_data
-            if last is None:
-                console.print("[yellow]no indicators yet: run `alvh ingest` first[/yellow]")
-                raise typer.Exit(1)
-            sessions = sessions_between(first, last)
-            if not sessions:
-                console.print(f"[yellow]no NYSE sessions between {first} and {last}[/yellow]")
-                raise typer.Exit(1)
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress:
-                bar = progress.add_task("signals", total=len(sessions))
-                batch, published = run_batch(
-                    con,
-                    sessions,
-                    hedge_params(settings),
-                    str(uuid.uuid4()),
-                    method_hash(settings),
-                    docs_dir=settings.export_dir / "data_docs",
-                    use_gx=settings.gx_validation,
-                    user_ic=load_user_ic(settings),
-                    progress=lambda n, total: progress.update(bar, completed=n),
-                )
-            export_marts(con, settings.export_dir)
-    except AlvhError as exc:
-        from rich.markup import escape
-
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
-    sig = batch.frames["marts.hedge_signal_daily"]
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from None
+    s = summary.sessions
+    carried = f" (carried forward to {summary.extended_to} so positions carry)" if summary.extended_to else ""
     out_console().print(
-        f"{len(sessions)} sessions {sessions[0]} → {sessions[-1]} "
-        f"({'published' if published else 'unchanged'}); stale sessions: {int(sig['stale'].sum())}; "
-        f"orders: {batch.frames['marts.hedge_order'].height}"
+        f"{len(s)} sessions {s[0]} → {s[-1]}{carried} "
+        f"({'published' if summary.published else 'unchanged'}); stale sessions: {summary.stale}; "
+        f"orders: {summary.orders}"
     )
 
 

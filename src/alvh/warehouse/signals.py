@@ -60,6 +60,18 @@ def last_published_before(con: duckdb.DuckDBPyConnection, first: date) -> date |
     return last
 
 
+def last_published_session(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest session in ``marts.hedge_signal_daily`` (None when nothing is published)."""
+    last: date | None = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
+    return last
+
+
+def last_indicator_session(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest session in ``marts.indicators_daily`` (None before the first ingest)."""
+    last: date | None = con.execute("SELECT max(session_date) FROM marts.indicators_daily").fetchall()[0][0]
+    return last
+
+
 def positions_on(con: duckdb.DuckDBPyConnection, d: date) -> pl.DataFrame:
     """``marts.hedge_position`` rows of one session."""
     return con.sql(f"SELECT * FROM marts.hedge_position WHERE session_date = {sql_date(d)}").pl()

@@ -1,0 +1,81 @@
+"""`alvh backfill`: signals for a range of sessions from data already in the warehouse (no
+ingest), validated and published in one transaction, then exported — a Prefect flow like the
+others.
+
+A range in the middle of the published history is recomputed forward to the last published
+session, so the position carry holds across its end (a changed setting there changes every
+later book)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from prefect import flow, get_run_logger
+
+from alvh.core.calendar import sessions_between
+from alvh.core.errors import ConfigError
+from alvh.core.settings import Settings, load_settings
+from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
+from alvh.pipeline.progress import report
+from alvh.pipeline.signals import run_batch
+from alvh.warehouse.connection import open_warehouse, run_lock
+from alvh.warehouse.export import export_marts
+from alvh.warehouse.signals import last_indicator_session, last_published_session
+
+
+@dataclass
+class BackfillSummary:
+    sessions: list[date]
+    published: bool  # False: the rows were already identical
+    stale: int
+    orders: int
+    extended_to: date | None  # the range was carried forward to this published session
+
+
+def backfill_range(
+    first: date, end: date | None, last_data: date | None, last_published: date | None
+) -> tuple[list[date], date | None]:
+    """The sessions to signal: ``first`` → ``end`` (default: the last session with indicators),
+    extended to the last published session when the range ends before it (the carry must hold).
+    Returns the sessions and the session it was extended to (None if not)."""
+    if last_data is None:
+        raise ConfigError("no indicators yet: run `alvh ingest` first")
+    last = end or last_data
+    extended = None
+    if last_published is not None and last < last_published and first <= last_published:
+        last, extended = last_published, last_published
+    sessions = sessions_between(first, last)
+    if not sessions:
+        raise ConfigError(f"no NYSE sessions between {first} and {last}")
+    return sessions, extended
+
+
+@flow(name="alvh-backfill")
+def backfill_flow(start: date, end: date | None = None, settings: Settings | None = None) -> BackfillSummary:
+    """Signal, audit, publish and export every session from ``start`` to ``end``."""
+    log = get_run_logger()
+    settings = settings or load_settings()
+    with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
+        sessions, extended = backfill_range(start, end, last_indicator_session(con), last_published_session(con))
+        if extended is not None:
+            log.info("range carried forward to the last published session %s so positions carry", extended)
+        batch, published = run_batch(
+            con,
+            sessions,
+            hedge_params(settings),
+            str(uuid.uuid4()),
+            method_hash(settings),
+            docs_dir=settings.export_dir / "data_docs",
+            use_gx=settings.gx_validation,
+            user_ic=load_user_ic(settings),
+            progress=lambda n, total: report("signals", n, total),
+        )
+        export_marts(con, settings.export_dir)
+    sig = batch.frames["marts.hedge_signal_daily"]
+    summary = BackfillSummary(
+        sessions, published, int(sig["stale"].sum()), batch.frames["marts.hedge_order"].height, extended
+    )
+    log.info("backfill %s → %s: %d sessions, %d stale", sessions[0], sessions[-1], len(sessions), summary.stale)
+    return summary
