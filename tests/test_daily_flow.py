@@ -121,3 +121,45 @@ def test_settings_are_resolved_once_per_process(prefect_harness: None, tmp_path:
     assert "Traceback" not in res.output, res.output
     assert (tmp_path / "w.duckdb").is_file()
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        (date(2099, 1, 2), "is in the future"),
+        (date(2027, 6, 1), "is in the future"),
+        (date(1900, 1, 2), "before the VIX history starts"),
+        (date(1985, 1, 2), "before the VIX history starts"),
+    ],
+)
+def test_as_of_that_no_data_can_reach_is_refused_at_once(
+    prefect_harness: None, tmp_path: Path, as_of: date, message: str
+) -> None:
+    """Issue: --as-of 2027-06-01 slept 3 × 600 s then published 350 stale sessions; 1985 published
+    5,550; 2099 and 1900 gave tracebacks. Now: refused before anything is touched."""
+    from alvh.core.errors import ConfigError
+    from alvh.pipeline.daily import daily_flow
+
+    with pytest.raises(ConfigError, match=message):
+        daily_flow(as_of=as_of, warehouse=str(tmp_path / "w.duckdb"))
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_as_of_after_the_data_ends_is_refused(
+    prefect_harness: None, signal_warehouse: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """The shared data ends 2026-01-07: a past date after it can only be stale, so it is refused
+    with the last date the data has; nothing is published."""
+    import shutil
+
+    from alvh.core.errors import ConfigError
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.daily import daily_flow
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(signal_warehouse, db)
+    settings = load_settings(warehouse=db, export_dir=tmp_path / "exp", source_dir=data_dir, late_data_delay_s=0.0)
+    with pytest.raises(ConfigError, match=r"after the data ends \(2026-01-07: VX futures 2026-01-07\)"):
+        daily_flow(as_of=date(2026, 3, 2), settings=settings)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM marts.hedge_signal_daily").fetchall()[0][0] == 0

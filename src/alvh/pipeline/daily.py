@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from alvh.core.calendar import is_session, sessions_between
-from alvh.core.errors import SourceError
+from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.alerts import daily_message, send, webhook_url
 from alvh.pipeline.ingest import run_ingest, today_new_york
@@ -31,7 +31,7 @@ from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.export import export_marts
-from alvh.warehouse.lineage import revisions_in_run
+from alvh.warehouse.lineage import input_ranges, revisions_in_run
 from alvh.warehouse.signals import Batch
 
 
@@ -173,7 +173,9 @@ def daily_flow(
         settings = settings.model_copy(update={"source_dir": None})
     elif source:
         settings = settings.model_copy(update={"source_dir": Path(source)})
-    day = as_of or today_new_york()
+    today = today_new_york()
+    day = as_of or today
+    check_as_of(day, today)
     if not is_session(day):
         msg = f"no session: {day} is not an NYSE trading day; nothing to signal"
         log.info(msg)
@@ -183,9 +185,46 @@ def daily_flow(
         return _daily(settings, day, log)
 
 
+FIRST_POSSIBLE = date(1990, 1, 2)  # the first session of CBOE's VIX history
+
+
+def check_as_of(day: date, today: date) -> None:
+    """Refuse a date no data can exist for: after today (New York) or before the VIX history."""
+    if day > today:
+        raise ConfigError(
+            f"--as-of {day} is in the future (today in New York is {today}): a signal needs the close of "
+            "a session that has happened; give a past date or omit --as-of for today"
+        )
+    if day < FIRST_POSSIBLE:
+        raise ConfigError(f"--as-of {day} is before the VIX history starts ({FIRST_POSSIBLE}); give a later date")
+
+
+def check_in_data(settings: Settings, day: date, today: date) -> None:
+    """A past ``--as-of`` must lie within the data of every required input (VIX, VVIX, SPX, VX
+    settles): waiting cannot bring older data, and nothing but stale rows could be published."""
+    with open_warehouse(settings.warehouse) as con:
+        ranges = input_ranges(con)
+    empty = [name for name, (first, _) in ranges.items() if first is None]
+    if empty:
+        raise ConfigError(
+            f"the sources gave no {', '.join(empty)} history: check --source-dir (or the network) and run again"
+        )
+    first = max(f for f, _ in ranges.values() if f is not None)
+    last = min(last for _, last in ranges.values() if last is not None)
+    ends = ", ".join(f"{name} {last_}" for name, (_, last_) in ranges.items() if last_ == last)
+    if day < first:
+        raise ConfigError(f"--as-of {day} is before the data starts ({first}); give a date from {first} on")
+    if day > last and day < today:
+        raise ConfigError(
+            f"--as-of {day} is after the data ends ({last}: {ends}): the sources have nothing for it; give a "
+            f"date up to {last}, or omit --as-of to signal today"
+        )
+
+
 def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
     run_id = str(flow_run.id or uuid.uuid4())
     ingest_error = None
+    today = today_new_york()
     try:
         for attempt in range(settings.late_data_retries + 1):
             try:
@@ -193,8 +232,10 @@ def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
             except SourceError as exc:  # publish what the data allows (stale if need be), then fail
                 ingest_error = str(exc)
                 log.error("ingest incomplete: %s", exc)
+            check_in_data(settings, day, today)
             missing = inputs_missing(settings, day)
-            if not missing or attempt == settings.late_data_retries:
+            # only today's data can still arrive: a past session's will not by waiting
+            if not missing or attempt == settings.late_data_retries or day != today:
                 break
             log.warning(
                 "%s not published yet for %s; retrying in %.0f s (%d of %d)",

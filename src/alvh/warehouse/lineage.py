@@ -38,3 +38,18 @@ def revisions_in_run(
         [run_id],
     ).fetchall()
     return [tuple(r) for r in rows]
+
+
+def input_ranges(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[date | None, date | None]]:
+    """(first, last) session of each input a signal requires: VIX, VVIX, SPX closes, VX settles."""
+    out: dict[str, tuple[date | None, date | None]] = {}
+    for name in ("VIX", "VVIX", "SPX"):
+        first, last = con.execute(
+            "SELECT min(session_date), max(session_date) FROM staging.stg_index_daily WHERE symbol = ?", [name]
+        ).fetchall()[0]
+        out[name] = (first, last)
+    first, last = con.execute(
+        "SELECT min(trade_date), max(trade_date) FROM staging.stg_vx_futures WHERE settle IS NOT NULL"
+    ).fetchall()[0]
+    out["VX futures"] = (first, last)
+    return out
