@@ -46,3 +46,31 @@ def test_doctor_flags_stale_sources(fresh_signal_warehouse: Path) -> None:
 def test_doctor_without_a_warehouse(tmp_path: Path) -> None:
     res = runner.invoke(app, ["doctor", "--warehouse", str(tmp_path / "none.duckdb")])
     assert res.exit_code == 1 and "does not exist" in res.stdout
+
+
+def test_doctor_detects_signals_that_disagree_with_inputs_and_a_broken_carry(fresh_signal_warehouse: Path) -> None:
+    """Issue (first hour): a revision loaded by `alvh ingest` left 15 published rows disagreeing
+    with the mart, and a middle backfill with other settings broke the carry — doctor saw neither."""
+    from datetime import date
+
+    import duckdb
+
+    from alvh.core.calendar import sessions_between
+    from alvh.pipeline.signals import run_batch
+    from alvh.transforms.signal import HedgeParams
+    from alvh.warehouse.connection import open_warehouse
+    from alvh.warehouse.doctor import published_history_checks
+
+    with open_warehouse(fresh_signal_warehouse) as con:
+        run_batch(con, sessions_between(date(2018, 1, 2), date(2018, 2, 28)), HedgeParams(), "r", "h", use_gx=False)
+        assert [c.status for c in published_history_checks(con)] == ["ok", "ok"]
+    with duckdb.connect(str(fresh_signal_warehouse)) as con:
+        con.execute("UPDATE marts.indicators_daily SET vix_close = vix_close + 2 WHERE session_date = '2018-02-06'")
+        con.execute(
+            "UPDATE marts.hedge_position SET qty = qty + 7 WHERE session_date = '2018-02-12' "
+            "AND strike = (SELECT min(strike) FROM marts.hedge_position WHERE session_date = '2018-02-12')"
+        )
+        inputs, carry = published_history_checks(con)
+    assert inputs.status == "attention" and "signals disagree with their inputs" in inputs.detail
+    assert "2018-02-06 vix_close" in inputs.detail and "alvh backfill --start 2018-02-06" in inputs.detail
+    assert carry.status == "attention" and "2018-02-13" in carry.detail

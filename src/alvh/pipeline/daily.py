@@ -30,6 +30,7 @@ from alvh.pipeline.ingest import run_ingest, today_new_york
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
+from alvh.warehouse.doctor import signals_disagreeing_with_inputs
 from alvh.warehouse.export import export_marts
 from alvh.warehouse.lineage import input_ranges, revisions_in_run
 from alvh.warehouse.signals import Batch
@@ -79,6 +80,12 @@ def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, b
             "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
         ).fetchall()[0]
         revised_from, note = revisions_of_run(con, run_id)
+        # inputs changed since they were published (e.g. an `alvh ingest` that revised a value):
+        # recompute from the first published session that no longer matches the mart
+        stale_from = min((r[0] for r in signals_disagreeing_with_inputs(con)), default=None)
+        if stale_from is not None and (revised_from is None or stale_from < revised_from):
+            revised_from = stale_from
+            note = note or f"inputs changed since publication (first from {stale_from})"
         sessions = signal_sessions(last, as_of, revised_from, first)
         return run_batch(
             con,

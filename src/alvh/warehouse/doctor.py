@@ -95,6 +95,7 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) ->
         n, k = con.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {table}").fetchall()[0]
         if n != k:
             dupes.append(f"{table}: {n - k} duplicate key(s)")
+    checks += published_history_checks(con)
     size = path.stat().st_size if path.exists() else 0
     checks.append(
         Check(
@@ -103,4 +104,84 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) ->
             f"{size / 1e6:.1f} MB; " + ("; ".join(dupes) if dupes else "every table readable, keys unique"),
         )
     )
+    return checks
+
+
+# published signal columns and the indicators-mart columns they were built from (points, decimals)
+INPUT_COLUMNS = (("vix_close", "vix_close"), ("macd_hist", "macd_hist"), ("ad_rsi", "ad_rsi"))
+
+
+def signals_disagreeing_with_inputs(con: duckdb.DuckDBPyConnection) -> list[tuple[date, str, object, object]]:
+    """(session, column, published, in the mart now) wherever a published signal's input differs
+    from ``marts.indicators_daily`` (e.g. an upstream revision loaded without republishing), plus
+    each layer's forward vs the mart's ``m{i}_forward``."""
+    out: list[tuple[date, str, object, object]] = []
+    for sig_col, mart_col in INPUT_COLUMNS:
+        out += con.execute(
+            f"SELECT s.session_date, '{sig_col}', s.{sig_col}, m.{mart_col} FROM marts.hedge_signal_daily s "
+            f"JOIN marts.indicators_daily m USING (session_date) "
+            f"WHERE NOT s.stale AND (s.{sig_col} IS DISTINCT FROM m.{mart_col}) "
+            f"AND NOT (s.{sig_col} IS NOT NULL AND m.{mart_col} IS NOT NULL AND abs(s.{sig_col} - m.{mart_col}) < 1e-9)"
+        ).fetchall()
+    for i in (1, 2, 3):
+        out += con.execute(
+            f"SELECT l.session_date, 'M{i} forward', l.future_settle, m.m{i}_forward FROM marts.layer_adjustment l "
+            f"JOIN marts.indicators_daily m USING (session_date) JOIN marts.hedge_signal_daily s USING (session_date) "
+            f"WHERE l.layer = {i} AND NOT s.stale AND abs(l.future_settle - m.m{i}_forward) > 1e-9"
+        ).fetchall()
+    return sorted(out, key=lambda r: (r[0], r[1]))
+
+
+def broken_carry(con: duckdb.DuckDBPyConnection) -> list[tuple[date, date, object, object]]:
+    """(session, contract expiry, holdings the layer started from, positions published the session
+    before) wherever a session does not start from the previous session's published book."""
+    rows = con.execute(
+        """
+        WITH days AS (
+            SELECT session_date, lag(session_date) OVER (ORDER BY session_date) AS prev
+            FROM marts.hedge_signal_daily
+        ),
+        held AS (
+            SELECT session_date, contract_expiry, sum(qty) AS qty FROM marts.hedge_position GROUP BY 1, 2
+        )
+        SELECT l.session_date, l.contract_expiry, l.current_qty, coalesce(h.qty, 0)
+        FROM marts.layer_adjustment l JOIN days d USING (session_date)
+        LEFT JOIN held h ON h.session_date = d.prev AND h.contract_expiry = l.contract_expiry
+        WHERE d.prev IS NOT NULL AND l.current_qty <> coalesce(h.qty, 0)
+          AND NOT EXISTS (  -- settled or rolled on the day before its first row: not a carry break
+              SELECT 1 FROM marts.hedge_order o WHERE o.session_date = l.session_date
+              AND o.contract_expiry = l.contract_expiry AND o.action = 'SETTLE')
+        ORDER BY 1, 2
+        """
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def published_history_checks(con: duckdb.DuckDBPyConnection) -> list[Check]:
+    """Do the published signals still match their inputs, and does each session start from the
+    book the session before published?"""
+    disagree = signals_disagreeing_with_inputs(con)
+    if disagree:
+        d, col, old, new = disagree[0]
+        first_bad = min(r[0] for r in disagree)
+        detail = (
+            f"signals disagree with their inputs: {len(disagree)} value(s) from {first_bad}, e.g. {d} {col} "
+            f"published {old} vs {new} in marts.indicators_daily — run `alvh backfill --start {first_bad}`"
+        )
+        checks = [Check("published inputs", "attention", detail)]
+    else:
+        checks = [Check("published inputs", "ok", "every published signal matches marts.indicators_daily")]
+    carry = broken_carry(con)
+    if carry:
+        d, e, cur, prev = carry[0]
+        checks.append(
+            Check(
+                "position carry",
+                "attention",
+                f"{len(carry)} layer row(s) do not start from the previous session's positions, e.g. {d} {e}: "
+                f"holds {cur}, the session before published {prev} — run `alvh backfill --start {d}`",
+            )
+        )
+    else:
+        checks.append(Check("position carry", "ok", "every session starts from the book published the session before"))
     return checks
