@@ -105,7 +105,11 @@ def test_late_data_is_retried_then_published(
         monkeypatch.setenv(f"ALVH_{key.upper()}", value)
     monkeypatch.setenv("ALVH_LATE_DATA_RETRIES", "2")
     monkeypatch.setenv("ALVH_LATE_DATA_DELAY_S", "0.05")
+    import alvh.pipeline.daily as daily_module
+
     day = date(2024, 8, 5)
+    clock = {"today": day}  # the run happens on that evening: only today's data can still be late
+    monkeypatch.setattr(daily_module, "today_new_york", lambda: clock["today"])
     early = rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), day)
     data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [early]  # the first request: not out yet
     summary = daily_flow(as_of=day, source="http", warehouse=str(tmp_path / "w.duckdb"), export_dir=str(tmp_path / "e"))
@@ -114,6 +118,7 @@ def test_late_data_is_retried_then_published(
 
     # never published: after the retries the run publishes a stale signal rather than none
     later = date(2024, 8, 6)
+    clock["today"] = later
     data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [
         rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), later)
     ] * 3
