@@ -29,6 +29,7 @@ import polars as pl
 
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
+from alvh.transforms.signal.params import rate_of
 
 # (name, start = the last close before the jump, VIX closing peak, window end) — the start and
 # peak are fixed by ALVH_METHOD.md §9 and shared by every implementation.
@@ -259,8 +260,7 @@ def _num(row: Mapping[str, Any], col: str) -> float | None:
 
 
 def _rate(row: Mapping[str, Any], params: LadderParams) -> float:
-    pct = _num(row, "tbill_3m_pct")
-    return params.default_rate if pct is None else pct / 100.0
+    return rate_of(dict(row), params.default_rate)
 
 
 def forward_on(row: Mapping[str, Any], expiry: date, settles: Mapping[tuple[date, date], float]) -> float | None:
