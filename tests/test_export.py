@@ -35,3 +35,32 @@ def test_snapshots_switch_atomically_and_skip_when_unchanged(fresh_signal_wareho
     assert [p.name for p in (exports / "snapshots").iterdir()] == [second.split("/")[1]]  # old one cleaned
     back = pl.read_csv(exports / "current" / "indicators_daily.csv", try_parse_dates=True)
     assert back["session_date"].min().year == 1991
+
+
+def test_snapshots_are_readable_as_the_umask_allows(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    """Issue: snapshot folders were 0700, so a BI service account could not read them."""
+    old = os.umask(0o022)
+    try:
+        with open_warehouse(fresh_signal_warehouse) as con:
+            export_marts(con, tmp_path / "exp")
+    finally:
+        os.umask(old)
+    snap = (tmp_path / "exp" / "current").resolve()
+    assert snap.stat().st_mode & 0o777 == 0o755
+    assert (snap / "indicators_daily.csv").stat().st_mode & 0o044 == 0o044
+
+
+def test_signals_show_explains_what_is_published_and_a_missing_warehouse(
+    fresh_signal_warehouse: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    res = CliRunner().invoke(
+        app, ["signals", "show", "--date", "2019-05-01", "--warehouse", str(fresh_signal_warehouse)]
+    )
+    assert res.exit_code == 1
+    assert "nothing is published yet" in res.output and "alvh backfill --start 2019-05-01" in res.output
+    res = CliRunner().invoke(app, ["signals", "show", "--warehouse", str(tmp_path / "missing.duckdb")])
+    assert res.exit_code == 1 and "no warehouse at" in res.output and "alvh run" in res.output

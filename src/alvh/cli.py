@@ -291,14 +291,21 @@ def backfill(
 def signals_show(
     date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
     warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
 ) -> None:
     """Print a session's hedge plan: one line per layer, with the reason."""
     import duckdb
 
     from alvh.core.settings import load_settings
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     wanted = _parse_date(date_, "--date")
+    if not settings.warehouse.is_file():
+        console.print(
+            f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` (or `alvh ingest`) first, "
+            "or point --warehouse / ALVH_WAREHOUSE at yours"
+        )
+        raise typer.Exit(1)
     try:
         con = duckdb.connect(str(settings.warehouse), read_only=True)
     except duckdb.Error:
@@ -311,7 +318,14 @@ def signals_show(
         day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
         sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
         if not sig:
-            console.print(f"[yellow]no signal published for {day or 'any session'}[/yellow]")
+            first, last, n = con.execute(
+                "SELECT min(session_date), max(session_date), count(*) FROM marts.hedge_signal_daily"
+            ).fetchall()[0]
+            published = f"published: {n} session(s), {first} → {last}" if n else "nothing is published yet"
+            console.print(
+                f"[yellow]no signal published for {day or 'any session'}[/yellow] — {published}; "
+                f"`alvh backfill --start {day or 'YYYY-MM-DD'}` computes it from the warehouse's data"
+            )
             raise typer.Exit(1)
         layers = (
             con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")

@@ -89,6 +89,10 @@ def export_marts(con: duckdb.DuckDBPyConnection, export_dir: Path) -> bool:
         _clean(snaps, digest)
         return False
     tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=snaps))
+    # mkdtemp makes 0700; a published snapshot is readable by the group/others as the umask allows
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         for name, data in csvs.items():
             (tmp / f"{name}.csv").write_bytes(data)
