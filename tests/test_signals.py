@@ -227,17 +227,19 @@ def test_gx_suite_runs_and_is_kept(fresh_signal_warehouse: Path, tmp_path: Path)
 
 
 def test_imported_holdings_are_the_next_starting_book(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
-    from alvh.warehouse.positions import import_holdings
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.positions import import_positions
 
     with open_warehouse(fresh_signal_warehouse) as con:
         run_batch(con, [date(2018, 3, 1)], HedgeParams(), "d1", "h", use_gx=False)
         paper = con.sql("SELECT contract_expiry, strike, qty FROM marts.hedge_position").pl()
-        first = paper.row(0, named=True)
-        f = tmp_path / "fills.csv"
-        f.write_text(
-            f"contract_expiry,strike,qty,avg_cost\n{first['contract_expiry']},{first['strike']},{first['qty'] + 7},1.25\n"
-        )
-        import_holdings(con, f, date(2018, 3, 2))
+    first = paper.row(0, named=True)
+    f = tmp_path / "fills.csv"
+    f.write_text(
+        f"contract_expiry,strike,qty,avg_cost\n{first['contract_expiry']},{first['strike']},{first['qty'] + 7},1.25\n"
+    )
+    import_positions(load_settings(warehouse=fresh_signal_warehouse), f, date(2018, 3, 2))
+    with open_warehouse(fresh_signal_warehouse) as con:
         batch, _ = run_batch(con, [date(2018, 3, 2)], HedgeParams(), "d2", "h", use_gx=False)
         sig = batch.frames["marts.hedge_signal_daily"].to_dicts()[0]
         assert "differ from the paper book" in sig["positions_note"]
@@ -251,15 +253,6 @@ def test_imported_holdings_are_the_next_starting_book(fresh_signal_warehouse: Pa
         assert layer["current_qty"] == first["qty"] + 7
         batch3, _ = run_batch(con, [date(2018, 3, 5)], HedgeParams(), "d3", "h", use_gx=False)
         assert batch3.frames["marts.hedge_signal_daily"]["positions_note"].to_list() == [None]
-
-
-def test_bad_holdings_file_names_the_row(tmp_path: Path) -> None:
-    from alvh.core.errors import SourceError
-    from alvh.warehouse.positions import parse_holdings
-
-    with pytest.raises(SourceError) as err:
-        parse_holdings("contract_expiry,strike,qty\n2018-03-21,20,abc\n", "fills.csv")
-    assert "fills.csv" in str(err.value) and "line 2" in str(err.value)
 
 
 def test_ratio_bounds_come_from_the_settings(fresh_signal_warehouse: Path) -> None:

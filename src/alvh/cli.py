@@ -197,24 +197,28 @@ def positions_import(
     as_of: Annotated[str | None, typer.Option("--as-of", help="first session they apply to (default: today)")] = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Import actual VIX-call holdings; the next signal starts from them and reports the difference."""
+    """Import actual VIX-call holdings; the next signal starts from them and reports the difference.
+    An empty or all-zero file means flat."""
     from alvh.core.settings import load_settings
     from alvh.pipeline.ingest import today_new_york
-    from alvh.warehouse.connection import open_warehouse
-    from alvh.warehouse.positions import import_holdings
+    from alvh.pipeline.positions import import_positions
 
     settings = load_settings(warehouse=warehouse)
     day = _parse_date(as_of, "--as-of") or today_new_york()
     try:
-        with open_warehouse(settings.warehouse) as con:
-            holdings = import_holdings(con, file, day)
-    except (AlvhError, OSError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        res = import_positions(settings, file, day)
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))} — nothing was imported")
         raise typer.Exit(1) from None
-    out_console().print(
-        f"imported {holdings['qty'].sum()} contracts in {holdings.height} lines; "
-        f"the next signal on or after {day} starts from them"
-    )
+    when = f"the signal for {res.applies_from} starts from them"
+    if res.moved_from is not None:
+        when += f" ({res.moved_from} is already published, so they apply from the next session)"
+    if res.holdings.is_empty():
+        out_console().print(f"imported a flat book (no contracts held); {when}")
+        return
+    out_console().print(f"imported {res.holdings['qty'].sum()} contracts in {res.holdings.height} lines; {when}")
 
 
 @app.command()

@@ -170,6 +170,9 @@ class Settings(BaseSettings):
     )
 
     # --- the IC book (ALVH_METHOD.md §4) ------------------------------------------------------
+    positions_max_qty: int = Field(
+        100_000, ge=1, le=10_000_000, description="largest quantity accepted on one line of a positions import"
+    )
     positions_file: Path | None = Field(None, description="CSV/TOML of the user's SPX legs (else the model IC)")
     ic_contracts: int = Field(10, ge=1, le=100_000, description="model IC size, contracts per leg")
     ic_short_delta: float = Field(

@@ -149,6 +149,22 @@ class ValidationRun(pa.DataFrameModel):
         unique = ["run_id", "engine", "table_name", "rule"]
 
 
+class PositionImportRun(pa.DataFrameModel):
+    """One row per positions import: when it applies and what it holds (0 contracts = flat)."""
+
+    import_id: str
+    imported_at: datetime
+    as_of: date = pa.Field(description="the first session that starts from these holdings")
+    source_file: str
+    lines: pl.Int64 = pa.Field(ge=0, description="holding lines after aggregation")
+    contracts: pl.Int64 = pa.Field(ge=0, description="contracts held; 0 means flat")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["import_id"]
+
+
 class PositionImport(pa.DataFrameModel):
     """Hedge holdings a user imported (actual fills): the next signal on or after ``as_of``
     starts from them instead of the paper book."""

@@ -10,6 +10,7 @@ from alvh.schemas.meta import (
     FlowRun,
     IngestRun,
     PositionImport,
+    PositionImportRun,
     Quarantine,
     Revision,
     StagingBuild,
@@ -47,6 +48,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "meta.staging_build": StagingBuild,
     "meta.validation_run": ValidationRun,
     "meta.position_import": PositionImport,
+    "meta.position_import_run": PositionImportRun,
 }
 SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")
 

@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import io
+import math
 import uuid
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from alvh.core.errors import SourceError
-from alvh.schemas.meta import PositionImport
+from alvh.schemas.meta import PositionImport, PositionImportRun
 from alvh.warehouse.load import utcnow
 from alvh.warehouse.upsert import insert_ignore
 
 COLUMNS = ("contract_expiry", "strike", "qty")
 
 
-def parse_holdings(text: str, file: str) -> pl.DataFrame:
-    """CSV ``contract_expiry,strike,qty[,avg_cost]`` (ISO dates, VIX points, contracts)."""
+def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
+    """CSV ``contract_expiry,strike,qty[,avg_cost]`` (ISO dates, VIX points, whole contracts),
+    one row per line with its line number; each bad field names its line. Rules that need the
+    market (listed strikes and expiries) are checked by ``alvh.pipeline.positions``."""
     try:
-        raw = pl.read_csv(io.StringIO(text), infer_schema=False)
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError("not a text CSV file (it does not decode as UTF-8)", file=file) from None
+    if "\x00" in text:
+        raise SourceError("not a text CSV file (it holds NUL bytes)", file=file)
+    try:
+        raw = pl.read_csv(io.StringIO(text), infer_schema=False) if text.strip() else pl.DataFrame()
     except pl.exceptions.PolarsError as exc:
         raise SourceError(f"not a CSV file: {exc}", file=file) from exc
+    if raw.width == 0 and not text.strip():
+        raw = pl.DataFrame(schema={c: pl.String for c in COLUMNS})
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise SourceError(
@@ -34,57 +44,91 @@ def parse_holdings(text: str, file: str) -> pl.DataFrame:
         )
     rows = []
     for i, r in enumerate(raw.to_dicts(), start=2):
+
+        def bad(column: str, why: str, expected: str, r: dict[str, object] = r, i: int = i) -> SourceError:
+            return SourceError(why, file=file, line=i, column=column, value=str(r.get(column)), expected=expected)
+
         try:
-            qty = int(str(r["qty"]))
-            if qty < 0:
-                raise ValueError("quantity must be ≥ 0")
-            rows.append(
-                {
-                    "contract_expiry": date.fromisoformat(str(r["contract_expiry"]).strip()),
-                    "strike": float(str(r["strike"])),
-                    "qty": qty,
-                    "avg_cost": float(str(r.get("avg_cost") or 0.0)),
-                }
-            )
-        except (ValueError, TypeError) as exc:
-            raise SourceError(
-                f"bad row: {exc}",
-                file=file,
-                line=i,
-                value=str(r),
-                expected="an ISO date, a strike, a whole number of contracts",
-            ) from exc
-    frame = pl.DataFrame(
-        rows, schema={"contract_expiry": pl.Date, "strike": pl.Float64, "qty": pl.Int64, "avg_cost": pl.Float64}
+            expiry = date.fromisoformat(str(r["contract_expiry"]).strip())
+        except ValueError:
+            raise bad("contract_expiry", "not a date", "an ISO date YYYY-MM-DD") from None
+        text_qty = str(r["qty"]).strip()
+        if not text_qty.lstrip("+").isdigit():
+            raise bad("qty", "not a whole number of contracts", "an integer ≥ 0, e.g. 40")
+        try:
+            strike = float(str(r["strike"]))
+            cost = float(str(r.get("avg_cost") or 0.0))
+        except ValueError:
+            raise bad("strike", "not a number", "a strike in VIX points, e.g. 22 or 12.5") from None
+        if not math.isfinite(cost) or cost < 0:
+            raise bad("avg_cost", "the average cost must be a finite price ≥ 0", "VIX points, e.g. 1.35")
+        rows.append({"line": i, "contract_expiry": expiry, "strike": strike, "qty": int(text_qty), "avg_cost": cost})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "line": pl.Int64,
+            "contract_expiry": pl.Date,
+            "strike": pl.Float64,
+            "qty": pl.Int64,
+            "avg_cost": pl.Float64,
+        },
     )
-    frame = frame.group_by("contract_expiry", "strike").agg(pl.col("qty").sum(), pl.col("avg_cost").mean())
-    return frame.filter(pl.col("qty") > 0).sort("contract_expiry", "strike")
 
 
-def import_holdings(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) -> pl.DataFrame:
-    """Store the holdings; the next signal for a session on or after ``as_of`` starts from them."""
-    holdings = parse_holdings(path.read_text(), str(path))
+def aggregate_holdings(lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per contract and strike: quantities summed, the cost weighted by quantity (10 @ 1.0
+    and 90 @ 3.0 → 100 @ 2.8); lines of 0 contracts drop out."""
+    held = lines.filter(pl.col("qty") > 0)
+    return (
+        held.group_by("contract_expiry", "strike")
+        .agg(pl.col("qty").sum(), ((pl.col("qty") * pl.col("avg_cost")).sum() / pl.col("qty").sum()).alias("avg_cost"))
+        .sort("contract_expiry", "strike")
+    )
+
+
+def store_import(con: duckdb.DuckDBPyConnection, holdings: pl.DataFrame, as_of: date, source_file: str) -> str:
+    """Store one import (its record and its holding lines) in one transaction; returns its id."""
+    from alvh.warehouse.connection import transaction
+
+    import_id, now = str(uuid.uuid4()), utcnow()
+    run = pl.DataFrame(
+        [
+            {
+                "import_id": import_id,
+                "imported_at": now,
+                "as_of": as_of,
+                "source_file": source_file,
+                "lines": holdings.height,
+                "contracts": int(holdings["qty"].sum()) if holdings.height else 0,
+            }
+        ]
+    )
     frame = holdings.with_columns(
-        pl.lit(str(uuid.uuid4())).alias("import_id"),
-        pl.lit(utcnow()).alias("imported_at"),
+        pl.lit(import_id).alias("import_id"),
+        pl.lit(now).alias("imported_at"),
         pl.lit(as_of).alias("as_of"),
-        pl.lit(str(path)).alias("source_file"),
+        pl.lit(source_file).alias("source_file"),
     )
-    insert_ignore(con, "meta.position_import", PositionImport, frame)
-    return holdings
+    with transaction(con):
+        insert_ignore(con, "meta.position_import_run", PositionImportRun, run)
+        insert_ignore(con, "meta.position_import", PositionImport, frame)
+    return import_id
 
 
 def pending_import(con: duckdb.DuckDBPyConnection, first: date, last_published: date | None) -> pl.DataFrame | None:
-    """The latest import not yet superseded by a published session, effective by ``first``."""
+    """The latest import not yet superseded by a published session, effective by ``first`` (an
+    empty frame: the user is flat)."""
     rows = con.execute(
-        "SELECT import_id FROM meta.position_import WHERE as_of <= ? AND (? IS NULL OR as_of > ?) "
+        "SELECT import_id FROM meta.position_import_run WHERE as_of <= ? AND (? IS NULL OR as_of > ?) "
         "ORDER BY imported_at DESC LIMIT 1",
         [first, last_published, last_published],
     ).fetchall()
     if not rows:
         return None
+    import_id = str(rows[0][0]).replace("'", "")
     return con.sql(
-        f"SELECT contract_expiry, strike, qty, avg_cost FROM meta.position_import WHERE import_id = '{rows[0][0]}'"
+        "SELECT contract_expiry, strike, qty, avg_cost FROM meta.position_import "
+        f"WHERE import_id = '{import_id}' ORDER BY contract_expiry, strike"
     ).pl()
 
 

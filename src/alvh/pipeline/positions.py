@@ -1,0 +1,97 @@
+"""`alvh positions import`: a user's actual VIX-call holdings, checked against the market's rules
+and stored under the run lock; the next signal starts from them. Nothing of a bad file is
+stored, and every failure names its line."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from alvh.core.calendar import sessions_between, vix_monthly_expirations
+from alvh.core.errors import SourceError
+from alvh.core.settings import Settings
+from alvh.transforms.pricing import vix_strike_grid
+from alvh.warehouse.connection import open_warehouse, run_lock
+from alvh.warehouse.positions import aggregate_holdings, parse_holdings, store_import
+from alvh.warehouse.signals import last_published_session
+
+LISTED = set(np.round(vix_strike_grid(0.5, 1000.0), 2).tolist())
+
+
+@dataclass
+class ImportResult:
+    holdings: pl.DataFrame  # one row per contract and strike (empty: flat)
+    applies_from: date  # the first session that starts from them
+    moved_from: date | None  # the --as-of given, when it was on or before the last published session
+
+
+def check_lines(lines: pl.DataFrame, applies_from: date, max_qty: int, file: str) -> None:
+    """Market rules per line: a finite strike > 0 on the listed grid, at most ``max_qty``
+    contracts, and a listed monthly VIX expiry still open on ``applies_from``."""
+    if lines.is_empty():
+        return
+    first, last = lines["contract_expiry"].min(), lines["contract_expiry"].max()
+    assert isinstance(first, date) and isinstance(last, date)
+    monthly = set(vix_monthly_expirations(first, last))
+    for r in lines.to_dicts():
+        where = {"file": file, "line": r["line"]}
+        k = r["strike"]
+        if not math.isfinite(k) or k <= 0 or round(k, 2) not in LISTED:
+            raise SourceError(
+                "not a listed VIX option strike",
+                column="strike",
+                value=str(k),
+                expected="a strike on the listed grid: 0.5 apart below 15, 1 apart up to 200, 5 above",
+                **where,
+            )
+        if r["qty"] > max_qty:
+            raise SourceError(
+                f"more than positions_max_qty = {max_qty:,} contracts on one line",
+                column="qty",
+                value=str(r["qty"]),
+                expected=f"a whole number from 0 to {max_qty:,}",
+                **where,
+            )
+        e = r["contract_expiry"]
+        if e not in monthly:
+            raise SourceError(
+                "not a monthly VIX expiry (the ladder holds monthlies only)",
+                column="contract_expiry",
+                value=str(e),
+                expected="a monthly VIX expiration date, e.g. the Wednesday 30 days before SPX's",
+                **where,
+            )
+        if e <= applies_from:
+            raise SourceError(
+                f"this contract has expired by {applies_from}, the first session these holdings apply to",
+                column="contract_expiry",
+                value=str(e),
+                expected=f"an expiry after {applies_from}",
+                **where,
+            )
+
+
+def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResult:
+    """Parse, check and store a holdings file under the run lock. An ``as_of`` on or before the
+    last published session applies from the session after it (that session's signal has gone out
+    already); an empty or all-zero file means flat."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    lines = parse_holdings(content, str(path))
+    with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
+        last = last_published_session(con)
+        applies_from, moved = as_of, None
+        if last is not None and as_of <= last:
+            applies_from = next(d for d in sessions_between(last, date(last.year + 1, 12, 31)) if d > last)
+            moved = as_of
+        check_lines(lines, applies_from, settings.positions_max_qty, str(path))
+        holdings = aggregate_holdings(lines)
+        store_import(con, holdings, applies_from, str(path))
+    return ImportResult(holdings, applies_from, moved)
