@@ -286,15 +286,9 @@ def test_buys_average_the_cost() -> None:
     assert book[(E1, 19.0)] == Lot(100, pytest.approx(2.8))  # (10 × 1 + 90 × 3) / 100
 
 
-class FakeQuotes:
-    def __init__(self, settles: dict[tuple[date, date], float], vix_open: dict[date, float] | None = None) -> None:
-        self.q = CurveQuotes(ForwardCurves(settles), vix_open or {})
-
-    def forward(self, session: date, expiry: date) -> Any:
-        return self.q.forward(session, expiry)
-
-    def final_settlement(self, expiry: date) -> tuple[float, str] | None:
-        return self.q.final_settlement(expiry)
+def FakeQuotes(settles: dict[tuple[date, date], float], vix_open: dict[date, float] | None = None) -> CurveQuotes:
+    """The engine's real quotes over a literal curve."""
+    return CurveQuotes(ForwardCurves(settles), vix_open or {})
 
 
 def test_settlement_at_intrinsic_value_of_the_final_settlement() -> None:

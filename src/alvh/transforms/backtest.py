@@ -43,6 +43,7 @@ from alvh.transforms.pricing import (
 )
 from alvh.transforms.signal import CurveQuotes, HedgeParams, model_ic_for, replay
 from alvh.transforms.signal.params import rate_of
+from alvh.transforms.signal.quotes import FINAL_SETTLEMENT
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,9 @@ class Market:
         return None if f is None else f.value
 
     def final_settlement(self, expiry: date) -> tuple[float | None, bool]:
-        """(value, proxy?) — the expiry-day settle, else the VIX open of that day."""
-        v = self.settles.get((expiry, expiry))
-        if v is not None:
-            return v, False
-        return self.vix_open.get(expiry), True
+        """(value, proxy?) — the expiry-day settle, else the VIX open of that day (the engine's rule)."""
+        final = self.quotes.final_settlement(expiry)
+        return (None, True) if final is None else (final[0], final[1] != FINAL_SETTLEMENT)
 
     def rate(self, d: date, default: float) -> float:
         row = self.by_date.get(d)

@@ -12,6 +12,7 @@ import polars as pl
 
 from alvh.core.errors import SourceError
 from alvh.schemas.meta import PositionImport, PositionImportRun
+from alvh.warehouse.connection import transaction
 from alvh.warehouse.load import utcnow
 from alvh.warehouse.upsert import insert_ignore
 
@@ -88,8 +89,6 @@ def aggregate_holdings(lines: pl.DataFrame) -> pl.DataFrame:
 
 def store_import(con: duckdb.DuckDBPyConnection, holdings: pl.DataFrame, as_of: date, source_file: str) -> str:
     """Store one import (its record and its holding lines) in one transaction; returns its id."""
-    from alvh.warehouse.connection import transaction
-
     import_id, now = str(uuid.uuid4()), utcnow()
     run = pl.DataFrame(
         [

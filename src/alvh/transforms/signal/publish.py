@@ -13,7 +13,7 @@ from alvh.transforms.signal.book import Book, Order, held_in, position_rows
 from alvh.transforms.signal.inputs import DayInputs
 from alvh.transforms.signal.params import LAYERS, METHOD_VERSION, HedgeParams, fmt_strike
 from alvh.transforms.signal.rules import Decision, Situation
-from alvh.transforms.signal.sizing import target_ratio
+from alvh.transforms.signal.sizing import LayerModel, target_ratio
 
 BREADTH_NOTE = " (breadth missing: RSI taken as 50)"
 
@@ -60,15 +60,48 @@ def forward_note(day: DayInputs, j: int) -> str:
     return f"; M{j + 1} forward {x.forward:.2f} {x.forward_basis or 'interpolated'} (no settle in the data)"
 
 
+def layer_row(
+    day: DayInputs,
+    j: int,
+    model: LayerModel | None,
+    current: int,
+    model_target: int | None,
+    target: int,
+    action: str,
+    reason: str,
+) -> dict[str, Any]:
+    """A ``marts.layer_adjustment`` row of layer ``j`` (0-based); ``model`` is None on a stale day."""
+    x = day.layers[j]
+    return {
+        "session_date": day.session,
+        "layer": j + 1,
+        "contract_expiry": x.expiry,
+        "dte": x.dte,
+        "tdte": x.tdte,
+        "future_settle": x.forward,
+        "forward_source": x.forward_source,
+        "strike": None if model is None else model.strike,
+        "model_price": None if model is None else model.price,
+        "delta": None if model is None else model.delta,
+        "hedge_vega_per_contract_usd": None if model is None else model.h,
+        "current_qty": current,
+        "model_target_qty": model_target,
+        "target_qty": target,
+        "trade_qty": target - current,
+        "action": action,
+        "reason": reason,
+    }
+
+
 def layer_rows(
-    day: DayInputs, s: Situation, decisions: list[Decision], orders: list[Order], book: Book, beyond: list[date]
+    day: DayInputs, s: Situation, decisions: list[Decision], orders: list[Order], beyond: list[date]
 ) -> list[dict[str, Any]]:
     """One row per layer: the model (strike, price, delta, h), holdings before and after, action
     and reason. A ROLL/OPEN/HARVEST that changes nothing in its layer is published as HOLD (a
     roll stays ROLL)."""
     rows: list[dict[str, Any]] = []
     for j, dec in enumerate(decisions):
-        x, m = day.layers[j], s.models[j]
+        x = day.layers[j]
         traded = any(o.layer == j + 1 and o.contract_expiry == x.expiry for o in orders)
         action = dec.action
         if action in ("HARVEST", "OPEN") and dec.target == s.current[j] and not traded:
@@ -76,27 +109,7 @@ def layer_rows(
         reason = dec.reason + forward_note(day, j)
         if day.breadth_missing and "breadth missing" not in reason:
             reason += BREADTH_NOTE
-        rows.append(
-            {
-                "session_date": day.session,
-                "layer": j + 1,
-                "contract_expiry": x.expiry,
-                "dte": x.dte,
-                "tdte": x.tdte,
-                "future_settle": x.forward,
-                "forward_source": x.forward_source,
-                "strike": m.strike,
-                "model_price": m.price,
-                "delta": m.delta,
-                "hedge_vega_per_contract_usd": m.h,
-                "current_qty": s.current[j],
-                "model_target_qty": s.q[j],
-                "target_qty": dec.target,
-                "trade_qty": dec.target - s.current[j],
-                "action": action,
-                "reason": reason,
-            }
-        )
+        rows.append(layer_row(day, j, s.models[j], s.current[j], s.q[j], dec.target, action, reason))
     if beyond:
         rows[2]["reason"] = str(rows[2]["reason"]) + f"; note: contracts beyond M3 are held and left alone ({beyond})"
     return rows
@@ -157,29 +170,8 @@ def stale_day(
     published holds none of them."""
     layers = []
     for i in LAYERS:
-        x = day.layers[i - 1]
-        held = held_in(book, x.expiry)
-        layers.append(
-            {
-                "session_date": day.session,
-                "layer": i,
-                "contract_expiry": x.expiry,
-                "dte": x.dte,
-                "tdte": x.tdte,
-                "future_settle": x.forward,
-                "forward_source": x.forward_source,
-                "strike": None,
-                "model_price": None,
-                "delta": None,
-                "hedge_vega_per_contract_usd": None,
-                "current_qty": held,
-                "model_target_qty": None,
-                "target_qty": held,
-                "trade_qty": 0,
-                "action": "HOLD",
-                "reason": f"stale input, no trades: {cause}",
-            }
-        )
+        held = held_in(book, day.layers[i - 1].expiry)
+        layers.append(layer_row(day, i - 1, None, held, None, held, "HOLD", f"stale input, no trades: {cause}"))
     settled = f"; settled expired {sorted({o.contract_expiry.isoformat() for o in settles})}" if settles else ""
     signal = base_signal(row, day, ic, p) | {
         "stale": True,

@@ -8,6 +8,8 @@ from datetime import date
 
 from alvh.transforms.forwards import Forward, ForwardCurves
 
+FINAL_SETTLEMENT = "final settlement"  # the source of a true final settlement (else a proxy)
+
 
 class CurveQuotes:
     """:class:`~alvh.transforms.signal.inputs.Quotes` over every VX settle and the VIX opens."""
@@ -22,7 +24,7 @@ class CurveQuotes:
     def final_settlement(self, expiry: date) -> tuple[float, str] | None:
         v = self.curves.settle(expiry, expiry)
         if v is not None:
-            return v, "final settlement"
+            return v, FINAL_SETTLEMENT
         o = self.vix_open.get(expiry)
         if o is not None:
             return o, "VIX open (no final settlement in the data)"

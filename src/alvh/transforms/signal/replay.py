@@ -9,7 +9,8 @@ from datetime import date
 from typing import Any
 
 from alvh.transforms.ic_book import IcBook, ic_cycle, open_model_ic
-from alvh.transforms.signal.book import Book, Lot
+from alvh.transforms.signal.book import Book, Lot, apply_orders
+from alvh.transforms.signal.execution import settle_expired
 from alvh.transforms.signal.inputs import DayInputs, Quotes, day_inputs, stale_reason
 from alvh.transforms.signal.params import HedgeParams, rate_of
 from alvh.transforms.signal.publish import DayResult, stale_day
@@ -53,9 +54,6 @@ class Replay:
 
 def _no_ic_day(row: dict[str, Any], book: Book, quotes: Quotes, p: HedgeParams) -> DayResult:
     """A session whose IC cannot be opened (no SPX/VIX close on its opening session): stale."""
-    from alvh.transforms.signal.book import apply_orders
-    from alvh.transforms.signal.execution import settle_expired
-
     d = row["session_date"]
     day = day_inputs(row, quotes, p)
     settles, _ = settle_expired(book, d, quotes)

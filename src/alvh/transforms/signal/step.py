@@ -116,7 +116,7 @@ def step(
         orders += layer_orders(j, dec, after_roll, day.expiries[j], s.models[j], price_of)
     new_book = apply_orders(book, orders[len(settles) :])
     spend += _cash(orders[len(settles) :])
-    layers = layer_rows(day, s, decisions, orders, book, beyond=sorted({e for e, _ in new_book if e > day.expiries[2]}))
+    layers = layer_rows(day, s, decisions, orders, beyond=sorted({e for e, _ in new_book if e > day.expiries[2]}))
     signal = signal_row(row, day, s, ic, live, layers, new_book, px, spend, rolled, p)
     rows = [o.as_row(day.session) for o in orders]
     return DayResult(signal, layers, rows, position_rows(day.session, new_book), new_book, ic, day), spend
