@@ -79,10 +79,13 @@ def test_ingest_over_http_end_to_end(
     assert date(2016, 3, 11) not in breadth
     glitch = q(
         db,
-        "SELECT raw_text, reason FROM meta.quarantine WHERE source='staging.stg_breadth' "
-        "AND raw_text LIKE 'advances=38, declines=7%'",
+        "SELECT file, line_no, raw_text, reason FROM meta.quarantine WHERE source='staging.stg_breadth' "
+        "AND raw_text LIKE '2016-03-11,%'",
     )
-    assert len(glitch) == 1 and "glitch" in glitch[0][1]
+    # the line exactly as read (line 3138 of the vendor file), not a summary of the counts
+    vendor_lines = (data_dir / "breadth/tradingview_usi_pynecore/tv_nyse_adv_decl_daily.csv").read_text().splitlines()
+    assert [g[:3] for g in glitch] == [("tv_nyse_adv_decl_daily.csv", 3138, vendor_lines[3137])]
+    assert vendor_lines[3137] == "2016-03-11,1,38,1,38,1,7,1,7" and "glitch" in glitch[0][3]
 
     # row counts per source, computed from the files (and CBOE's manifests), not from our code
     for symbol in ["VIX", "VIX9D", "VIX3M", "VVIX", "SKEW"]:

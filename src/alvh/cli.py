@@ -84,8 +84,19 @@ def ingest(
     start: Annotated[str | None, typer.Option(help="skip VX contracts expiring before this date")] = None,
     end: Annotated[str | None, typer.Option(help="the date treated as today (default: today, New York)")] = None,
     http: Annotated[bool, typer.Option("--http", help="force the public HTTP endpoints")] = False,
+    accept_revisions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-revisions",
+            help="apply this file's suspect revisions on purpose (file name or path; repeatable); "
+            "who and when are recorded in meta.revision",
+        ),
+    ] = None,
 ) -> None:
-    """Load CBOE, CFE, breadth and rate data into the warehouse and rebuild staging."""
+    """Load CBOE, CFE, breadth and rate data into the warehouse and rebuild staging.
+
+    A file that would revise too much stored history is refused whole (exit 1, the other files
+    load); `--accept-revisions FILE` applies it on purpose."""
     _quiet_prefect()
     from alvh.core.settings import load_settings
     from alvh.pipeline.ingest import ingest_flow
@@ -100,6 +111,7 @@ def ingest(
                     start=_parse_date(start, "--start"),
                     end=_parse_date(end, "--end"),
                     settings=settings,
+                    accept_revisions=accept_revisions or None,
                 )
         except AlvhError as exc:
             console.print(f"[red]error:[/red] {exc}")

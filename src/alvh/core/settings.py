@@ -96,6 +96,54 @@ class Settings(BaseSettings):
     )
     breadth_glitch_window: int = Field(20, ge=2, le=500, description="sessions in that trailing median")
 
+    # --- what gets in (README, "Data rules a user can rely on") --------------------------------
+    revision_max_rows: int = Field(
+        5, ge=0, le=1_000_000, description="a file revising more stored rows than this is refused whole"
+    )
+    revision_max_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="… or more than this share of the rows already stored from that file (from 2 rows on)",
+    )
+    revision_max_age_sessions: int = Field(
+        10, ge=0, le=10_000, description="… or changing a value more than this many sessions old (before the run date)"
+    )
+    revision_tolerance: float = Field(
+        0.001,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="… by more than this relative change (0.001 = 0.1 %)",
+    )
+    bad_date_max_share: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="a file with more unparseable dates than this share is refused whole",
+    )
+    bounds_vix: tuple[float, float] = Field(
+        (1.0, 250.0), description="plausible VIX, VIX9D, VIX3M, VIX6M values, index points"
+    )
+    bounds_vvix: tuple[float, float] = Field((10.0, 500.0), description="plausible VVIX values, index points")
+    bounds_skew: tuple[float, float] = Field((50.0, 300.0), description="plausible SKEW values, index points")
+    bounds_spx: tuple[float, float] = Field((1.0, 100_000.0), description="plausible SPX values, index points")
+    bounds_index_other: tuple[float, float] = Field(
+        (0.01, 1_000_000.0), description="plausible values of any other index symbol, index points"
+    )
+    bounds_vx: tuple[float, float] = Field(
+        (0.0, 250.0), description="plausible VX futures prices and settles (after ÷10), index points"
+    )
+    bounds_breadth_issues: tuple[float, float] = Field(
+        (0.0, 20_000.0), description="plausible advancing/declining/unchanged issue counts"
+    )
+    bounds_breadth_volume: tuple[float, float] = Field(
+        (0.0, 1e12), description="plausible advancing/declining/unchanged volume, shares (or thousands)"
+    )
+    bounds_rate: tuple[float, float] = Field((-5.0, 30.0), description="plausible rates, percent per annum")
+
     # --- indicators (ALVH_METHOD.md §3) ---------------------------------------------------------
     macd_fast: int = Field(12, ge=2, le=200, description="MACD fast EMA period, sessions")
     macd_slow: int = Field(26, ge=2, le=400, description="MACD slow EMA period, sessions")
@@ -227,10 +275,17 @@ class Settings(BaseSettings):
     http_read_timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False, description="read timeout, seconds")
     http_retries: int = Field(3, ge=0, le=20, description="retries on 429/5xx/connection errors/cut bodies")
     http_backoff_s: float = Field(
-        1.0, ge=0, le=600, allow_inf_nan=False, description="first retry delay, seconds; doubles each retry"
+        1.0,
+        ge=0,
+        le=600,
+        allow_inf_nan=False,
+        description="first retry delay, seconds; doubles each retry (plus up to 50 % jitter)",
     )
     http_max_bytes: int = Field(50_000_000, ge=1_000, le=10_000_000_000, description="largest response accepted, bytes")
     http_user_agent: str = Field("alvh/0.1", description="User-Agent header")
+    http_retry_after_max_s: float = Field(
+        120.0, ge=0, le=3600, allow_inf_nan=False, description="longest Retry-After honoured, seconds"
+    )
     http_concurrency: int = Field(4, ge=1, le=64, description="parallel downloads")
 
     @classmethod
@@ -270,6 +325,10 @@ class Settings(BaseSettings):
             problems.append(f"beta_defaults {list(self.beta_defaults)} must be positive numbers")
         if not self.macd_fast < self.macd_slow:
             problems.append(f"macd_fast {self.macd_fast} must be < macd_slow {self.macd_slow}")
+        for name in _BOUNDS_FIELDS:
+            lo, hi = getattr(self, name)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                problems.append(f"{name} {[lo, hi]} must be [low, high] with finite low < high")
         if not self.ic_wing_delta < self.ic_short_delta:
             problems.append(f"ic_wing_delta {self.ic_wing_delta} must be < ic_short_delta {self.ic_short_delta}")
         try:
@@ -364,6 +423,17 @@ def params_from(cls: type[P], settings: Settings, **nested: Any) -> P:
     return cls(**values)
 
 
+_BOUNDS_FIELDS = (
+    "bounds_vix",
+    "bounds_vvix",
+    "bounds_skew",
+    "bounds_spx",
+    "bounds_index_other",
+    "bounds_vx",
+    "bounds_breadth_issues",
+    "bounds_breadth_volume",
+    "bounds_rate",
+)
 _PATH_FIELDS = ("warehouse", "export_dir", "source_dir", "positions_file", "backtest_out")
 
 

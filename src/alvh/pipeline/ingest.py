@@ -8,6 +8,7 @@ functions in ``sources``, ``warehouse`` and ``transforms``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,13 +22,16 @@ from prefect.runtime import flow_run
 from alvh.core.errors import SourceError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.indicators import build_indicators_mart
-from alvh.pipeline.load import load_family
+from alvh.pipeline.load import IngestChecks, load_family
 from alvh.pipeline.params import indicator_params
 from alvh.pipeline.staging import StagingOptions, build_staging
 from alvh.pipeline.wiring import fetch_all, files_to_fetch, make_source, vendor_format
 from alvh.schemas.meta import FlowRun
 from alvh.sources.base import Family, FetchedFile, Source
 from alvh.sources.catalog import FAMILIES
+from alvh.sources.families import RowChecks
+from alvh.sources.plausible import Plausibility
+from alvh.transforms.revision_guard import RevisionGuard, old_before
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.lineage import final_files
 from alvh.warehouse.load import FileOutcome, utcnow
@@ -117,6 +121,33 @@ def fetch_family(
     return fetch_all(source, refs, family, workers), skipped
 
 
+def ingest_checks(settings: Settings, as_of: date, accept_revisions: Sequence[str] = ()) -> IngestChecks:
+    """The checks every file passes on a run dated ``as_of``: rows dated after the later of
+    ``as_of`` and today (New York) are implausible; revisions are limited by the guard settings,
+    except for the files named in ``accept_revisions`` (names or paths)."""
+    p = Plausibility(
+        latest=max(as_of, today_new_york()),
+        vix=settings.bounds_vix,
+        vvix=settings.bounds_vvix,
+        skew=settings.bounds_skew,
+        spx=settings.bounds_spx,
+        index_other=settings.bounds_index_other,
+        vx=settings.bounds_vx,
+        breadth_issues=settings.bounds_breadth_issues,
+        breadth_volume=settings.bounds_breadth_volume,
+        rate=settings.bounds_rate,
+    )
+    guard = RevisionGuard(
+        max_rows=settings.revision_max_rows,
+        max_share=settings.revision_max_share,
+        old_before=old_before(as_of, settings.revision_max_age_sessions),
+        max_age_sessions=settings.revision_max_age_sessions,
+        tolerance=settings.revision_tolerance,
+        accepted=frozenset(Path(a).name for a in accept_revisions),
+    )
+    return IngestChecks(rows=RowChecks(p, settings.bad_date_max_share), guard=guard)
+
+
 @task(name="load-family", cache_policy=NO_CACHE)
 def load_family_task(
     warehouse: Path,
@@ -125,6 +156,7 @@ def load_family_task(
     run_id: str,
     source_kind: str,
     settings: Settings,
+    checks: IngestChecks | None = None,
 ) -> list[FileOutcome]:
     """Write one family's files into raw (one transaction)."""
     with open_warehouse(warehouse) as con:
@@ -135,6 +167,7 @@ def load_family_task(
             run_id=run_id,
             source_kind=source_kind,
             vendor=vendor_format(settings),
+            checks=checks,
         )
 
 
@@ -187,10 +220,17 @@ def record_flow_run(
         insert_ignore(con, "meta.flow_run", FlowRun, row)
 
 
-def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None = None) -> IngestSummary:
+def run_ingest(
+    settings: Settings,
+    run_id: str,
+    as_of: date,
+    start: date | None = None,
+    accept_revisions: Sequence[str] = (),
+) -> IngestSummary:
     """Fetch and load every family, then rebuild staging if anything changed.
 
-    Raises ``SourceError`` at the end (after all good files are loaded) when any file failed.
+    Raises ``SourceError`` at the end (after all good files are loaded) when any file failed,
+    including a file refused by the revision guard (unless named in ``accept_revisions``).
     """
     log = get_run_logger()
     source = make_source(settings, as_of)
@@ -199,12 +239,13 @@ def run_ingest(settings: Settings, run_id: str, as_of: date, start: date | None 
     wh = settings.warehouse
     workers = settings.http_concurrency
     fetch = fetch_family.with_options(retries=2, retry_delay_seconds=[5, 30]) if source.kind == "http" else fetch_family
+    checks = ingest_checks(settings, as_of, accept_revisions)
     for family in FAMILIES:
         files, skipped = fetch(source, family, wh, as_of, start, workers)
         summary.not_fetched += skipped
         if not files:
             continue
-        outcomes = load_family_task(wh, family, files, run_id, source.kind, settings)
+        outcomes = load_family_task(wh, family, files, run_id, source.kind, settings, checks)
         summary.outcomes += outcomes
         log.info(
             "%s: %d files (%d loaded, %d unchanged, %d missing, %d failed)",
@@ -254,13 +295,15 @@ def ingest_flow(
     end: date | None = None,
     warehouse: str | None = None,
     settings: Settings | None = None,
+    accept_revisions: list[str] | None = None,
 ) -> IngestSummary:
     """Ingest CBOE, CFE, breadth and rate data into the warehouse.
 
     ``source``: a folder to read files from, ``"http"`` for the public endpoints, or None for
     the configured default. ``start``: skip VX contracts expiring before it. ``end``: the date
     treated as today (New York), default today. ``settings``: the entry point's resolved
-    settings (resolved here only when the flow is started without them).
+    settings (resolved here only when the flow is started without them). ``accept_revisions``:
+    file names whose suspect revisions are applied on purpose (recorded with who and when).
     """
     if settings is None:
         settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse is not None else {}))
@@ -270,4 +313,4 @@ def ingest_flow(
         settings = settings.model_copy(update={"source_dir": Path(source)})
     run_id = str(flow_run.id or uuid.uuid4())
     with run_lock(settings.warehouse, settings.lock_timeout_s):
-        return run_ingest(settings, run_id, end or today_new_york(), start)
+        return run_ingest(settings, run_id, end or today_new_york(), start, accept_revisions or ())

@@ -5,16 +5,32 @@ or not at all."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import duckdb
 import polars as pl
 
+from alvh.core.errors import SourceError
 from alvh.schemas.registry import TABLES
 from alvh.sources.base import Family, FetchedFile
-from alvh.sources.families import RAW_TABLE, VendorBreadthFormat, parse_family
+from alvh.sources.families import RAW_TABLE, RowChecks, VendorBreadthFormat, parse_family
+from alvh.sources.plausible import Plausibility
+from alvh.transforms.revision_guard import RevisionGuard, suspect_files
 from alvh.warehouse.lineage import last_loaded_sha
 from alvh.warehouse.load import FileOutcome, store_family, utcnow, validate
+from alvh.warehouse.upsert import pending_revisions, stored_rows_by_file
+
+
+@dataclass(frozen=True)
+class IngestChecks:
+    """What a file must pass beyond its format: row checks (plausibility, date share) and the
+    revision guard (``None``: revisions are applied without limit, as in a first load)."""
+
+    rows: RowChecks = field(default_factory=lambda: RowChecks(Plausibility(latest=date.today())))
+    guard: RevisionGuard | None = None
 
 
 def load_family(
@@ -25,12 +41,15 @@ def load_family(
     run_id: str,
     source_kind: str,
     vendor: VendorBreadthFormat | None = None,
+    checks: IngestChecks | None = None,
 ) -> list[FileOutcome]:
     """Load the fetched files of one family; returns one outcome per file.
 
     Unchanged files (same sha256 as their last load) are not parsed. Files that fail their
-    file-level checks are recorded as ``failed`` with the error and write nothing.
+    file-level checks, or whose revisions the guard finds suspect (and the user did not accept
+    by name), are recorded as ``failed`` with the error and write nothing.
     """
+    checks = checks or IngestChecks()
     started = utcnow()
     table = RAW_TABLE[family]
     model = TABLES[table]
@@ -68,20 +87,13 @@ def load_family(
             to_parse.append(f)
             outcomes[f.ref.locator] = outcome(f, "loaded")
 
-    result = parse_family(family, to_parse, vendor)
+    result = parse_family(family, to_parse, vendor, checks.rows)
     for locator, err in result.failed.items():
         o = outcomes[locator]
         o.status, o.message = "failed", str(err)
 
     ok = [f for f in to_parse if f.ref.locator not in result.failed]
-    files = pl.DataFrame(
-        {
-            "file": [f.ref.locator for f in ok],
-            "source_file": [f.ref.name for f in ok],
-            "sha256": [f.sha256 for f in ok],
-        },
-        schema={"file": pl.String, "source_file": pl.String, "sha256": pl.String},
-    )
+    files = _files_frame(ok)
     now = utcnow()
     rows = result.parsed.rows
     if not rows.is_empty():
@@ -89,10 +101,64 @@ def load_family(
             pl.lit(run_id).alias("run_id"), pl.lit(now).alias("loaded_at")
         )
         rows = validate(model, rows, table)
-    quarantine = result.parsed.quarantine.join(files, on="file", how="left").with_columns(
+    quarantine = result.parsed.quarantine
+    accepted: dict[str, tuple[str, datetime]] = {}
+    if checks.guard is not None and not rows.is_empty():
+        suspects = suspect_files(
+            pending_revisions(con, table, model, rows), stored_rows_by_file(con, table), checks.guard
+        )
+        for f in list(ok):
+            reason = suspects.get(f.ref.name)
+            if reason is None:
+                continue
+            if f.ref.name in checks.guard.accepted:
+                accepted[f.ref.name] = (_user(), now)
+                continue
+            err = SourceError(
+                reason + " — nothing of it was written",
+                file=f.ref.locator,
+                expected=f"a few recent revisions; to apply it on purpose: alvh ingest --accept-revisions {f.ref.name}",
+            )
+            o = outcomes[f.ref.locator]
+            o.status, o.message = "failed", str(err)
+            ok.remove(f)
+            rows = rows.filter(pl.col("source_file") != f.ref.name)
+            quarantine = quarantine.filter(pl.col("file") != f.ref.locator)
+        files = _files_frame(ok)
+    quarantine = quarantine.join(files, on="file", how="inner").with_columns(
         pl.lit(run_id).alias("run_id"),
         pl.lit(family).alias("source"),
         pl.lit(now).alias("quarantined_at"),
     )
-    store_family(con, table, model, rows, quarantine, [outcomes[f.ref.locator] for f in ok], outcomes, run_id, now)
+    store_family(
+        con,
+        table,
+        model,
+        rows,
+        quarantine,
+        [outcomes[f.ref.locator] for f in ok],
+        outcomes,
+        run_id,
+        now,
+        accepted=accepted,
+    )
     return list(outcomes.values())
+
+
+def _user() -> str:
+    """Who runs this process (recorded with revisions applied on purpose)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _files_frame(ok: Sequence[FetchedFile]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "file": [f.ref.locator for f in ok],
+            "source_file": [f.ref.name for f in ok],
+            "sha256": [f.sha256 for f in ok],
+        },
+        schema={"file": pl.String, "source_file": pl.String, "sha256": pl.String},
+    )

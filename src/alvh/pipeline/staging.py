@@ -58,7 +58,9 @@ def build_staging(
 
 
 def breadth_quarantine(staged: Staged, origin: pl.DataFrame, run_id: str, now: object) -> pl.DataFrame:
-    """Glitch days as quarantine rows pointing at the advancing-issues row they came from."""
+    """Glitch days as quarantine rows pointing at the advancing-issues row they came from, with
+    that line exactly as read (a summary of the counts only for rows loaded before lines were
+    kept)."""
     if staged.quarantine is None or staged.quarantine.is_empty():
         return pl.DataFrame()
     return staged.quarantine.join(origin, on=["provider", "session_date"], how="left").select(
@@ -66,7 +68,7 @@ def breadth_quarantine(staged: Staged, origin: pl.DataFrame, run_id: str, now: o
         pl.lit("staging.stg_breadth").alias("source"),
         pl.col("source_file").alias("file"),
         "line_no",
-        "raw_text",
+        pl.coalesce("line_text", "raw_text").alias("raw_text"),
         "reason",
         "sha256",
         pl.lit(now).alias("quarantined_at"),

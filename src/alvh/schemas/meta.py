@@ -89,6 +89,10 @@ class Revision(pa.DataFrameModel):
     source_file: str
     revised_at: datetime
     row_date: date = pa.Field(nullable=True, description="the revised row's date (its key's date column)")
+    accepted_by: str = pa.Field(
+        nullable=True, description="user who applied a suspect file on purpose (`alvh ingest --accept-revisions`)"
+    )
+    accepted_at: datetime = pa.Field(nullable=True, description="when that user applied it (UTC)")
 
     class Config:
         strict = True

@@ -67,6 +67,9 @@ class RawBreadth(_LoadMeta):
     series: str
     session_date: date
     value: pl.Int64 = pa.Field(ge=0)
+    raw_text: str = pa.Field(
+        nullable=True, description="the file's line exactly as read (not compared for revisions; null before 2026.12)"
+    )
 
     class Config:
         strict = "filter"

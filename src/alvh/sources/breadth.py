@@ -19,12 +19,14 @@ from alvh.core.errors import SourceError
 from alvh.sources.base import ParsedFile
 from alvh.sources.text import (
     SplitRows,
+    check_dates,
     concat_splits,
     decode,
     parse_dates,
     parse_numbers,
     quarantine_conflicting_duplicates,
     quarantine_where,
+    split_csv_line,
     split_rows,
 )
 
@@ -48,6 +50,7 @@ def _long_frame(rows: pl.DataFrame, provider: str | pl.Expr, series: str | pl.Ex
         pl.col(value).cast(pl.Int64).alias("value"),
         "file",
         "line_no",
+        "raw_text",
     )
 
 
@@ -61,7 +64,7 @@ def _nonneg_integral(rows: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame,
     return rows, qs
 
 
-def split_unicorn(content: bytes, file: str) -> SplitRows:
+def split_unicorn(content: bytes, file: str, *, bad_date_max_share: float = 0.01) -> SplitRows:
     """File-level checks and row split of one Unicorn series file (raises ``SourceError``)."""
     series = unicorn_series_from_name(file.rsplit("/", 1)[-1])
     text = decode(content, file)
@@ -75,6 +78,7 @@ def split_unicorn(content: bytes, file: str) -> SplitRows:
             expected="rows of 'YYYYMMDD, value'",
         )
     split = split_rows(text, file, ["date_text", "value"], None)
+    check_dates(split.rows, "date_text", "%Y%m%d", file, bad_date_max_share)
     split.rows = split.rows.with_columns(pl.lit(series).alias("series"))
     return split
 
@@ -106,10 +110,15 @@ def parse_vendor_breadth(
     adv_column: str,
     decl_column: str,
     date_format: str = "%Y-%m-%d",
+    bad_date_max_share: float = 0.01,
 ) -> ParsedFile:
-    """Parse a vendor breadth CSV into long rows (series ``advn`` and ``decln``)."""
+    """Parse a vendor breadth CSV into long rows (series ``advn`` and ``decln``).
+
+    Read with a real CSV reader: quoted fields and headers, thousands separators inside quotes
+    (``"1,600"``) and a byte-order mark load exactly like the plain file. Dates must parse with
+    ``date_format`` (else the whole file is refused)."""
     text = decode(content, file)
-    header = [h.strip() for h in text.lstrip().splitlines()[0].split(",")]
+    header = [h.strip() for h in split_csv_line(text.lstrip().splitlines()[0])]
     lowered = [h.lower() for h in header]
     missing = [c for c in (date_column, adv_column, decl_column) if c.lower() not in lowered]
     if missing:
@@ -121,12 +130,15 @@ def parse_vendor_breadth(
             expected=f"a header with {date_column}, {adv_column}, {decl_column}",
         )
     columns = [f"c{i}" for i in range(len(header))]
-    split = split_rows(text, file, columns, header)
+    split = split_rows(text, file, columns, header, quoted=True)
     rename = {
         columns[lowered.index(c.lower())]: n
         for c, n in ((date_column, "date_text"), (adv_column, "adv"), (decl_column, "decl"))
     }
-    rows = split.rows.rename(rename)
+    rows = split.rows.rename(rename).with_columns(
+        pl.col(c).str.replace_all(r"[,_\s]", "") for c in ("adv", "decl")
+    )  # "1,600" → 1600
+    check_dates(rows, "date_text", date_format, file, bad_date_max_share)
     rows, q1 = parse_dates(rows, "date_text", date_format, "date")
     rows, q2 = parse_numbers(rows, ["adv", "decl"])
     rows, qs = _nonneg_integral(rows, ["adv", "decl"])

@@ -33,6 +33,7 @@ from alvh.core.errors import SourceError
 from alvh.sources.base import ParsedFile
 from alvh.sources.text import (
     SplitRows,
+    check_dates,
     concat_splits,
     decode,
     parse_numbers,
@@ -104,17 +105,20 @@ def is_monthly_expiry(expiry: date) -> bool:
     return expiry == vix_expiration(expiry.year, expiry.month)
 
 
-def split_cfe(content: bytes, file: str, expiry: date, provider: str) -> SplitRows:
-    """File-level checks and row split of one contract file (raises ``SourceError``)."""
+def split_cfe(content: bytes, file: str, expiry: date, provider: str, *, bad_date_max_share: float = 0.01) -> SplitRows:
+    """File-level checks and row split of one contract file (raises ``SourceError``): the exact
+    CFE header and dates in the provider's order (ISO, or ``MM/DD/YYYY`` for legacy files)."""
     if provider not in PROVIDERS:
         raise ValueError(f"unknown VX provider {provider!r}; expected one of {PROVIDERS}")
     text = decode(content, file)
     legacy = provider == "cfe_legacy"
     split = split_rows(text, file, COLUMNS, HEADER, preamble_lines=2 if legacy else 0)
+    fmt = "%m/%d/%Y" if legacy else "%Y-%m-%d"
+    check_dates(split.rows, "trade_date_text", fmt, file, bad_date_max_share)
     split.rows = split.rows.with_columns(
         pl.lit(provider).alias("provider"),
         pl.lit(expiry).alias("contract_expiry"),
-        pl.lit("%m/%d/%Y" if legacy else "%Y-%m-%d").alias("_fmt"),
+        pl.lit(fmt).alias("_fmt"),
     )
     return split
 
@@ -180,6 +184,7 @@ def parse_cfe_files(splits: Sequence[SplitRows]) -> ParsedFile:
         pl.col("contract_expiry").is_in(monthly).alias("is_monthly"),
         "file",
         "line_no",
+        "raw_text",
     )
     return ParsedFile(
         rows=out.sort("provider", "contract_expiry", "trade_date"),

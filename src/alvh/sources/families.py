@@ -17,7 +17,8 @@ from alvh.sources.breadth import parse_unicorn_files, parse_vendor_breadth, spli
 from alvh.sources.cboe import parse_cboe_indices, split_cboe_index
 from alvh.sources.cfe import parse_cfe_files, split_cfe
 from alvh.sources.fred import parse_fred
-from alvh.sources.text import SplitRows, empty_quarantine
+from alvh.sources.plausible import Plausibility, check_plausible
+from alvh.sources.text import QUARANTINE_SCHEMA, SplitRows, empty_quarantine
 
 RAW_TABLE: dict[Family, str] = {
     "cboe_index": "raw.cboe_index",
@@ -46,6 +47,19 @@ class VendorBreadthFormat:
     date_format: str = "%Y-%m-%d"
 
 
+@dataclass(frozen=True)
+class RowChecks:
+    """The checks beyond each format's own rules: plausibility of values and dates, and the
+    share of unparseable dates above which a file is refused whole."""
+
+    plausibility: Plausibility | None = None
+    bad_date_max_share: float = 0.01
+
+
+# raw tables that keep each row's line as read (quarantine rows built later point back to it)
+KEEPS_LINE = frozenset({"unicorn", "vendor_breadth"})
+
+
 @dataclass
 class FamilyParse:
     parsed: ParsedFile
@@ -57,16 +71,38 @@ def _empty() -> ParsedFile:
 
 
 def parse_family(
-    family: Family, files: Sequence[FetchedFile], vendor: VendorBreadthFormat | None = None
+    family: Family,
+    files: Sequence[FetchedFile],
+    vendor: VendorBreadthFormat | None = None,
+    checks: RowChecks | None = None,
 ) -> FamilyParse:
-    """Parse every fetched file of ``family``; rows carry ``file`` (the locator) and ``line_no``."""
+    """Parse every fetched file of ``family``; rows carry ``file`` (the locator) and ``line_no``
+    (and ``raw_text`` for the breadth families). With ``checks.plausibility``, implausible rows
+    go to quarantine with the rest."""
+    result = _parse_family(family, files, vendor, checks or RowChecks())
+    parsed = result.parsed
+    if checks is not None and checks.plausibility is not None and not parsed.rows.is_empty():
+        rows, q = check_plausible(family, parsed.rows, checks.plausibility)
+        parsed.rows = rows
+        parsed.quarantine = pl.concat([parsed.quarantine, q.cast(QUARANTINE_SCHEMA)]).sort("file", "line_no")  # type: ignore[arg-type]
+    if family not in KEEPS_LINE and "raw_text" in parsed.rows.columns:
+        parsed.rows = parsed.rows.drop("raw_text")
+    return result
+
+
+def _parse_family(
+    family: Family, files: Sequence[FetchedFile], vendor: VendorBreadthFormat | None, checks: RowChecks
+) -> FamilyParse:
+    share = checks.bad_date_max_share
     failed: dict[str, SourceError] = {}
     if family in ("vendor_breadth", "fred"):
         parts: list[ParsedFile] = []
         for f in files:
             try:
                 if family == "fred":
-                    parts.append(parse_fred(f.content, f.ref.locator, f.ref.name.removesuffix(".csv")))
+                    parts.append(
+                        parse_fred(f.content, f.ref.locator, f.ref.name.removesuffix(".csv"), bad_date_max_share=share)
+                    )
                 else:
                     fmt = vendor or VendorBreadthFormat()
                     parts.append(
@@ -78,6 +114,7 @@ def parse_family(
                             adv_column=fmt.adv_column,
                             decl_column=fmt.decl_column,
                             date_format=fmt.date_format,
+                            bad_date_max_share=share,
                         )
                     )
             except SourceError as exc:
@@ -96,12 +133,14 @@ def parse_family(
     for f in files:
         try:
             if family == "cboe_index":
-                splits.append(split_cboe_index(f.content, f.ref.locator))
+                splits.append(split_cboe_index(f.content, f.ref.locator, bad_date_max_share=share))
             elif family in VX_PROVIDER:
                 assert f.ref.expiry is not None, "VX file refs carry their expiry"
-                splits.append(split_cfe(f.content, f.ref.locator, f.ref.expiry, VX_PROVIDER[family]))
+                splits.append(
+                    split_cfe(f.content, f.ref.locator, f.ref.expiry, VX_PROVIDER[family], bad_date_max_share=share)
+                )
             elif family == "unicorn":
-                splits.append(split_unicorn(f.content, f.ref.locator))
+                splits.append(split_unicorn(f.content, f.ref.locator, bad_date_max_share=share))
             else:
                 raise ValueError(f"unknown family {family!r}")
         except SourceError as exc:

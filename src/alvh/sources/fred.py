@@ -2,6 +2,7 @@
 
 Header ``observation_date,<ID>`` (current) or ``DATE,<ID>`` (older downloads); values in percent
 per annum; ``.`` or an empty field means no observation (holiday) and is skipped, not quarantined.
+The plausible range of rates is a setting (``bounds_rate``), applied by ``alvh.sources.plausible``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import polars as pl
 from alvh.core.errors import SourceError
 from alvh.sources.base import ParsedFile
 from alvh.sources.text import (
+    check_dates,
     decode,
     parse_dates,
     parse_numbers,
     quarantine_conflicting_duplicates,
-    quarantine_where,
     split_rows,
 )
 
 
-def parse_fred(content: bytes, file: str, series: str) -> ParsedFile:
+def parse_fred(content: bytes, file: str, series: str, *, bad_date_max_share: float = 0.01) -> ParsedFile:
     """Parse one FRED series into ``series, date, value, line_no`` (value in percent)."""
     text = decode(content, file)
     first = [f.strip() for f in text.lstrip().splitlines()[0].split(",")]
@@ -33,15 +34,15 @@ def parse_fred(content: bytes, file: str, series: str) -> ParsedFile:
             expected=f"observation_date,{series}",
         )
     split = split_rows(text, file, ["date_text", "value"], first)
+    check_dates(split.rows, "date_text", "%Y-%m-%d", file, bad_date_max_share)
     rows, q1 = parse_dates(split.rows, "date_text", "%Y-%m-%d", "date")
     rows, q2 = parse_numbers(rows, ["value"], missing=[".", ""])
     missing = rows.filter(pl.col("value").is_null()).height
     rows = rows.filter(pl.col("value").is_not_null())
-    rows, q3 = quarantine_where(rows, (pl.col("value") < -5) | (pl.col("value") > 30), "rate outside [-5, 30] percent")
     rows, q4 = quarantine_conflicting_duplicates(rows, ["date"], ["value"])
-    out = rows.select(pl.lit(series.upper()).alias("series"), "date", "value", "file", "line_no").sort("date")
+    out = rows.select(pl.lit(series.upper()).alias("series"), "date", "value", "file", "line_no", "raw_text")
     return ParsedFile(
-        rows=out,
-        quarantine=pl.concat([split.quarantine, q1, q2, q3, q4]).sort("file", "line_no"),
+        rows=out.sort("date"),
+        quarantine=pl.concat([split.quarantine, q1, q2, q4]).sort("file", "line_no"),
         notes=[f"{missing} rows without a value skipped"],
     )

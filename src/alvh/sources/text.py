@@ -7,6 +7,7 @@ ones and is never silently dropped.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -62,6 +63,7 @@ def split_rows(
     *,
     preamble_lines: int = 0,
     header_match: str = "exact",
+    quoted: bool = False,
 ) -> SplitRows:
     """Split CSV text into string columns with 1-based line numbers.
 
@@ -78,6 +80,9 @@ def split_rows(
     header_match
         ``"exact"``: the header must equal ``header``; ``"prefix"``: only the first
         ``len(header)`` fields are compared (the rest are named by ``columns``).
+    quoted
+        Read each line with a real CSV reader (quoted fields such as ``"1,600"``, quoted
+        headers) instead of splitting on commas; ``raw_text`` stays the line exactly as read.
 
     Raises
     ------
@@ -86,13 +91,14 @@ def split_rows(
     """
     lines = text.splitlines()
     n_fields = len(columns)
+    fields_of = split_csv_line if quoted else _split_plain
     start = 0
     header_line = 0
     if header is not None:
         want = [h.strip().lower() for h in header]
         found = None
         for i, line in enumerate(lines[: preamble_lines + 1]):
-            got = [f.strip().lower() for f in line.split(",")]
+            got = [f.strip().lower() for f in fields_of(line)]
             cmp = got[: len(want)] if header_match == "prefix" else got
             if cmp == want:
                 found = i
@@ -113,7 +119,7 @@ def split_rows(
     # complete row cannot be seen here; over HTTP the Content-Length check catches it.)
     if body and not text.endswith(("\n", "\r")):
         last = body[-1]
-        parts = last.split(",")
+        parts = fields_of(last)
         if last.strip() and (len(parts) < n_fields or not parts[-1].strip()):
             raise SourceError(
                 "file is truncated: the last line is cut off mid-row",
@@ -131,7 +137,7 @@ def split_rows(
     for offset, line in enumerate(body):
         if not line.strip():
             continue
-        parts = line.split(",")
+        parts = fields_of(line)
         line_no = start + offset + 1
         if len(parts) != n_fields:
             bad_lines.append(line_no)
@@ -161,10 +167,56 @@ def split_rows(
     return SplitRows(rows=rows, quarantine=quarantine, header_line=header_line)
 
 
+def _split_plain(line: str) -> list[str]:
+    return line.split(",")
+
+
+def split_csv_line(line: str) -> list[str]:
+    """The fields of one CSV line read by the ``csv`` module (quotes, embedded commas)."""
+    return next(csv.reader([line]), [])
+
+
+def check_dates(rows: pl.DataFrame, column: str, fmt: str, file: str, max_bad_share: float) -> None:
+    """Refuse a whole file whose dates are not in its family's order ``fmt``.
+
+    Raises ``SourceError`` when the format is month-first (``%m/…``) and any date's first
+    field is above 12 (the file is day-first: parsing it row by row would silently swap day
+    and month wherever both are ≤ 12), or when more than ``max_bad_share`` of the dates (and
+    more than one) do not parse with ``fmt`` at all; a single stray bad date is left to the row
+    rules (quarantine).
+    """
+    if rows.is_empty():
+        return
+    texts = rows[column]
+    if fmt.startswith("%m"):
+        first = texts.str.extract(r"^\s*(\d{1,2})\D", 1).cast(pl.Int64, strict=False)
+        over = rows.filter((first > 12).fill_null(False))
+        if not over.is_empty():
+            raise SourceError(
+                f"dates are not month-first: {over.height} of {rows.height} dates have a first field above 12; "
+                "the whole file is refused (read day-first it would re-date rows silently)",
+                file=file,
+                line=int(over["line_no"][0]),
+                value=str(over[column][0]),
+                expected=fmt,
+            )
+    bad = rows.filter(texts.str.to_date(fmt, strict=False).is_null())
+    if bad.height > max(1.0, max_bad_share * rows.height):  # one stray bad date is a row fault
+        raise SourceError(
+            f"{bad.height} of {rows.height} dates ({bad.height / rows.height:.1%}) do not parse as {fmt} "
+            f"(at most {max_bad_share:.1%} may); the whole file is refused",
+            file=file,
+            line=int(bad["line_no"][0]),
+            value=str(bad[column][0]),
+            expected=fmt,
+        )
+
+
 def parse_numbers(
     rows: pl.DataFrame, numeric: Sequence[str], *, missing: Sequence[str] = ()
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Cast string columns to Float64; rows with an unparseable number go to quarantine.
+    """Cast string columns to Float64; rows with an unparseable number, ``NaN`` or an infinity go
+    to quarantine.
 
     A null string (a column the file does not have) stays null.
 
@@ -181,6 +233,8 @@ def parse_numbers(
         bad_exprs.append(
             pl.when(parsed.is_null() & s.is_not_null() & ~is_missing)
             .then(pl.lit(f"unparseable number in column {c!r}: ") + s)
+            .when(parsed.is_not_null() & ~parsed.is_finite())
+            .then(pl.lit(f"not a finite number in column {c!r}: ") + s)
             .otherwise(None)
         )
     checked = rows.with_columns(pl.coalesce(*bad_exprs).alias("_reason")) if bad_exprs else rows

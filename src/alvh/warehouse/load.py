@@ -16,7 +16,7 @@ import polars as pl
 from alvh.core.errors import ValidationFailed
 from alvh.schemas.meta import IngestRun, Quarantine
 from alvh.warehouse.connection import transaction
-from alvh.warehouse.upsert import insert_ignore, upsert_with_revisions
+from alvh.warehouse.upsert import insert_ignore, mark_accepted, upsert_with_revisions
 
 
 def utcnow() -> datetime:
@@ -66,14 +66,18 @@ def store_family(
     outcomes: dict[str, FileOutcome],
     run_id: str,
     now: datetime,
+    accepted: dict[str, tuple[str, datetime]] | None = None,
 ) -> None:
     """In one transaction: upsert ``rows`` (validated, with ``source_file``) into ``table`` with
     revisions, insert the quarantine rows, complete the ``parsed`` files' counts, and record every
-    outcome in ``meta.ingest_run``."""
+    outcome in ``meta.ingest_run``. ``accepted``: file name → (user, when) of suspect files
+    applied on purpose, recorded on their revisions."""
     read_counts = _count_by_file(rows, "source_file") if not rows.is_empty() else {}
     q_counts = _count_by_file(quarantine, "file")
     with transaction(con):
         counts = upsert_with_revisions(con, table, model, rows, run_id=run_id, now=now) if not rows.is_empty() else None
+        if accepted:
+            mark_accepted(con, run_id, table, accepted)
         insert_ignore(con, "meta.quarantine", Quarantine, quarantine)
         finished = utcnow()
         for o in parsed:

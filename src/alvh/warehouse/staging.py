@@ -30,9 +30,11 @@ def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
 
 
 def breadth_origin(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Where each advancing-issues row came from (file, line, sha256), by provider and session."""
+    """Where each advancing-issues row came from (file, line, the line as read, sha256), by
+    provider and session."""
     return con.sql(
-        "SELECT provider, session_date, source_file, line_no, sha256 FROM raw.breadth WHERE series = 'advn'"
+        "SELECT provider, session_date, source_file, line_no, raw_text AS line_text, sha256 "
+        "FROM raw.breadth WHERE series = 'advn'"
     ).pl()
 
 

@@ -19,6 +19,8 @@ import polars as pl
 from alvh.warehouse.ddl import LOAD_META_COLUMNS, column_order, primary_key
 
 DATE_KEYS = ("date", "trade_date", "session_date")  # the key column that dates a revised row
+# columns written with a row but never compared: the line as read is not a value of the row
+NOT_COMPARED = ("raw_text",)
 
 
 @contextmanager
@@ -74,26 +76,16 @@ def upsert_with_revisions(
     """
     key = primary_key(model)
     cols = column_order(model)
-    values = [c for c in cols if c not in key and c not in LOAD_META_COLUMNS]
+    values = _value_columns(model)
     incoming = frame.select(cols)
     with registered(con, incoming, "_incoming"):
         on = " AND ".join(f"t.{k} = i.{k}" for k in key)
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in values) or "FALSE"
-        row_key = " || ', ' || ".join(f"'{k}=' || CAST(i.{k} AS VARCHAR)" for k in key)
-        date_key = next((k for k in key if k in DATE_KEYS), None)
-        row_date = f"i.{date_key}" if date_key else "CAST(NULL AS DATE)"
         if values:
-            per_column = " UNION ALL ".join(
-                f"SELECT {row_key} AS row_key, {row_date} AS row_date, '{c}' AS column_name, "
-                f"CAST(t.{c} AS VARCHAR) AS old_value, CAST(i.{c} AS VARCHAR) AS new_value, "
-                f"i.source_file FROM _incoming i JOIN {table} t ON {on} "
-                f"WHERE t.{c} IS DISTINCT FROM i.{c}"
-                for c in values
-            )
             con.execute(
                 "INSERT INTO meta.revision(run_id, table_name, row_key, row_date, column_name, old_value, "
                 f"new_value, source_file, revised_at) SELECT ?, ?, row_key, row_date, column_name, "
-                f"old_value, new_value, source_file, ? FROM ({per_column})",
+                f"old_value, new_value, source_file, ? FROM ({_changes_sql(table, model)})",
                 [run_id, table, now],
             )
         updated = dict(
@@ -102,7 +94,8 @@ def upsert_with_revisions(
             ).fetchall()
         )
         if updated:
-            assignments = ", ".join(f"{c} = i.{c}" for c in values + LOAD_META_COLUMNS if c in cols)
+            written = values + [c for c in NOT_COMPARED if c in cols] + LOAD_META_COLUMNS
+            assignments = ", ".join(f"{c} = i.{c}" for c in written if c in cols)
             con.execute(f"UPDATE {table} AS t SET {assignments} FROM _incoming i WHERE {on} AND ({differs})")
         exists = " AND ".join(f"t.{k} = i.{k}" for k in key)
         new_rows = f"FROM _incoming i WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {exists})"
@@ -111,6 +104,68 @@ def upsert_with_revisions(
             selected = ", ".join("i." + c for c in cols)
             con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {selected} {new_rows}")
     return UpsertCounts(inserted=inserted, updated=updated)
+
+
+def _value_columns(model: type[pa.DataFrameModel]) -> list[str]:
+    key = primary_key(model)
+    return [c for c in column_order(model) if c not in key and c not in LOAD_META_COLUMNS and c not in NOT_COMPARED]
+
+
+def _changes_sql(table: str, model: type[pa.DataFrameModel]) -> str:
+    """SELECT of every stored value the view ``_incoming`` would change: row_key, row_date,
+    column_name, old_value, new_value, source_file."""
+    key = primary_key(model)
+    on = " AND ".join(f"t.{k} = i.{k}" for k in key)
+    row_key = " || ', ' || ".join(f"'{k}=' || CAST(i.{k} AS VARCHAR)" for k in key)
+    date_key = next((k for k in key if k in DATE_KEYS), None)
+    row_date = f"i.{date_key}" if date_key else "CAST(NULL AS DATE)"
+    return " UNION ALL ".join(
+        f"SELECT {row_key} AS row_key, {row_date} AS row_date, '{c}' AS column_name, "
+        f"CAST(t.{c} AS VARCHAR) AS old_value, CAST(i.{c} AS VARCHAR) AS new_value, "
+        f"i.source_file FROM _incoming i JOIN {table} t ON {on} "
+        f"WHERE t.{c} IS DISTINCT FROM i.{c}"
+        for c in _value_columns(model)
+    )
+
+
+def pending_revisions(
+    con: duckdb.DuckDBPyConnection, table: str, model: type[pa.DataFrameModel], frame: pl.DataFrame
+) -> pl.DataFrame:
+    """The stored values ``frame`` would change if upserted (nothing is written): one row per
+    value, ``source_file, row_key, row_date, column_name, old_value, new_value``."""
+    schema = {
+        "source_file": pl.String,
+        "row_key": pl.String,
+        "row_date": pl.Date,
+        "column_name": pl.String,
+        "old_value": pl.String,
+        "new_value": pl.String,
+    }
+    if frame.is_empty() or not _value_columns(model):
+        return pl.DataFrame(schema=schema)
+    with registered(con, frame.select(column_order(model)), "_incoming"):
+        out = con.sql(
+            "SELECT source_file, row_key, row_date, column_name, old_value, new_value "
+            f"FROM ({_changes_sql(table, model)}) ORDER BY source_file, row_date, row_key, column_name"
+        ).pl()
+    return out.cast(schema)
+
+
+def stored_rows_by_file(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+    """Rows of ``table`` by the file (name) that last wrote them."""
+    return {name: int(n) for name, n in con.execute(f"SELECT source_file, count(*) FROM {table} GROUP BY 1").fetchall()}
+
+
+def mark_accepted(
+    con: duckdb.DuckDBPyConnection, run_id: str, table: str, files: dict[str, tuple[str, datetime]]
+) -> None:
+    """Record who applied a suspect file on purpose, and when, on its revisions of this run."""
+    for name, (user, when) in files.items():
+        con.execute(
+            "UPDATE meta.revision SET accepted_by = ?, accepted_at = ? "
+            "WHERE run_id = ? AND table_name = ? AND source_file = ?",
+            [user, when, run_id, table, name],
+        )
 
 
 def replace_table(
