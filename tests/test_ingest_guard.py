@@ -230,3 +230,62 @@ def test_cli_refuses_a_suspect_file_then_accepts_it(
     assert q(db, "SELECT close FROM staging.stg_index_daily WHERE symbol = 'VIX' AND session_date = '2026-07-15'") == [
         (21.0,)
     ]
+
+
+# --- plausibility on every family -------------------------------------------------------------------
+
+CFE = "Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,Open Interest"
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "text", "reason"),
+    [
+        (
+            "vx_current",
+            "VX_2020-03-18.csv",
+            f"{CFE}\r\n2020-03-16,H (Mar 2020),0.0,0.0,0.0,0.0,726.25,0,0,0,0\r\n",
+            "implausible settle 726.25: outside [0.0, 250.0]",
+        ),
+        (
+            "vx_legacy",
+            "CFE_H08_VX.csv",
+            f"{CFE}\n03/19/2003,H (Mar 08),0,0,0,0,24.5,0,0,0,0\n",
+            "date 2003-03-19 is before this family's plausible start 2004-03-26",
+        ),
+        ("unicorn", "NYSE_advn.csv", "20150824, 61000\n", "implausible value 61000: outside [0.0, 20000.0]"),
+        (
+            "fred",
+            "DTB3.csv",
+            "observation_date,DTB3\n2020-01-02,45.5\n",
+            "implausible value 45.5: outside [-5.0, 30.0]",
+        ),
+    ],
+)
+def test_implausible_rows_of_every_family_are_quarantined(family: Any, name: str, text: str, reason: str) -> None:
+    from alvh.sources.cfe import expiry_from_name
+    from alvh.sources.families import parse_family
+
+    expiry = expiry_from_name(name) if family.startswith("vx_") else None
+    good = {
+        "vx_current": "2020-03-13,H (Mar 2020),0.0,0.0,0.0,0.0,51.75,0,0,0,0\r\n",
+        "vx_legacy": "03/19/2008,H (Mar 08),0,0,0,0,24.5,0,0,0,0\n",
+        "unicorn": "20150825, 1500\n",
+        "fred": "2020-01-03,1.52\n",
+    }[family]
+    f = FetchedFile(FileRef(family, name, name, expiry), (text + good).encode())
+    out = parse_family(family, [f], checks=CHECKS.rows)
+    assert out.parsed.rows.height == 1 and not out.failed
+    assert out.parsed.quarantine.select("line_no", "raw_text", "reason").to_dicts() == [
+        {"line_no": text.count("\n"), "raw_text": text.splitlines()[-1], "reason": reason}
+    ]
+
+
+def test_a_breadth_line_is_quarantined_whole() -> None:
+    """One implausible count takes the line's other count with it (one line, one decision)."""
+    from alvh.sources.families import parse_family
+
+    text = "date,adv_close,decl_close\n2018-02-05,318,2747\n2018-02-06,31800,2747\n"
+    f = FetchedFile(FileRef("vendor_breadth", "tv.csv", "tv.csv"), text.encode())
+    out = parse_family("vendor_breadth", [f], checks=CHECKS.rows)
+    assert sorted(out.parsed.rows["session_date"].unique().to_list()) == [date(2018, 2, 5)]
+    assert out.parsed.quarantine.select("line_no", "raw_text").rows() == [(3, "2018-02-06,31800,2747")]

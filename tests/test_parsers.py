@@ -331,3 +331,93 @@ def test_legacy_dates_without_zero_padding(data_dir: Path) -> None:
     assert p.quarantine.is_empty()
     assert p.rows.filter(pl.col("trade_date") == date(2009, 8, 17))["settle"].item() == 27.6
     assert p.rows["trade_date"].max() == date(2009, 8, 19)
+
+
+# --- strict formats (issue 12) --------------------------------------------------------------------
+
+
+def quoted_like_excel(text: str) -> bytes:
+    """The vendor file as a spreadsheet would save it: BOM, every field quoted, counts of 1,000
+    or more with a thousands separator (``"2,747"``), CRLF."""
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        fields = line.split(",")
+        if i:
+            fields = [fields[0]] + [f"{int(float(v)):,}" for v in fields[1:]]
+        out.append(",".join(f'"{f}"' for f in fields))
+    return ("\ufeff" + "\r\n".join(out) + "\r\n").encode("utf-8")
+
+
+def test_quoted_vendor_breadth_loads_exactly_like_the_plain_file(data_dir: Path) -> None:
+    f = data_dir / "breadth/tradingview_usi_pynecore/tv_nyse_adv_decl_daily.csv"
+    quoted = quoted_like_excel(f.read_text())
+    line = '"2018-02-05","2","1,218","2","318","14","2,768","14","2,747"'
+    assert quoted.startswith(b'\xef\xbb\xbf"date","adv_open"') and f"\r\n{line}\r\n".encode() in quoted
+    plain = vendor(f.read_bytes(), "tv.csv")
+    got = vendor(quoted, "tv.csv")
+    assert got.height == plain.height == 2 * 5656
+    assert got.drop("raw_text").equals(plain.drop("raw_text"))
+    day = got.filter(pl.col("session_date") == date(2018, 2, 5)).sort("series")
+    assert day["value"].to_list() == [318, 2747]
+    assert day["raw_text"].to_list() == [line, line]  # the line as read, quotes and all
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "ok"),
+    [
+        ("VVIX_History.csv", "DATE,VVIX", True),  # CBOE's one-value file
+        ("VVIX_History.csv", "DATE,OPEN,HIGH,LOW,CLOSE", True),  # and the OHLC variant
+        ("SKEW_History.csv", "DATE,SKEW", True),
+        ("VXN_History.csv", "DATE,VXN", True),  # a user-configured symbol: its own name
+        ("VIX_History.csv", "DATE,VIX", False),  # the VIX family publishes OHLC only
+        ("VIX_History.csv", "Date,Price", False),
+        ("VVIX_History.csv", "DATE,SKEW", False),
+    ],
+)
+def test_index_header_variants(name: str, header: str, ok: bool) -> None:
+    n = header.count(",")
+    content = f"{header}\n01/02/2024,{','.join(['13.2'] * n)}\n".encode()
+    if ok:
+        assert parse_cboe_index(content, name).rows.height == 1
+        return
+    with pytest.raises(SourceError, match=f"wrong header for {name.split('_')[0]}"):
+        parse_cboe_index(content, name)
+
+
+def test_day_first_legacy_vx_file_is_refused_whole(data_dir: Path) -> None:
+    f = data_dir / "cboe/vx_futures/cfe_legacy_2008_2015/CFE_Q09_VX.csv"
+    lines = f.read_text().splitlines()
+    swapped = []
+    for ln in lines:
+        parts = ln.split(",")
+        if parts[0].count("/") == 2:
+            m, d, y = parts[0].split("/")
+            parts[0] = f"{d}/{m}/{y}"
+        swapped.append(",".join(parts))
+    with pytest.raises(SourceError, match="dates are not month-first") as err:
+        parse_cfe(("\n".join(swapped) + "\n").encode(), f.name, expiry_from_name(f.name), "cfe_legacy")
+    assert "CFE_Q09_VX.csv" in str(err.value)
+
+
+def test_many_unparseable_dates_refuse_a_file_one_is_quarantined() -> None:
+    rows = [f"2018-02-{d:02d},300,2700" for d in range(1, 28)]
+    one_bad = "date,adv_close,decl_close\n" + "\n".join([*rows, "2018-02-30,1,1"]) + "\n"
+    p = vendor(one_bad.encode())
+    assert p.height == 2 * 27
+    two_bad = one_bad + "2018-02-31,1,1\n"
+    with pytest.raises(SourceError, match="2 of 29 dates .* do not parse as %Y-%m-%d"):
+        vendor(two_bad.encode())
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity"])
+def test_non_finite_numbers_are_quarantined(value: str) -> None:
+    p = parse_fred(f"observation_date,DTB3\n2020-01-02,1.5\n2020-01-03,{value}\n".encode(), "DTB3.csv", "DTB3")
+    assert p.rows["value"].to_list() == [1.5]
+    assert p.quarantine.to_dicts() == [
+        {
+            "file": "DTB3.csv",
+            "line_no": 3,
+            "raw_text": f"2020-01-03,{value}",
+            "reason": f"not a finite number in column 'value': {value}",
+        }
+    ]
