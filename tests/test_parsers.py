@@ -405,7 +405,7 @@ def test_many_unparseable_dates_refuse_a_file_one_is_quarantined() -> None:
     p = vendor(one_bad.encode())
     assert p.height == 2 * 27
     two_bad = one_bad + "2018-02-31,1,1\n"
-    with pytest.raises(SourceError, match="2 of 29 dates .* do not parse as %Y-%m-%d"):
+    with pytest.raises(SourceError, match=r"2 of 29 dates .* do not parse as %Y-%m-%d"):
         vendor(two_bad.encode())
 
 
