@@ -79,7 +79,9 @@ def test_503_then_200_succeeds_after_one_retry(data_server: DataServer) -> None:
     src = source(data_server)
     got = src.fetch(vix_ref(data_server))
     assert got.status == "ok" and got.content.startswith(b"DATE,OPEN")
-    assert data_server.hits[path] == 2 and src.sleeps == [0.01]  # type: ignore[attr-defined]
+    assert data_server.hits[path] == 2
+    (wait,) = src.sleeps  # type: ignore[attr-defined]
+    assert 0.01 <= wait < 0.015  # backoff 0.01 s plus up to 50 % jitter
 
 
 def test_429_is_retried_but_403_is_not(data_server: DataServer) -> None:
@@ -101,7 +103,9 @@ def test_timeout_surfaces_as_clear_error_after_retries(data_server: DataServer) 
         src.fetch(vix_ref(data_server))
     msg = str(err.value)
     assert "could not fetch after 3 attempts" in msg and "Timeout" in msg and "VIX_History.csv" in msg
-    assert data_server.hits[path] == 3 and src.sleeps == [0.01, 0.02]  # type: ignore[attr-defined]
+    assert data_server.hits[path] == 3
+    first, second = src.sleeps  # type: ignore[attr-defined]
+    assert 0.01 <= first < 0.015 and 0.02 <= second < 0.03  # doubling, each with jitter
 
 
 def test_404_is_missing_not_fatal(data_server: DataServer) -> None:
@@ -155,7 +159,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
     src = HttpSource(catalog_stub(), date(2020, 1, 1), HttpPolicy(retries=1, backoff_s=0.01), sleep=sleeps.append)
     with pytest.raises(SourceError, match="ConnectionError"):
         src.fetch(ref)
-    assert sleeps == [0.01]
+    assert len(sleeps) == 1 and 0.01 <= sleeps[0] < 0.015
 
 
 def catalog_stub() -> Catalog:
@@ -202,3 +206,76 @@ def test_redirect_to_another_host_is_refused(data_server: DataServer) -> None:
             src.fetch(FileRef("cboe_index", "VIX_History.csv", base + "/VIX_History.csv"))
     finally:
         srv.shutdown()
+
+
+# --- a well-kept client (issue 12): Retry-After, jitter, conditional requests, a session per thread ---
+
+
+def test_429_with_retry_after_waits_as_the_server_asks(data_server: DataServer) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    data_server.faults[path] = [Fault(status=429, headers={"Retry-After": "1"})]
+    src = source(data_server)
+    got = src.fetch(vix_ref(data_server))
+    assert got.status == "ok" and data_server.hits[path] == 2
+    assert src.sleeps == [1.0]  # type: ignore[attr-defined]  # the server's 1 s, not the 0.01 s backoff
+
+
+def test_retry_after_is_capped(data_server: DataServer) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    data_server.faults[path] = [Fault(status=503, headers={"Retry-After": "3600"})]
+    sleeps: list[float] = []
+    policy = HttpPolicy(retries=1, backoff_s=0.01, retry_after_max_s=2)
+    src = HttpSource(catalog(data_server), date(2020, 4, 1), policy, sleep=sleeps.append)
+    assert src.fetch(vix_ref(data_server)).status == "ok"
+    assert sleeps == [2.0]
+
+
+def test_backoff_doubles_with_jitter() -> None:
+    from alvh.sources.http import backoff_wait
+
+    assert backoff_wait(1.0, 1, rng=lambda: 0.0) == 1.0
+    assert backoff_wait(1.0, 3, rng=lambda: 0.5) == 5.0  # 1 × 2² × (1 + 0.5 × 0.5)
+
+
+def test_unchanged_file_is_not_downloaded_again(data_server: DataServer, tmp_path: Path) -> None:
+    path = INDEX_PATH + "/VIX_History.csv"
+    src = source(data_server)
+    ref = vix_ref(data_server)
+    first = src.fetch(ref)
+    assert first.status == "ok" and first.etag and first.last_modified == "Wed, 22 Jul 2026 21:00:00 GMT"
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        load_family(con, "cboe_index", [first], run_id="r1", source_kind="http")
+        from alvh.warehouse.lineage import http_validators
+
+        validators = http_validators(con, "cboe_index")
+    assert validators == {ref.locator: (first.etag, first.last_modified)}
+    again = source(data_server)
+    again.remember(validators)
+    second = again.fetch(ref)
+    assert (second.status, second.content, second.etag) == ("not_modified", b"", first.etag)
+    assert data_server.not_modified[path] == 1
+    sent = data_server.requests[-1][2]
+    assert sent["If-None-Match"] == first.etag and sent["If-Modified-Since"] == first.last_modified
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        out = load_family(con, "cboe_index", [second], run_id="r2", source_kind="http")
+        assert (out[0].status, out[0].sha256) == ("unchanged", first.sha256)
+        assert http_validators(con, "cboe_index") == validators  # kept for the next run
+    # a changed file is downloaded whole: the ETag no longer matches
+    data_server.bodies[path] = [first.content + b"07/23/2026,17.0,17.5,16.5,17.2\n"]
+    third = again.fetch(ref)
+    assert third.status == "ok" and third.content.endswith(b"17.2\n") and third.etag != first.etag
+
+
+def test_one_session_per_thread(data_server: DataServer) -> None:
+    import threading
+
+    src = source(data_server)
+    mine = src.session
+    assert src.session is mine
+    theirs: list[object] = []
+    t = threading.Thread(target=lambda: theirs.append(src.session))
+    t.start()
+    t.join()
+    assert theirs[0] is not mine
+    adapter = mine.get_adapter("https://cdn.cboe.com/")
+    assert adapter.max_retries.total == 2 and 429 in adapter.max_retries.status_forcelist

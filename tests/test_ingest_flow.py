@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from alvh.schemas.registry import TABLES
-from tests.support.cboe_server import VX_PATH, DataServer
+from tests.support.cboe_server import INDEX_PATH, VX_PATH, DataServer
 
 pytestmark = pytest.mark.flow
 AS_OF = date(2026, 7, 22)  # the last date in the shared VIX file
@@ -123,6 +123,13 @@ def test_ingest_over_http_end_to_end(
     assert again.rows_inserted == again.rows_updated == again.rows_quarantined == 0
     assert again.count("loaded") == 0 and again.not_fetched > 100
     assert http_env.hits[old_contract] == 1  # expired and already loaded: not requested again
+    # files that can still change are asked for conditionally: the server answers 304, no body
+    vix = INDEX_PATH + "/VIX_History.csv"
+    assert http_env.hits[vix] == 2 and http_env.not_modified[vix] == 1
+    assert q(db, "SELECT status FROM meta.ingest_run WHERE file_name = 'VIX_History.csv' ORDER BY started_at") == [
+        ("loaded",),
+        ("unchanged",),
+    ]
     assert snapshot(db) == before
 
 

@@ -3,6 +3,7 @@ paths, with scripted faults (status codes, delays, truncated bodies, HTML pages)
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -22,11 +23,13 @@ VENDOR_PATH = "/vendor"
 
 @dataclass
 class Fault:
-    """One scripted answer: ``status`` code, or ``kind`` in {timeout, truncate, html}."""
+    """One scripted answer: ``status`` code (with ``headers``, e.g. Retry-After), or ``kind`` in
+    {timeout, truncate, html}."""
 
     status: int | None = None
     kind: str | None = None
     delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +38,11 @@ class DataServer:
     faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
     bodies: dict[str, list[bytes]] = field(default_factory=lambda: defaultdict(list))  # scripted bodies
     hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # like a CDN: an ETag (the body's sha256) and Last-Modified on every file; HTTP 304 when the
+    # client's If-None-Match matches; ``not_modified`` counts those answers per path
+    conditional: bool = True
+    not_modified: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    requests: list[tuple[str, float, dict[str, str]]] = field(default_factory=list)  # path, time, headers
 
     def start(self) -> None:
         server = self
@@ -47,6 +55,7 @@ class DataServer:
                 parts = urlsplit(self.path)
                 key = parts.path + (f"?{parts.query}" if parts.query else "")
                 server.hits[key] += 1
+                server.requests.append((key, time.monotonic(), dict(self.headers.items())))
                 queue = server.faults.get(key)
                 fault = queue.pop(0) if queue else None
                 scripted = server.bodies.get(key)
@@ -56,6 +65,8 @@ class DataServer:
                         time.sleep(fault.delay_s)
                     if fault.status is not None:
                         self.send_response(fault.status)
+                        for name, value in fault.headers.items():
+                            self.send_header(name, value)
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
@@ -89,9 +100,19 @@ class DataServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+                if server.conditional and self.headers.get("If-None-Match") == etag:
+                    server.not_modified[key] += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/csv")
                 self.send_header("Content-Length", str(len(body)))
+                if server.conditional:
+                    self.send_header("ETag", etag)
+                    self.send_header("Last-Modified", "Wed, 22 Jul 2026 21:00:00 GMT")
                 self.end_headers()
                 self.wfile.write(body)
 

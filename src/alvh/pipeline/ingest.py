@@ -30,10 +30,11 @@ from alvh.schemas.meta import FlowRun
 from alvh.sources.base import Family, FetchedFile, Source
 from alvh.sources.catalog import FAMILIES
 from alvh.sources.families import RowChecks
+from alvh.sources.http import HttpSource
 from alvh.sources.plausible import Plausibility
 from alvh.transforms.revision_guard import RevisionGuard, old_before
 from alvh.warehouse.connection import open_warehouse, run_lock
-from alvh.warehouse.lineage import final_files
+from alvh.warehouse.lineage import final_files, http_validators
 from alvh.warehouse.load import FileOutcome, utcnow
 from alvh.warehouse.upsert import insert_ignore
 
@@ -115,6 +116,8 @@ def fetch_family(
     if source.kind == "http":
         with open_warehouse(warehouse) as con:
             final = final_files(con, family)
+            if isinstance(source, HttpSource):
+                source.remember(http_validators(con, family))
         refs, skipped = files_to_fetch(refs, final, as_of, start)
     else:
         refs, skipped = files_to_fetch(refs, set(), as_of, start)

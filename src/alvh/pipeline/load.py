@@ -74,6 +74,8 @@ def load_family(
             finished_at=started,
             status=status,
             message=message,
+            etag=f.etag,
+            last_modified=f.last_modified,
         )
 
     for f in fetched:
@@ -81,6 +83,10 @@ def load_family(
             outcomes[f.ref.locator] = outcome(f, "failed", f.error)
         elif f.status == "missing":
             outcomes[f.ref.locator] = outcome(f, "missing", "not found at the source (HTTP 404 or no file)")
+        elif f.status == "not_modified":
+            o = outcome(f, "unchanged", "not modified since the last load (HTTP 304); not downloaded")
+            o.sha256 = previous.get(f.ref.name)
+            outcomes[f.ref.locator] = o
         elif previous.get(f.ref.name) == f.sha256:
             outcomes[f.ref.locator] = outcome(f, "unchanged", "same sha256 as the last load; skipped")
         else:

@@ -61,6 +61,7 @@ def make_source(settings: Settings, as_of: date) -> Source:
         backoff_s=settings.http_backoff_s,
         max_bytes=settings.http_max_bytes,
         user_agent=settings.http_user_agent,
+        retry_after_max_s=settings.http_retry_after_max_s,
     )
     return HttpSource(cat, as_of, policy)
 

@@ -28,6 +28,8 @@ class IngestRun(pa.DataFrameModel):
     finished_at: datetime
     status: str = pa.Field(isin=INGEST_STATUSES)
     message: str = pa.Field(nullable=True)
+    etag: str = pa.Field(nullable=True, description="the server's ETag for this version (HTTP only)")
+    last_modified: str = pa.Field(nullable=True, description="the server's Last-Modified for this version (HTTP only)")
 
     class Config:
         strict = True

@@ -31,13 +31,17 @@ class FileRef:
 
 @dataclass(frozen=True)
 class FetchedFile:
-    """A file's bytes with its origin; ``status`` is ``ok``, ``missing`` (HTTP 404 / no file) or
-    ``failed`` (could not be fetched: ``error`` says why)."""
+    """A file's bytes with its origin; ``status`` is ``ok``, ``missing`` (HTTP 404 / no file),
+    ``not_modified`` (HTTP 304: the server says the last load is current; no bytes) or ``failed``
+    (could not be fetched: ``error`` says why). ``etag`` / ``last_modified``: the server's
+    validators, sent back next time."""
 
     ref: FileRef
     content: bytes
-    status: Literal["ok", "missing", "failed"] = "ok"
+    status: Literal["ok", "missing", "not_modified", "failed"] = "ok"
     error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
     @property
     def sha256(self) -> str:

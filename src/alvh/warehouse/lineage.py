@@ -17,6 +17,17 @@ def last_loaded_sha(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, st
     return {name: sha for name, sha in rows}
 
 
+def http_validators(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, tuple[str | None, str | None]]:
+    """URL → (ETag, Last-Modified) the server gave for the version last loaded (or confirmed
+    unchanged) from it; sent back so an unchanged file is not downloaded again."""
+    rows = con.execute(
+        "SELECT locator, arg_max(etag, finished_at), arg_max(last_modified, finished_at) FROM meta.ingest_run "
+        "WHERE family = ? AND status IN ('loaded', 'unchanged') AND source = 'http' GROUP BY locator",
+        [family],
+    ).fetchall()
+    return {url: (etag, modified) for url, etag, modified in rows if etag or modified}
+
+
 def final_files(con: duckdb.DuckDBPyConnection, family: str) -> set[tuple[str, date]]:
     """(file name, date) of every file successfully read or found missing, with the date of the
     last such run; callers skip contract files read after their expiry (they cannot change)."""

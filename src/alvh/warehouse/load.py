@@ -43,6 +43,8 @@ class FileOutcome:
     finished_at: datetime
     status: str
     message: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def validate(model: type[pa.DataFrameModel], frame: pl.DataFrame, table: str) -> pl.DataFrame:
