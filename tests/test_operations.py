@@ -122,9 +122,26 @@ def test_late_data_is_retried_then_published(
     data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [
         rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), later)
     ] * 3
-    summary2 = daily_flow(
-        as_of=later, source="http", warehouse=str(tmp_path / "w2.duckdb"), export_dir=str(tmp_path / "e2")
+    state = daily_flow(
+        as_of=later,
+        source="http",
+        warehouse=str(tmp_path / "w2.duckdb"),
+        export_dir=str(tmp_path / "e2"),
+        return_state=True,
     )
+    summary2 = state.result()
+    # the waiting is Prefect's: one task run, tried 3 times, with AwaitingRetry states between
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+        (check,) = [r for r in runs if r.name.startswith("ingest-todays-data")]
+        assert check.run_count == 3 and check.state.is_completed()
+        history = [s.name for s in client.read_task_run_states(check.id)]
+    assert history.count("AwaitingRetry") == 2
     assert (
         summary2.signal is not None
         and summary2.signal["stale"]

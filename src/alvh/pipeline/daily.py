@@ -8,7 +8,6 @@ still fires on holidays) ends early with "no session".
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +19,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.runtime import flow_run, task_run
 
 from alvh.core.calendar import is_session, sessions_between
 from alvh.core.errors import ConfigError, SourceError
@@ -228,31 +227,57 @@ def check_in_data(settings: Settings, day: date, today: date) -> None:
         )
 
 
+class LateData(Exception):
+    """Today's inputs are not all published yet: the task that checks for them is retried by
+    Prefect after ``late_data_delay_s`` (no sleep inside the run)."""
+
+    def __init__(self, day: date, missing: list[str]) -> None:
+        super().__init__(f"{', '.join(missing)} not published yet for {day}")
+        self.missing = missing
+
+
+def _only_late_data(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the check only when data is late; any other failure fails at once."""
+    return isinstance(state.result(raise_on_failure=False), LateData)
+
+
+@task(name="ingest-todays-data", cache_policy=NO_CACHE, retry_condition_fn=_only_late_data)
+def ingest_todays_data(settings: Settings, day: date, run_id: str, today: date) -> tuple[list[str], str | None]:
+    """Ingest, and check that ``day``'s inputs are in: raises ``LateData`` (retried by Prefect)
+    while today's are missing; on the last try returns what is still missing, so the day is
+    published stale rather than not at all. Returns (missing inputs, ingest error)."""
+    log = get_run_logger()
+    ingest_error = None
+    try:
+        run_ingest(settings, run_id, day)
+    except SourceError as exc:  # publish what the data allows (stale if need be), then fail
+        ingest_error = str(exc)
+        log.error("ingest incomplete: %s", exc)
+    check_in_data(settings, day, today)
+    missing = inputs_missing(settings, day)
+    last_try = task_run.run_count > settings.late_data_retries
+    # only today's data can still arrive: a past session's will not by waiting
+    if missing and day == today and not last_try:
+        log.warning(
+            "%s not published yet for %s; Prefect retries in %.0f s (try %d of %d)",
+            ", ".join(missing),
+            day,
+            settings.late_data_delay_s,
+            task_run.run_count,
+            settings.late_data_retries + 1,
+        )
+        raise LateData(day, missing)
+    return missing, ingest_error
+
+
 def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
     run_id = str(flow_run.id or uuid.uuid4())
-    ingest_error = None
     today = today_new_york()
+    check = ingest_todays_data.with_options(
+        retries=settings.late_data_retries, retry_delay_seconds=settings.late_data_delay_s
+    )
     try:
-        for attempt in range(settings.late_data_retries + 1):
-            try:
-                run_ingest(settings, run_id, day)
-            except SourceError as exc:  # publish what the data allows (stale if need be), then fail
-                ingest_error = str(exc)
-                log.error("ingest incomplete: %s", exc)
-            check_in_data(settings, day, today)
-            missing = inputs_missing(settings, day)
-            # only today's data can still arrive: a past session's will not by waiting
-            if not missing or attempt == settings.late_data_retries or day != today:
-                break
-            log.warning(
-                "%s not published yet for %s; retrying in %.0f s (%d of %d)",
-                ", ".join(missing),
-                day,
-                settings.late_data_delay_s,
-                attempt + 1,
-                settings.late_data_retries,
-            )
-            time.sleep(settings.late_data_delay_s)
+        _, ingest_error = check(settings, day, run_id, today)
         batch, published = signals_task(settings, day, run_id)
         export_task(settings)
     except Exception as exc:
