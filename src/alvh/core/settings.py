@@ -255,9 +255,11 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(
         0.0, ge=0, le=86_400, allow_inf_nan=False, description="a second writing job waits this long for the warehouse"
     )
-    late_data_retries: int = Field(3, ge=0, le=20, description="re-ingest attempts when today's data is not out yet")
+    late_data_retries: int = Field(
+        3, ge=0, le=20, description="Prefect retries of the ingest when today's data is not out yet"
+    )
     late_data_delay_s: float = Field(
-        600.0, ge=0, le=86_400, allow_inf_nan=False, description="seconds between those attempts"
+        600.0, ge=0, le=86_400, allow_inf_nan=False, description="seconds between those retries (retry_delay_seconds)"
     )
 
     # --- alerts -------------------------------------------------------------------------------
