@@ -289,3 +289,81 @@ def test_a_breadth_line_is_quarantined_whole() -> None:
     out = parse_family("vendor_breadth", [f], checks=CHECKS.rows)
     assert sorted(out.parsed.rows["session_date"].unique().to_list()) == [date(2018, 2, 5)]
     assert out.parsed.quarantine.select("line_no", "raw_text").rows() == [(3, "2018-02-06,31800,2747")]
+
+
+@pytest.mark.flow
+def test_cli_the_issue_table_end_to_end(
+    prefect_harness: None, fresh_signal_warehouse: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """The issue's bad downloads in one `alvh ingest --source-dir` on the real history: the
+    Date,Price VIX file and a day-first VIX9D file are refused whole (exit 1, both named); in
+    VIX3M the 987654.25, NaN and 2099 rows are quarantined with their lines while a good new row
+    loads; VIX in staging is exactly as before."""
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+    from alvh.pipeline.ingest import today_new_york
+
+    db = fresh_signal_warehouse
+    src = tmp_path / "src"
+    src.mkdir()
+    vix = vix_lines(data_dir)
+    (src / "VIX_History.csv").write_text(
+        "\n".join(["Date,Price"] + [f"{ln.split(',')[0]},{ln.split(',')[4]}" for ln in vix[1:]]) + "\n"
+    )
+    nine = (data_dir / "cboe/indices/VIX9D_History.csv").read_text().splitlines()
+    day_first = [nine[0]] + ["/".join([ln[3:5], ln[0:2], ln[6:]]) for ln in nine[1:]]
+    (src / "VIX9D_History.csv").write_text("\n".join(day_first) + "\n")
+    bad = [
+        "07/23/2026,987654.25,987654.25,987654.25,987654.25",
+        "07/24/2026,19.5,19.9,19.1,NaN",
+        "01/02/2099,19.5,19.9,19.1,19.6",
+    ]
+    three = (data_dir / "cboe/indices/VIX3M_History.csv").read_text().splitlines()
+    (src / "VIX3M_History.csv").write_text("\n".join([*three, *bad, "07/27/2026,19.6,20.1,19.2,19.85"]) + "\n")
+
+    def vix_staging() -> list[tuple[Any, ...]]:
+        return q(db, "SELECT * FROM staging.stg_index_daily WHERE symbol IN ('VIX', 'VIX9D') ORDER BY ALL")
+
+    before = vix_staging()
+    res = CliRunner().invoke(app, ["ingest", "--source-dir", str(src), "--warehouse", str(db), "--end", "2026-07-27"])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert "2 file(s) could not be ingested" in text
+    assert "VIX_History.csv: file" in text and "wrong header for VIX" in text
+    assert "VIX9D_History.csv" in text and "dates are not month-first" in text
+    n = len(three)
+    assert q(db, "SELECT line_no, raw_text, reason FROM meta.quarantine WHERE file LIKE '%VIX3M%' ORDER BY 1") == [
+        (n + 1, bad[0], "implausible open 987654.25: outside [1.0, 250.0]"),
+        (n + 2, bad[1], "not a finite number in column 'close': NaN"),
+        (n + 3, bad[2], f"date 2099-01-02 is after the run date {today_new_york()}"),  # the later of --end, today
+    ]
+    assert q(
+        db,
+        "SELECT session_date, close FROM staging.stg_index_daily WHERE symbol = 'VIX3M' "
+        "AND session_date > '2026-07-22'",
+    ) == [(date(2026, 7, 27), 19.85)]
+    assert vix_staging() == before
+    assert q(db, "SELECT max(vix_close) FROM marts.indicators_daily") == [(82.69,)]
+
+
+def test_a_warehouse_from_before_gains_the_new_columns(vix_warehouse: Path, tmp_path: Path, data_dir: Path) -> None:
+    """meta.revision (accepted_by/at), meta.ingest_run (etag, last_modified) and raw.breadth
+    (raw_text) are added to an existing file on open; its data stays and loads go on."""
+    db = tmp_path / "old.duckdb"
+    shutil.copy(vix_warehouse, db)
+    new = [
+        ("meta", "revision", "accepted_by"),
+        ("meta", "revision", "accepted_at"),
+        ("meta", "ingest_run", "etag"),
+        ("meta", "ingest_run", "last_modified"),
+        ("raw", "breadth", "raw_text"),
+    ]
+    with duckdb.connect(str(db)) as con:
+        for schema, table, col in new:
+            con.execute(f"ALTER TABLE {schema}.{table} DROP COLUMN {col}")
+    out = load(db, revise(vix_lines(data_dir), ["07/21/2026"], "17.500000"))  # opens (migrates), then loads
+    assert (out.status, out.rows_updated) == ("loaded", 1)
+    cols = set(q(db, "SELECT table_schema, table_name, column_name FROM information_schema.columns"))
+    assert set(new) <= cols
+    assert q(db, "SELECT count(*) FROM raw.cboe_index") == [(9234,)]

@@ -136,7 +136,7 @@ def parse_vendor_breadth(
         for c, n in ((date_column, "date_text"), (adv_column, "adv"), (decl_column, "decl"))
     }
     rows = split.rows.rename(rename).with_columns(
-        pl.col(c).str.replace_all(r"[,_\s]", "") for c in ("adv", "decl")
+        pl.col(c).str.replace_all(r"[,\s]", "") for c in ("adv", "decl")
     )  # "1,600" → 1600
     check_dates(rows, "date_text", date_format, file, bad_date_max_share)
     rows, q1 = parse_dates(rows, "date_text", date_format, "date")
