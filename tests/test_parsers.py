@@ -421,3 +421,13 @@ def test_non_finite_numbers_are_quarantined(value: str) -> None:
             "reason": f"not a finite number in column 'value': {value}",
         }
     ]
+
+
+def test_legacy_vix_header_is_a_known_variant(data_dir: Path) -> None:
+    """CBOE's old vixcurrent.csv (``Date,VIX Open,…``, unpadded dates, then ``, `` separators
+    from 2013-11-01) reads as a VIX history."""
+    f = data_dir / "cboe/legacy/vixcurrent.csv"
+    p = parse_cboe_index(f.read_bytes(), "VIX_History.csv")
+    assert p.rows.height == data_rows(f) == 3846 and p.quarantine.is_empty()
+    row = p.rows.filter(pl.col("date") == date(2013, 11, 1)).select("open", "high", "low", "close").row(0)
+    assert row == (13.46, 13.92, 13.22, 13.28)

@@ -114,7 +114,9 @@ def ingest(
                     accept_revisions=accept_revisions or None,
                 )
         except AlvhError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            from rich.markup import escape
+
+            console.print(f"[red]error:[/red] {escape(str(exc))}")  # values may hold [brackets]
             raise typer.Exit(1) from None
     table = Table(title=f"ingest {summary.run_id} → {settings.warehouse}")
     rows = summary.by_family()

@@ -42,11 +42,14 @@ def symbol_from_name(name: str) -> str:
     return m.group("symbol").upper()
 
 
-# The headers each symbol's file may have. The VIX family and SPX publish OHLC; VVIX and SKEW
-# have been published as one value column (``DATE,VVIX``) and may come with OHLC; a symbol not
-# listed (a user-configured index) may be either, its one column named after the symbol.
+# CBOE's legacy VIX file (vixcurrent.csv, 2004-2019): the same columns under other names
+LEGACY_VIX_HEADER = ("DATE", "VIX OPEN", "VIX HIGH", "VIX LOW", "VIX CLOSE")
+# The headers each symbol's file may have. The VIX family and SPX publish OHLC (VIX also in the
+# legacy naming); VVIX and SKEW have been published as one value column (``DATE,VVIX``) and may
+# come with OHLC; a symbol not listed (a user-configured index) may be either, its one column
+# named after the symbol.
 HEADER_VARIANTS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "VIX": (tuple(OHLC_HEADER),),
+    "VIX": (tuple(OHLC_HEADER), LEGACY_VIX_HEADER),
     "VIX9D": (tuple(OHLC_HEADER),),
     "VIX3M": (tuple(OHLC_HEADER),),
     "VIX6M": (tuple(OHLC_HEADER),),
@@ -80,8 +83,8 @@ def split_cboe_index(
             value=first[:120],
             expected=" or ".join(",".join(v) for v in variants),
         )
-    if list(fields) == OHLC_HEADER:
-        split = split_rows(text, file, ["date_text", *OHLC], OHLC_HEADER)
+    if len(fields) == len(OHLC_HEADER):
+        split = split_rows(text, file, ["date_text", *OHLC], list(fields))
     else:
         split = split_rows(text, file, ["date_text", "close"], list(fields))
         split.rows = split.rows.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in OHLC[:3]])
