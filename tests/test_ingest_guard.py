@@ -192,6 +192,13 @@ def staging_digest(db: Path) -> dict[str, str]:
         }
 
 
+def lineage(db: Path) -> tuple[dict[str, str], set[tuple[str, date]]]:
+    from alvh.warehouse.lineage import final_files, last_loaded_sha
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return last_loaded_sha(con, "cboe_index"), final_files(con, "cboe_index")
+
+
 @pytest.mark.flow
 def test_cli_refuses_a_suspect_file_then_accepts_it(
     prefect_harness: None, fresh_signal_warehouse: Path, data_dir: Path, tmp_path: Path
@@ -208,9 +215,11 @@ def test_cli_refuses_a_suspect_file_then_accepts_it(
     shutil.copy(data_dir / "cboe/indices/VVIX_History.csv", src / "VVIX_History.csv")  # unchanged: loads as such
     before_staging = staging_digest(db)
     before = dump(db, WRITTEN)
+    before_lineage = lineage(db)
     args = ["ingest", "--source-dir", str(src), "--warehouse", str(db), "--end", "2026-07-22"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 1, res.output
+    assert lineage(db) == before_lineage  # the refused file is recorded as failed, never as the loaded version
     text = " ".join(res.output.split())
     assert "VIX_History.csv" in text and "would revise 6 stored row(s)" in text and "15.67 → 21.0" in text
     assert staging_digest(db) == before_staging
