@@ -90,3 +90,98 @@ def test_alvh_run_refuses_while_another_job_holds_the_warehouse(tmp_path: Path) 
     finally:
         holder.kill()
         holder.wait()
+
+
+def read_holding(path: Path, seconds: float) -> subprocess.Popen[str]:
+    """A reader (a notebook, a BI tool): a read-only DuckDB connection kept open ``seconds``."""
+    code = (
+        "import duckdb, time\n"
+        f"con = duckdb.connect({str(path)!r}, read_only=True)\n"
+        "print('reading', flush=True)\n"
+        f"time.sleep({seconds})\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "reading"
+    return p
+
+
+def test_a_reader_delays_a_write_window_but_does_not_fail_the_job(tmp_path: Path) -> None:
+    """Issue: any open read-only reader made the scheduled run fail at once, even with
+    ALVH_LOCK_TIMEOUT_S=60. A write window now waits (up to the job's lock_timeout_s) for it."""
+    import duckdb
+
+    from alvh.warehouse.connection import connect
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    reader = read_holding(db, 3.0)
+    t = time.monotonic()
+    with run_lock(db, timeout_s=30):
+        con = connect(db)
+        waited = time.monotonic() - t
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+        con.close()
+    reader.wait()
+    assert 1.0 < waited < 30
+
+
+def test_a_reader_that_stays_is_named_after_the_wait(tmp_path: Path) -> None:
+    import duckdb
+
+    from alvh.warehouse.connection import connect
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    reader = read_holding(db, 60)
+    try:
+        t = time.monotonic()
+        with pytest.raises(WarehouseLocked) as err, run_lock(db, timeout_s=3):
+            connect(db)
+        assert time.monotonic() - t >= 3
+        msg = str(err.value)
+        assert f"PID {reader.pid}" in msg and "waited 3 s" in msg and "exports/current/signals.duckdb" in msg
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
+    """Issue: a killed run left its ephemeral Prefect server (~200 MB) running for half an hour."""
+    import os
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "alvh.cli", "run", "--as-of", "2018-02-05", "--source-dir", str(tmp_path),
+         "--warehouse", str(tmp_path / "w.duckdb"), "--export-dir", str(tmp_path / "exp")],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        server = None
+        deadline = time.monotonic() + 90
+        while server is None and time.monotonic() < deadline and run.poll() is None:
+            for child in _children(run.pid):
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+                if b"uvicorn" in cmd or b"server_guard" in cmd:
+                    server = child
+            time.sleep(0.2)
+        assert server is not None, "the run started no Prefect server"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and Path(f"/proc/{server}").exists():
+            state = Path(f"/proc/{server}/stat").read_text().split()[2] if Path(f"/proc/{server}").exists() else "X"
+            if state == "Z":  # exited; waits only for init to reap it
+                break
+            time.sleep(0.2)
+        alive = Path(f"/proc/{server}/stat").exists() and Path(f"/proc/{server}/stat").read_text().split()[2] != "Z"
+        assert not alive, f"the Prefect server (PID {server}) outlived the killed run"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()

@@ -44,9 +44,18 @@ def state(db: Path, exports: Path) -> tuple[Any, Any]:
 
 
 def content(p: Path) -> str:
-    """A file's content, whole, minus the run id (which differs between any two runs)."""
+    """A file's content, whole, minus the run id (which differs between any two runs); for the
+    snapshot's DuckDB file, every table's rows."""
     import polars as pl
 
+    if p.suffix == ".duckdb":
+        with duckdb.connect(str(p), read_only=True) as con:
+            names = [r[0] for r in con.sql("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+            rows = []
+            for n in names:
+                keep = ", ".join(c for c in con.sql(f"SELECT * FROM marts.{n} LIMIT 0").columns if c != "run_id")
+                rows.append((n, con.sql(f"SELECT {keep} FROM marts.{n} ORDER BY ALL").fetchall()))
+        return hashlib.sha256(repr(rows).encode()).hexdigest()
     frame = pl.read_csv(p, infer_schema=False) if p.suffix == ".csv" else pl.read_parquet(p)
     if "run_id" in frame.columns:
         frame = frame.drop("run_id")

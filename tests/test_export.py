@@ -64,3 +64,44 @@ def test_signals_show_explains_what_is_published_and_a_missing_warehouse(
     assert "nothing is published yet" in res.output and "alvh backfill --start 2019-05-01" in res.output
     res = CliRunner().invoke(app, ["signals", "show", "--warehouse", str(tmp_path / "missing.duckdb")])
     assert res.exit_code == 1 and "no warehouse at" in res.output and "alvh run" in res.output
+
+
+def test_snapshot_database_serves_readers_without_blocking_the_writer(
+    fresh_signal_warehouse: Path, tmp_path: Path
+) -> None:
+    """Readers that must never delay a run open ``current/signals.duckdb``: the marts as
+    published, in a file the next export replaces atomically while the reader keeps its own."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    exports = tmp_path / "exports"
+    with open_warehouse(fresh_signal_warehouse) as con:
+        export_marts(con, exports)
+        published = con.sql("SELECT * FROM marts.indicators_daily ORDER BY session_date").pl()
+    snap_db = exports / "current" / "signals.duckdb"
+    with duckdb.connect(str(snap_db), read_only=True) as reader:
+        assert reader.sql("SELECT * FROM marts.indicators_daily ORDER BY session_date").pl().equals(published)
+    code = (
+        "import duckdb, sys, time\n"
+        f"con = duckdb.connect({str(snap_db)!r}, read_only=True)\n"
+        "print(con.execute('SELECT count(*) FROM marts.indicators_daily').fetchone()[0], flush=True)\n"
+        "sys.stdin.readline()\n"
+        "print(con.execute('SELECT count(*) FROM marts.indicators_daily').fetchone()[0], flush=True)\n"
+    )
+    reader_proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert reader_proc.stdout is not None and reader_proc.stdin is not None
+    before = int(reader_proc.stdout.readline())
+    with open_warehouse(fresh_signal_warehouse) as con:  # the writer is not blocked by that reader
+        con.execute("DELETE FROM marts.indicators_daily WHERE session_date < DATE '1991-01-01'")
+        assert export_marts(con, exports) is True
+        after_rows = con.execute("SELECT count(*) FROM marts.indicators_daily").fetchone()
+    reader_proc.stdin.write("\n")
+    reader_proc.stdin.flush()
+    assert int(reader_proc.stdout.readline()) == before  # the reader kept its consistent snapshot
+    reader_proc.wait(timeout=30)
+    with duckdb.connect(str(exports / "current" / "signals.duckdb"), read_only=True) as reader:
+        assert reader.execute("SELECT count(*) FROM marts.indicators_daily").fetchone() == after_rows

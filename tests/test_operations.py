@@ -96,6 +96,45 @@ def test_upstream_revision_is_recorded_recomputed_and_named(
         assert macd[date(2018, 2, 7)] is not None
 
 
+def test_a_revision_loaded_by_alvh_ingest_is_republished_by_the_next_run(
+    prefect_harness: None, data_dir: Path, tmp_path: Path
+) -> None:
+    """Issue: a revision loaded by `alvh ingest` updated the indicators, but the signals already
+    published were not recomputed. Doctor sees the disagreement; the next run republishes from
+    the revised session, and then they agree again."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.daily import daily_flow
+    from alvh.pipeline.ingest import ingest_flow
+    from alvh.warehouse.doctor import signals_disagreeing_with_inputs
+
+    src = copy_sources(data_dir, tmp_path / "src")
+    db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
+    kw = {"source": str(src), "warehouse": str(db), "export_dir": str(exports)}
+    daily_flow(as_of=date(2018, 2, 6), **kw)
+    daily_flow(as_of=date(2018, 2, 8), **kw)
+    vix = src / "cboe" / "indices" / "VIX_History.csv"
+    lines = [
+        ",".join([*ln.split(",")[:4], "31.000000"]) if ln.startswith("02/07/2018,") else ln
+        for ln in vix.read_text().splitlines()
+    ]
+    vix.write_text("\n".join(lines) + "\n")
+    ingest_flow(source=str(src), end=date(2018, 2, 8), settings=load_settings(warehouse=db))
+    with duckdb.connect(str(db), read_only=True) as con:
+        drift = signals_disagreeing_with_inputs(con)
+    assert drift and min(d[0] for d in drift) == date(2018, 2, 7)
+    assert any(d[0] == date(2018, 2, 7) and d[1] == "vix_close" and d[3] == 31.0 for d in drift)
+    summary = daily_flow(as_of=date(2018, 2, 8), **kw)
+    assert summary.sessions == [date(2018, 2, 7), date(2018, 2, 8)]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert signals_disagreeing_with_inputs(con) == []
+        vix_close = dict(con.sql("SELECT session_date, vix_close FROM marts.hedge_signal_daily").fetchall())
+        assert vix_close[date(2018, 2, 7)] == 31.0
+        note = con.sql(
+            "SELECT actions_summary FROM marts.hedge_signal_daily WHERE session_date = DATE '2018-02-07'"
+        ).fetchall()[0][0]
+    assert "2018-02-07" in note
+
+
 def test_late_data_is_retried_then_published(
     prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -54,9 +55,18 @@ def progress_bars(width: int) -> Iterator[Callable[[str, int, int], None]]:
         yield on_progress
 
 
+_debug = False  # --debug anywhere on the command line: full tracebacks and Prefect's error logs
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show tracebacks and Prefect's error logs (also accepted after the command)")
+    ] = False,
+) -> None:
     """Adaptive Layered VIX Hedge: ingest market data, compute and publish hedge signals."""
+    global _debug
+    _debug = _debug or debug
 
 
 def _parse_date(value: str | None, name: str) -> date | None:
@@ -68,10 +78,47 @@ def _parse_date(value: str | None, name: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD", param_hint=name) from None
 
 
+class _NoErrorLogs(logging.Filter):
+    """Keeps Prefect's ERROR records (with their tracebacks) off the terminal: the CLI prints the
+    error itself, in one line. They still reach the Prefect API (the run's logs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+def _preflight(warehouse: Path, export_dir: Path | None = None) -> None:
+    """Before a writing job: the warehouse opens for writing and the export folder can be written
+    (each failure is one line saying what to do), so nothing fails after minutes of work."""
+    from alvh.warehouse.connection import check_writable
+    from alvh.warehouse.export import check_export_dir
+
+    check_writable(warehouse)
+    if export_dir is not None:
+        check_export_dir(export_dir)
+
+
 def _quiet_prefect() -> None:
+    """Before a command that runs flows: quiet Prefect's terminal output, and bind its ephemeral
+    API server (if one is needed) to this process, so a killed run leaves no server behind."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    import prefect.main  # noqa: F401 - configures Prefect's logging, so its handlers exist
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from alvh.pipeline.server_guard import bind_ephemeral_server
+
+    bind_ephemeral_server()
+    if _debug:
+        return
+    known = logging.Logger.manager.loggerDict.values()
+    loggers = [logging.getLogger(), *(lg for lg in known if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _NoErrorLogs) for f in handler.filters
+            ):
+                handler.addFilter(_NoErrorLogs())
 
 
 @app.command()
@@ -97,14 +144,16 @@ def ingest(
 
     A file that would revise too much stored history is refused whole (exit 1, the other files
     load); `--accept-revisions FILE` applies it on purpose."""
-    _quiet_prefect()
     from alvh.core.settings import load_settings
-    from alvh.pipeline.ingest import ingest_flow
 
     settings = load_settings(warehouse=warehouse, source_dir=source_dir)
     source = "http" if http else (str(settings.source_dir) if settings.source_dir else "http")
     with progress_bars(18) as on_progress:
         try:
+            _preflight(settings.warehouse)
+            _quiet_prefect()
+            from alvh.pipeline.ingest import ingest_flow
+
             with reporting(on_progress):
                 summary = ingest_flow(
                     source=source,
@@ -243,13 +292,15 @@ def run(
     export_dir: ExportOpt = None,
 ) -> None:
     """The daily job: ingest → indicators → signals → publish → export, then print the plan."""
-    _quiet_prefect()
     from alvh.core.settings import load_settings
-    from alvh.pipeline.daily import daily_flow
     from alvh.warehouse.connection import run_lock
 
     settings = load_settings(warehouse=warehouse, source_dir=source_dir, export_dir=export_dir)
     try:
+        _preflight(settings.warehouse, settings.export_dir)
+        _quiet_prefect()
+        from alvh.pipeline.daily import daily_flow
+
         with run_lock(settings.warehouse, settings.lock_timeout_s):
             summary = daily_flow(
                 as_of=_parse_date(as_of, "--as-of"),
@@ -280,15 +331,17 @@ def backfill(
 ) -> None:
     """Signals for every session in a range from data already in the warehouse (no ingest); a range
     ending before the last published session is carried forward to it so positions carry."""
-    _quiet_prefect()
     from alvh.core.settings import load_settings
-    from alvh.pipeline.backfill import backfill_flow
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     first = _parse_date(start, "--start")
     assert first is not None
     with progress_bars(8) as on_progress:
         try:
+            _preflight(settings.warehouse, settings.export_dir)
+            _quiet_prefect()
+            from alvh.pipeline.backfill import backfill_flow
+
             with reporting(on_progress):
                 summary = backfill_flow(first, _parse_date(end, "--end"), settings=settings)
         except AlvhError as exc:
@@ -312,21 +365,21 @@ def signals_show(
     export_dir: ExportOpt = None,
 ) -> None:
     """Print a session's hedge plan: one line per layer, with the reason."""
-    import duckdb
-
+    from alvh.core.errors import WarehouseLocked
     from alvh.core.settings import load_settings
+    from alvh.warehouse.connection import connect
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     wanted = _parse_date(date_, "--date")
-    if not settings.warehouse.is_file():
+    if not settings.warehouse.exists():
         console.print(
             f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` (or `alvh ingest`) first, "
             "or point --warehouse / ALVH_WAREHOUSE at yours"
         )
         raise typer.Exit(1)
     try:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
-    except duckdb.Error:
+        con = connect(settings.warehouse, read_only=True)
+    except WarehouseLocked:
         # a run holds the warehouse for writing: read the last exported plan instead
         sig, layers = _from_exports(settings.export_dir, wanted)
         out_console().print(signal_panel(sig, layers))
@@ -466,11 +519,10 @@ def doctor(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the date to check against (default: today)")] = None,
 ) -> None:
     """Is everything fresh and sound? One table; exit code 1 if anything needs attention."""
-    import duckdb
-
     from alvh.core.settings import load_settings
     from alvh.pipeline.doctor import deployment_check
     from alvh.pipeline.ingest import today_new_york
+    from alvh.warehouse.connection import connect
     from alvh.warehouse.doctor import Check, warehouse_checks
 
     settings = load_settings(warehouse=warehouse)
@@ -480,10 +532,10 @@ def doctor(
         checks = [Check("warehouse", "attention", f"{settings.warehouse} does not exist: run `alvh run` first")]
     else:
         try:
-            with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            with connect(settings.warehouse, read_only=True) as con:
                 checks = warehouse_checks(con, settings.warehouse, day)
-        except duckdb.Error as exc:
-            checks = [Check("warehouse", "attention", f"cannot open read-only ({exc}); a job may be running")]
+        except AlvhError as exc:  # locked by a job, not a DuckDB file, …: each says which
+            checks = [Check("warehouse", "attention", str(exc))]
     checks.append(deployment_check())
     table = Table(title=f"alvh doctor — {settings.warehouse} — as of {day}")
     for col in ("check", "status", "detail"):
@@ -545,12 +597,32 @@ def deploy(
 
 
 def main() -> None:  # pragma: no cover - console entry
+    """Run the CLI. Errors print as one line (alvh's own errors say what to do); any other error
+    names its type and suggests ``--debug``, which shows the full traceback instead."""
+    global _debug
+    from rich.markup import escape
+
+    if "--debug" in sys.argv[1:]:
+        _debug = True
+        sys.argv = [a for a in sys.argv if a != "--debug"]
     try:
         app()
     except AlvhError as exc:
-        from rich.markup import escape
-
+        if _debug:
+            raise
         console.print(f"[red]error:[/red] {escape(str(exc))}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]")
+        sys.exit(130)
+    except Exception as exc:
+        if _debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        console.print(
+            f"[red]error:[/red] {type(exc).__name__}: {escape(first[:500])} "
+            "[dim](rerun with --debug for the traceback)[/dim]"
+        )
         sys.exit(1)
 
 

@@ -64,7 +64,23 @@ class StaleDataError(AlvhError):
 
 
 class WarehouseLocked(AlvhError):
-    """Another process holds the DuckDB warehouse for writing."""
+    """Another process holds the DuckDB warehouse (a writing job, or a reader while we write)."""
+
+
+class WarehouseMissing(AlvhError):
+    """There is no warehouse file where one was expected (a read of a warehouse never built)."""
+
+
+class WarehouseInvalid(AlvhError):
+    """The warehouse path is not a DuckDB database (a folder, garbage, another format)."""
+
+
+class WarehouseReadOnly(AlvhError):
+    """The warehouse (or its folder) cannot be written: read-only file system or permissions."""
+
+
+class ExportError(AlvhError):
+    """The export folder cannot hold the exports (it is a file, or cannot be written)."""
 
 
 class ConfigError(AlvhError):

@@ -253,7 +253,11 @@ class Settings(BaseSettings):
 
     gx_validation: bool = Field(True, description="also validate published marts with the GX suite")
     lock_timeout_s: float = Field(
-        0.0, ge=0, le=86_400, allow_inf_nan=False, description="a second writing job waits this long for the warehouse"
+        60.0,
+        ge=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="a writing job waits this long (seconds) for another job, or for readers, to free the warehouse",
     )
     late_data_retries: int = Field(
         3, ge=0, le=20, description="Prefect retries of the ingest when today's data is not out yet"

@@ -21,7 +21,7 @@ from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.progress import report
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
-from alvh.warehouse.export import export_marts
+from alvh.warehouse.export import check_export_dir, export_marts
 from alvh.warehouse.signals import last_indicator_session, last_published_session
 
 
@@ -57,6 +57,7 @@ def backfill_flow(start: date, end: date | None = None, settings: Settings | Non
     """Signal, audit, publish and export every session from ``start`` to ``end``."""
     log = get_run_logger()
     settings = settings or load_settings()
+    check_export_dir(settings.export_dir)  # before the work, not after it
     with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
         sessions, extended = backfill_range(start, end, last_indicator_session(con), last_published_session(con))
         if extended is not None:

@@ -30,7 +30,7 @@ from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.doctor import signals_disagreeing_with_inputs
-from alvh.warehouse.export import export_marts
+from alvh.warehouse.export import check_export_dir, export_marts
 from alvh.warehouse.lineage import input_ranges, revisions_in_run
 from alvh.warehouse.signals import Batch
 
@@ -187,6 +187,7 @@ def daily_flow(
         log.info(msg)
         create_markdown_artifact(key="alvh-daily", markdown=f"# {msg}")
         return DailySummary(day, "no session")
+    check_export_dir(settings.export_dir)  # before the work, not after it
     with run_lock(settings.warehouse, settings.lock_timeout_s):
         return _daily(settings, day, log)
 

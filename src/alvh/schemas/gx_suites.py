@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,37 @@ def suites(ratio_bounds: tuple[float, float] = (0.6, 1.2)) -> dict[str, list[Any
     }
 
 
+# GX's Data Docs templates load jQuery, Bootstrap, Vega, fonts and logos from CDNs. The pages are
+# made offline: external scripts and stylesheets are removed (the validation tables are plain HTML
+# and stay readable; only table filters and the GX styling are lost), external images keep their alt
+# text, and CSS url()s to other hosts are dropped. Links (<a href>) stay: they fetch nothing.
+_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
+_EXTERNAL_LINK = re.compile(r"<link[^>]*\shref=[\"']https?://[^>]*>", re.IGNORECASE)
+_EXTERNAL_IMG = re.compile(r"<img[^>]*\ssrc=[\"']https?://[^>]*>", re.IGNORECASE)
+_EXTERNAL_CSS_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.IGNORECASE)
+
+
+def offline_html(html: str) -> str:
+    """The page with every external script, stylesheet, image and CSS url() removed."""
+    html = _EXTERNAL_SCRIPT.sub("", html)
+    html = _EXTERNAL_LINK.sub("", html)
+    html = _EXTERNAL_IMG.sub("", html)
+    return _EXTERNAL_CSS_URL.sub("none", html)
+
+
+def make_docs_offline(docs_dir: Path) -> int:
+    """Rewrite every Data Docs HTML page under ``docs_dir`` with ``offline_html``; returns how
+    many pages changed."""
+    changed = 0
+    for page in docs_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = offline_html(text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
+
+
 @dataclass
 class GxResult:
     table: str
@@ -70,7 +102,8 @@ class GxResult:
 def run_gx(
     frames: dict[str, pl.DataFrame], docs_dir: Path | None = None, ratio_bounds: tuple[float, float] = (0.6, 1.2)
 ) -> list[GxResult]:
-    """Validate each frame with its suite; build Data Docs HTML under ``docs_dir`` if given."""
+    """Validate each frame with its suite; build Data Docs HTML under ``docs_dir`` if given
+    (offline: no CDN, see ``offline_html``)."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -124,4 +157,6 @@ def run_gx(
             if not r.success
         ]
         out.append(GxResult(table, bool(res.success), failures, dict(run.statistics)))
+    if docs_dir is not None:
+        make_docs_offline(docs_dir)
     return out

@@ -210,14 +210,15 @@ def save_validation(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         insert_ignore(con, "meta.validation_run", ValidationRun, pl.DataFrame(batch.validation))
 
 
-def publish(con: duckdb.DuckDBPyConnection, batch: Batch) -> bool:
+def publish(con: duckdb.DuckDBPyConnection, batch: Batch, unchanged: bool | None = None) -> bool:
     """Replace the batch's sessions in every signal mart in one transaction.
 
     Returns False (and writes nothing) when the published rows are already identical apart from
-    the run id, so a re-run leaves tables and exports byte-identical.
+    the run id, so a re-run leaves tables and exports byte-identical. ``unchanged``: that answer,
+    when the caller has already computed it.
     """
     lo, hi = batch.sessions[0], batch.sessions[-1]
-    if _unchanged(con, batch, lo, hi):
+    if unchanged if unchanged is not None else _unchanged(con, batch, lo, hi):
         return False
     with transaction(con):
         for table in SIGNAL_TABLES:
@@ -245,12 +246,16 @@ def audit_and_publish(
     con: duckdb.DuckDBPyConnection, batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool = True
 ) -> bool:
     """Audit the batch, keep every result in ``meta.validation_run``, and publish only if all
-    rules pass. Raises ``ValidationFailed`` naming the failing rules and rows otherwise."""
-    failures = audit(batch, run_id, docs_dir, use_gx)
+    rules pass. Raises ``ValidationFailed`` naming the failing rules and rows otherwise. Data Docs
+    (``docs_dir``) are regenerated only when the batch changes what is published."""
+    # Data Docs are rebuilt only when the published rows would change: a re-run that publishes
+    # nothing new is still validated and recorded, but leaves the docs as they are.
+    unchanged = _unchanged(con, batch, batch.sessions[0], batch.sessions[-1])
+    failures = audit(batch, run_id, None if unchanged else docs_dir, use_gx)
     save_validation(con, batch)
     if failures:
         raise ValidationFailed("nothing was published; failing rules: " + " | ".join(failures))
-    return publish(con, batch)
+    return publish(con, batch, unchanged)
 
 
 __all__ = [
