@@ -160,6 +160,12 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="ConnectionError"):
         src.fetch(ref)
     assert len(sleeps) == 1 and 0.01 <= sleeps[0] < 0.015
+    # every other file on that host fails at once, without its own retries (a run with no network
+    # used to spend ~10 minutes retrying each of its ~540 files)
+    other = FileRef("cboe_index", "VVIX_History.csv", f"http://127.0.0.1:{port}{INDEX_PATH}/VVIX_History.csv")
+    with pytest.raises(SourceError, match="could not be reached earlier in this run"):
+        src.fetch(other)
+    assert len(sleeps) == 1
 
 
 def catalog_stub() -> Catalog:

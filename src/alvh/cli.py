@@ -111,6 +111,7 @@ def _quiet_prefect() -> None:
     bind_ephemeral_server()
     if _debug:
         return
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # each retry; the outcome is reported
     known = logging.Logger.manager.loggerDict.values()
     loggers = [logging.getLogger(), *(lg for lg in known if isinstance(lg, logging.Logger))]
     for logger in loggers:

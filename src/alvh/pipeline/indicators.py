@@ -13,10 +13,14 @@ from alvh.warehouse.marts import publish_table
 
 
 def build_indicators_mart(con: duckdb.DuckDBPyConnection, params: IndicatorParams | None = None) -> pl.DataFrame:
-    """Compute, validate and replace ``marts.indicators_daily``; returns the published frame."""
+    """Compute, validate and replace ``marts.indicators_daily``; returns the published frame
+    (empty, and the mart left as it is, when staging holds no VIX history: nothing to build on)."""
     inputs = load_indicator_inputs(con)
+    sessions = mart_sessions(inputs["index_daily"])
+    if sessions.is_empty():
+        return con.sql("SELECT * FROM marts.indicators_daily LIMIT 0").pl()
     frame = build_indicators_daily(
-        mart_sessions(inputs["index_daily"]),
+        sessions,
         inputs["index_daily"],
         inputs["vx"],
         inputs["breadth"],

@@ -124,6 +124,7 @@ class HttpSource:
         self._sleep = sleep
         self._local = threading.local()
         self.validators: dict[str, Validators] = {}
+        self.unreachable: dict[str, str] = {}  # host → the connection error that exhausted its retries
 
     def remember(self, validators: Mapping[str, Validators]) -> None:
         """ETag / Last-Modified per URL from earlier loads: sent back so unchanged files are
@@ -180,6 +181,13 @@ class HttpSource:
                 raise SourceError("file not found", file=ref.locator, expected="a readable file")
             return FetchedFile(ref, path.read_bytes())
         check_url(ref.locator, ref.family, self.allowed_hosts)
+        host = (urlsplit(ref.locator).hostname or "").lower()
+        if host in self.unreachable:  # no network, or the host is down: fail fast, not per file
+            raise SourceError(
+                f"not fetched: {host} could not be reached earlier in this run ({self.unreachable[host]})",
+                file=ref.locator,
+                expected="a reachable server (check the network, or use --source-dir with local files)",
+            )
         etag, modified = self.validators.get(ref.locator, (None, None))
         attempts = self.policy.retries + 1
         last_error = "no attempt made"
@@ -189,6 +197,8 @@ class HttpSource:
             try:
                 got = self._get(ref.locator, etag, modified)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if isinstance(exc, requests.ConnectionError | requests.ConnectTimeout):
+                    self.unreachable[host] = type(exc).__name__
                 raise SourceError(
                     f"could not fetch after {attempts} attempts: {type(exc).__name__}: {exc}",
                     file=ref.locator,
