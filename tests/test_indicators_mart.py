@@ -112,3 +112,12 @@ def test_no_look_ahead(inputs: dict[str, pl.DataFrame], mart: pl.DataFrame, cut:
     full = mart.filter(pl.col("session_date") <= partial["session_date"].max())
     assert partial.height == full.height
     assert partial.equals(full), partial.join(full, on="session_date").height
+
+
+def test_an_empty_staging_builds_nothing_and_keeps_the_mart(tmp_path: Path) -> None:
+    """A first run with no network loads nothing: the mart build must not fail (it used to raise
+    a bare AssertionError), so the run can say which sources gave no history."""
+    with open_warehouse(tmp_path / "w.duckdb") as con:
+        frame = build_indicators_mart(con)
+        assert frame.is_empty() and "vix_close" in frame.columns
+        assert con.sql("SELECT count(*) FROM marts.indicators_daily").fetchall() == [(0,)]
