@@ -187,3 +187,70 @@ def test_late_data_is_retried_then_published(
         and "VIX has no close" in summary2.signal["stale_reason"]
     )
     assert data_server.hits[INDEX_PATH + "/VIX_History.csv"] == 2 + 3  # the first try and 2 retries
+
+
+def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
+    prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment run that finds today's data not out yet schedules the next try of the same
+    deployment `late_data_delay_s` later and ends (no worker slot held while waiting); that try
+    publishes once the data is out; the last try publishes stale rather than nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.flow_engine import run_flow
+
+    import alvh.pipeline.daily as daily_module
+    from alvh.pipeline.daily import daily_flow
+
+    for key, value in data_server.settings_overrides().items():
+        monkeypatch.setenv(f"ALVH_{key.upper()}", value)
+    monkeypatch.setenv("ALVH_LATE_DATA_RETRIES", "2")
+    monkeypatch.setenv("ALVH_LATE_DATA_DELAY_S", "1800")
+    day = date(2024, 8, 5)
+    monkeypatch.setattr(daily_module, "today_new_york", lambda: day)
+    vix_path = INDEX_PATH + "/VIX_History.csv"
+    full = (data_server.root / "cboe/indices/VIX_History.csv").read_bytes()
+    data_server.bodies[vix_path] = [rows_before(full, day)]  # not out yet at the first try
+    dep_id = daily_flow.to_deployment(name="late-data-test").apply()
+    params = {
+        "as_of": day,
+        "source": "http",
+        "warehouse": str(tmp_path / "w.duckdb"),
+        "export_dir": str(tmp_path / "e"),
+    }
+
+    def run_from_deployment(parameters: dict[str, object]) -> object:
+        with get_client(sync_client=True) as client:
+            fr = client.create_flow_run_from_deployment(dep_id, parameters=parameters)
+        return run_flow(daily_flow, flow_run=fr, parameters=parameters, return_type="result")
+
+    def scheduled_runs() -> list[object]:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep_id])))
+        return [r for r in runs if r.state is not None and r.state.is_scheduled()]
+
+    t0 = datetime.now(UTC)
+    first = run_from_deployment(params)
+    assert first.status == "rescheduled" and first.signal is None  # type: ignore[attr-defined]
+    assert data_server.hits[vix_path] == 1  # one try, no retry inside the run
+    (nxt,) = scheduled_runs()
+    assert nxt.parameters["attempt"] == 2 and nxt.parameters["as_of"] == "2024-08-05"  # type: ignore[attr-defined]
+    start = nxt.expected_start_time  # type: ignore[attr-defined]
+    assert t0 + timedelta(seconds=1790) <= start <= datetime.now(UTC) + timedelta(seconds=1810)
+
+    # the worker picks it up at its time (here: at once); the data is out now
+    data_server.bodies.pop(vix_path)
+    second = run_from_deployment({**params, "attempt": 2})
+    assert second.status == "published" and second.signal is not None and not second.signal["stale"]  # type: ignore[attr-defined]
+
+    # the last try (attempt 3 of 3) with the data still late publishes stale and schedules nothing more
+    later = date(2024, 8, 6)
+    monkeypatch.setattr(daily_module, "today_new_york", lambda: later)
+    data_server.bodies[vix_path] = [rows_before(full, later)]
+    before = len(scheduled_runs())
+    fresh = {"warehouse": str(tmp_path / "w3.duckdb"), "export_dir": str(tmp_path / "e3")}  # 08-06 never loaded
+    last = run_from_deployment({**params, **fresh, "as_of": later, "attempt": 3})
+    assert last.status == "published" and last.signal is not None and last.signal["stale"]  # type: ignore[attr-defined]
+    assert len(scheduled_runs()) == before

@@ -260,10 +260,14 @@ class Settings(BaseSettings):
         description="a writing job waits this long (seconds) for another job, or for readers, to free the warehouse",
     )
     late_data_retries: int = Field(
-        3, ge=0, le=20, description="Prefect retries of the ingest when today's data is not out yet"
+        3, ge=0, le=20, description="further tries of the ingest when today's data is not out yet"
     )
     late_data_delay_s: float = Field(
-        600.0, ge=0, le=86_400, allow_inf_nan=False, description="seconds between those retries (retry_delay_seconds)"
+        600.0,
+        ge=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="seconds between those tries (a rescheduled run, or a task retry)",
     )
 
     # --- alerts -------------------------------------------------------------------------------

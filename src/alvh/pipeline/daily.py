@@ -38,7 +38,7 @@ from alvh.warehouse.signals import Batch
 @dataclass
 class DailySummary:
     as_of: date
-    status: str  # "published", "unchanged", "no session"
+    status: str  # "published", "unchanged", "no session", "rescheduled" (late data, deployment runs)
     sessions: list[date] = field(default_factory=list)
     signal: dict[str, object] | None = None
     layers: list[dict[str, object]] = field(default_factory=list)
@@ -162,11 +162,14 @@ def daily_flow(
     warehouse: str | None = None,
     export_dir: str | None = None,
     settings: Settings | None = None,
+    attempt: int = 1,
 ) -> DailySummary:
     """Ingest what is new, rebuild indicators, publish today's hedge signal and export it.
 
     ``settings``: the entry point's resolved settings (the CLI passes its own, so they are
-    resolved once per process); a scheduled run resolves them here from the environment."""
+    resolved once per process); a scheduled run resolves them here from the environment.
+    ``attempt``: which try at today's late data this is (a deployment run that finds today's
+    data not out yet schedules attempt + 1 for later and ends, holding no worker slot)."""
     log = get_run_logger()
     if settings is None:
         overrides: dict[str, object] = {}
@@ -189,7 +192,7 @@ def daily_flow(
         return DailySummary(day, "no session")
     check_export_dir(settings.export_dir)  # before the work, not after it
     with run_lock(settings.warehouse, settings.lock_timeout_s):
-        return _daily(settings, day, log)
+        return _daily(settings, day, log, attempt)
 
 
 FIRST_POSSIBLE = date(1990, 1, 2)  # the first session of CBOE's VIX history
@@ -243,10 +246,13 @@ def _only_late_data(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(name="ingest-todays-data", cache_policy=NO_CACHE, retry_condition_fn=_only_late_data)
-def ingest_todays_data(settings: Settings, day: date, run_id: str, today: date) -> tuple[list[str], str | None]:
+def ingest_todays_data(
+    settings: Settings, day: date, run_id: str, today: date, tries_before: int = 0
+) -> tuple[list[str], str | None]:
     """Ingest, and check that ``day``'s inputs are in: raises ``LateData`` (retried by Prefect)
     while today's are missing; on the last try returns what is still missing, so the day is
-    published stale rather than not at all. Returns (missing inputs, ingest error)."""
+    published stale rather than not at all. Returns (missing inputs, ingest error).
+    ``tries_before``: tries made by earlier flow runs (a rescheduled deployment run)."""
     log = get_run_logger()
     ingest_error = None
     try:
@@ -256,7 +262,7 @@ def ingest_todays_data(settings: Settings, day: date, run_id: str, today: date) 
         log.error("ingest incomplete: %s", exc)
     check_in_data(settings, day, today)
     missing = inputs_missing(settings, day)
-    last_try = task_run.run_count > settings.late_data_retries
+    last_try = task_run.run_count + tries_before > settings.late_data_retries
     # only today's data can still arrive: a past session's will not by waiting
     if missing and day == today and not last_try:
         log.warning(
@@ -271,14 +277,58 @@ def ingest_todays_data(settings: Settings, day: date, run_id: str, today: date) 
     return missing, ingest_error
 
 
-def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
+def deployment_of_this_run() -> str | None:
+    """``flow/deployment`` when this flow run belongs to a deployment (a scheduled run), else None."""
+    from prefect.runtime import deployment
+
+    name = deployment.name
+    return f"{flow_run.flow_name}/{name}" if name else None
+
+
+def reschedule_for_late_data(target: str, day: date, attempt: int, settings: Settings) -> Any:
+    """Schedule the next try of this deployment ``late_data_delay_s`` from now, with the same
+    parameters, ``as_of`` pinned to ``day`` and ``attempt`` + 1; returns the new flow run. The
+    current run then ends, so no worker slot is held while waiting."""
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.deployments import run_deployment
+
+    params = {k: v for k, v in dict(flow_run.parameters).items() if k != "settings"}
+    params.update(as_of=day.isoformat(), attempt=attempt + 1)
+    return run_deployment(
+        target,
+        parameters=params,
+        scheduled_time=datetime.now(UTC) + timedelta(seconds=settings.late_data_delay_s),
+        timeout=0,
+        as_subflow=False,
+        tags=["alvh", "late-data"],
+    )
+
+
+def _daily(settings: Settings, day: date, log: Any, attempt: int = 1) -> DailySummary:
     run_id = str(flow_run.id or uuid.uuid4())
     today = today_new_york()
-    check = ingest_todays_data.with_options(
-        retries=settings.late_data_retries, retry_delay_seconds=settings.late_data_delay_s
-    )
+    target = deployment_of_this_run() if day == today and settings.late_data_retries else None
+    if target is not None:  # a scheduled run: wait by re-scheduling, not inside this run
+        check = ingest_todays_data.with_options(retries=0)
+    else:  # a run started by hand: Prefect retries the task, the command waits
+        check = ingest_todays_data.with_options(
+            retries=settings.late_data_retries, retry_delay_seconds=settings.late_data_delay_s
+        )
     try:
-        _, ingest_error = check(settings, day, run_id, today)
+        try:
+            _, ingest_error = check(settings, day, run_id, today, tries_before=attempt - 1)
+        except LateData as late:
+            if target is None:
+                raise
+            nxt = reschedule_for_late_data(target, day, attempt, settings)
+            msg = (
+                f"{late}; try {attempt + 1} of {settings.late_data_retries + 1} scheduled for "
+                f"{nxt.expected_start_time} (flow run {nxt.id}); this run ends and holds no worker"
+            )
+            log.warning(msg)
+            create_markdown_artifact(key="alvh-daily", markdown=f"# {day}: waiting for late data\n\n{msg}")
+            return DailySummary(day, "rescheduled")
         batch, published = signals_task(settings, day, run_id)
         export_task(settings)
     except Exception as exc:
