@@ -107,7 +107,7 @@ def test_import_takes_the_run_lock(fresh_signal_warehouse: Path, tmp_path: Path)
     from alvh.core.errors import WarehouseLocked
     from tests.test_concurrency import hold
 
-    settings = load_settings(warehouse=fresh_signal_warehouse)
+    settings = load_settings(warehouse=fresh_signal_warehouse, lock_timeout_s=0.5)
     holder = hold(fresh_signal_warehouse, 30)  # a run in another process holds the warehouse
     try:
         with pytest.raises(WarehouseLocked):
