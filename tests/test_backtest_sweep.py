@@ -70,8 +70,8 @@ def test_sweep_file_expands_configs_grid_and_random(settings) -> None:  # type: 
 
 
 def test_sweep_file_errors_name_the_configuration_and_setting(settings) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConfigError, match="configuration 'bad': setting carry_budget = 7"):
-        config_from({"name": "bad", "carry_budget": 7}, settings)
+    with pytest.raises(ConfigError, match="configuration 'bad': setting carry_budget = -1"):
+        config_from({"name": "bad", "carry_budget": -1}, settings)
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['carry'\]"):
         config_from({"name": "typo", "carry": 0.3}, settings)
 
@@ -173,7 +173,7 @@ def test_serial_local_cluster_and_external_cluster_tables_are_identical(
     serial = sweep(market, configs, a, b, runner="serial", run_id="r")
     local = sweep(market, configs, a, b, runner="dask", workers=2, run_id="r")
     external = sweep(market, configs, a, b, runner="dask", workers=2, address=external_cluster, run_id="r")
-    assert serial.height == 5 and serial["config"].to_list()[-1] == "fixed"
+    assert serial.height == 5 and serial["config"].to_list()[0] == "fixed"
     assert serial.equals(local)
     assert serial.equals(external)
     assert serial["total_pnl_net_usd"].n_unique() == 5  # the settings matter
