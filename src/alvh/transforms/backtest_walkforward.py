@@ -75,7 +75,10 @@ def _window(sessions: Sequence[date], a: date, b: date) -> list[date]:
     inside = [d for d in sessions if a <= d < b]
     if not inside:
         return []
-    first = first_cycle_start(a, inside)
+    try:
+        first = first_cycle_start(a, inside)
+    except ValueError:  # no SPX monthly expiry inside: the window cannot start
+        return []
     return [d for d in inside if d >= first]
 
 
