@@ -19,6 +19,7 @@ picks it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -50,10 +51,8 @@ class PeakRss:
         while not self._stop.is_set():
             total = 0
             for p in [me, *me.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
             time.sleep(0.05)
 
@@ -108,7 +107,9 @@ def main() -> None:
     print(f"(a) one strategy (steward), compiled day-step + accounting: {t_kernel:.4f} s (target <= 0.05 s); ")
     print(f"    with tickets/positions as rows and the daily frame: {t_compiled:.4f} s; readable: {t_readable:.2f} s")
     print(f"    = {t_readable / t_kernel:,.0f}x (target >= 80x); input preparation (once per market): {prep:.2f} s")
-    print(f"(b) compiled vs readable, same work (tickets, positions, daily accounting): {t_readable / t_compiled:,.0f}x")
+    print(
+        f"(b) compiled vs readable, same work (tickets, positions, daily accounting): {t_readable / t_compiled:,.0f}x"
+    )
     print("    (target >= 50x)")
 
     spec = {
