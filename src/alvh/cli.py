@@ -420,6 +420,7 @@ def backtest(
     """Replay the hedge over history: strategies compared, event study, tables, report; or a
     sweep (--sweep FILE), or a walk-forward study (--walk-forward)."""
     _quiet_prefect()
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # the local cluster's start/stop chatter
     from alvh.core.settings import load_settings
     from alvh.pipeline.backtest import backtest_flow, sweep_flow
 

@@ -247,4 +247,10 @@ def run_on_dask(
     work: list[tuple[SweepGroup, list[SweepConfig]]], address: str | None, workers: int
 ) -> list[dict[str, Any]]:
     """The chunks through Prefect's DaskTaskRunner (existing cluster at ``address``, else local)."""
-    return _chunks_flow.with_options(task_runner=dask_runner(address, workers))(work)
+    try:
+        return _chunks_flow.with_options(task_runner=dask_runner(address, workers))(work)
+    except OSError as exc:  # no scheduler there (distributed raises OSError on connect timeouts)
+        where = f"the Dask scheduler at {address}" if address else "a local Dask cluster"
+        raise ConfigError(
+            f"cannot reach {where}: {exc}", expected="a running `dask scheduler` (or no --dask-address)"
+        ) from None
