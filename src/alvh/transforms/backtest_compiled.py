@@ -20,17 +20,21 @@ from alvh.transforms.backtest_kernel import ACTIONS, MODES, N_KP, alvh_kernel, c
 from alvh.transforms.backtest_prep import EngineArrays, MarketKey, prepare_engine
 from alvh.transforms.signal.params import HedgeParams
 
-_PREPARED: dict[tuple[int, date, date, int, MarketKey], EngineArrays] = {}
+# (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
+# market keeps its id from being reused by another object while the entry lives
+_PREPARED: dict[tuple[int, date, date, int, MarketKey], tuple[Market, EngineArrays]] = {}
 
 
 def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
     """:func:`prepare_engine`, memoised per market object, session range and market key."""
     key = (id(market), sessions[0], sessions[-1], len(sessions), MarketKey.of(p))
-    arr = _PREPARED.get(key)
-    if arr is None or arr.sessions != list(sessions):
-        if len(_PREPARED) > 16:
-            _PREPARED.clear()
-        arr = _PREPARED[key] = prepare_engine(market, sessions, p)
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0] is market and hit[1].sessions == list(sessions):
+        return hit[1]
+    if len(_PREPARED) >= 16:
+        _PREPARED.clear()
+    arr = prepare_engine(market, sessions, p)
+    _PREPARED[key] = (market, arr)
     return arr
 
 
