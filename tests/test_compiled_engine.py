@@ -1,5 +1,5 @@
 """The compiled day-step equals the readable engine: identical orders (session, contract, strike,
-side, quantity) and daily equity to the cent, over the whole history on the default settings
+side, quantity, layer, action) and daily equity to the cent, over the whole history on the default settings
 for every traded strategy, and on Hypothesis-drawn settings over a shorter window. A divergence
 names the first differing session and shows both engines' rows for it."""
 
@@ -49,7 +49,8 @@ def window(market: Market, a: date, b: date) -> list[date]:
 
 
 def order_key(o: dict[str, Any]) -> tuple[Any, ...]:
-    return (o["session_date"], o["contract_expiry"], o["strike"], o["side"], o["qty"])
+    """What must be identical: session, contract, strike, side, quantity — and the layer and action."""
+    return (o["session_date"], o["contract_expiry"], o["strike"], o["side"], o["qty"], o["layer"], o["action"])
 
 
 def first_divergence(readable: tuple[pl.DataFrame, Trades], compiled: tuple[pl.DataFrame, Trades]) -> str | None:
