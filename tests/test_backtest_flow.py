@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date
 from pathlib import Path
 
@@ -36,12 +37,42 @@ def test_backtest_flow_stores_tables_and_report(
         assert (tmp_path / "out" / f).exists(), f
 
 
-def test_sweep_runs_a_grid(prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+def test_sweep_flow_stores_the_sweep_table(prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path) -> None:
     from alvh.pipeline.backtest import sweep_flow
 
     grid = tmp_path / "sweep.toml"
     grid.write_text('[grid]\ncarry_budget = [0.2, 0.5]\n\n[[configs]]\nname = "fixed"\nkind = "alvh"\nmode = "fixed"\n')
-    result = sweep_flow(str(grid), date(2018, 1, 2), date(2018, 3, 30), str(fresh_signal_warehouse))
-    assert sorted(result["name"].to_list()) == ["fixed", "grid carry_budget=0.2", "grid carry_budget=0.5"]
-    budgets = dict(zip(result["name"], result["contracts_traded"], strict=True))
-    assert budgets["grid carry_budget=0.5"] >= budgets["grid carry_budget=0.2"]  # more budget, more hedge
+    result = sweep_flow(str(grid), date(2018, 1, 2), date(2018, 3, 30), str(fresh_signal_warehouse), runner="serial")
+    assert result["config"].to_list() == ["fixed", "grid carry_budget=0.2", "grid carry_budget=0.5"]
+    traded = dict(zip(result["config"], result["contracts_traded"], strict=True))
+    assert traded["grid carry_budget=0.5"] >= traded["grid carry_budget=0.2"]  # more budget, more hedge
+    with duckdb.connect(str(fresh_signal_warehouse), read_only=True) as con:
+        stored = con.sql(
+            "SELECT config, settings, start_date, total_pnl_net_usd FROM backtest.sweep ORDER BY config"
+        ).pl()
+    assert stored["config"].to_list() == ["fixed", "grid carry_budget=0.2", "grid carry_budget=0.5"]
+    assert stored["settings"].to_list() == ['{"hedge_mode": "fixed"}', '{"carry_budget": 0.2}', '{"carry_budget": 0.5}']
+    assert stored["start_date"].to_list() == [date(2018, 1, 19)] * 3
+    assert stored.sort("config")["total_pnl_net_usd"].to_list() == result.sort("config")["total_pnl_net_usd"].to_list()
+
+
+def test_walk_forward_flow_stores_the_table_and_a_report(
+    prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path
+) -> None:
+    from alvh.pipeline.backtest_walkforward import walk_forward_flow
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[grid]\ncarry_budget = [0.2, 0.5]\n")
+    table, text, path = walk_forward_flow(
+        1, 1, "calmar", str(grid), date(2017, 1, 2), date(2019, 12, 31), str(tmp_path / "out"),
+        str(fresh_signal_warehouse), runner="serial",
+    )  # fmt: skip
+    assert table["fold"].unique().sort().to_list() == [1, 2]
+    assert text.startswith("Out of sample, summed over 2 folds, net of costs: the settings chosen in sample ")
+    assert path == tmp_path / "out" / "walk_forward.html" and (tmp_path / "out" / "walk_forward.png").exists()
+    page = path.read_text()
+    assert "data:image/png;base64," in page
+    assert html.escape(text) in page
+    with duckdb.connect(str(fresh_signal_warehouse), read_only=True) as con:
+        rows = con.sql("SELECT fold, strategy, objective FROM backtest.walk_forward ORDER BY fold, strategy").fetchall()
+    assert rows == [(f, s, "calmar") for f in (1, 2) for s in ("chosen", "default", "unhedged")]

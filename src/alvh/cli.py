@@ -465,21 +465,59 @@ def backtest(
     end: Annotated[str | None, typer.Option(help="last session (default: the last in the warehouse)")] = None,
     strategy: Annotated[list[str] | None, typer.Option("--strategy", help="strategy name (repeatable)")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="folder for the report and exports")] = None,
-    sweep: Annotated[Path | None, typer.Option("--sweep", help="TOML grid of settings to run in parallel")] = None,
+    sweep: Annotated[
+        Path | None, typer.Option("--sweep", help="TOML sweep (grid / random / configs) of hedge and cost settings")
+    ] = None,
+    walk_forward: Annotated[
+        bool, typer.Option("--walk-forward", help="choose settings per training window, test on the next")
+    ] = False,
+    train_years: Annotated[int, typer.Option("--train-years", min=1, help="walk-forward training window")] = 3,
+    test_years: Annotated[int, typer.Option("--test-years", min=1, help="walk-forward test window")] = 1,
+    objective: Annotated[
+        str, typer.Option("--objective", help="walk-forward choice: net, calmar or max_drawdown")
+    ] = "net",
+    grid: Annotated[
+        Path | None, typer.Option("--grid", help="walk-forward grid (sweep TOML; default: a 27-point grid)")
+    ] = None,
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", help="existing Dask scheduler, e.g. tcp://HOST:8786")
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="compiled (default) or readable (reference)")] = "compiled",
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Replay the hedge over history: strategies compared, event study, tables, report."""
+    """Replay the hedge over history: strategies compared, event study, tables, report; or a
+    sweep (--sweep FILE), or a walk-forward study (--walk-forward)."""
     _quiet_prefect()
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # the local cluster's start/stop chatter
     from alvh.core.settings import load_settings
     from alvh.pipeline.backtest import backtest_flow, sweep_flow
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, dask_address=dask_address)
+    if objective not in ("net", "calmar", "max_drawdown"):
+        console.print(f"[red]error:[/red] --objective must be net, calmar or max_drawdown, got {objective!r}")
+        raise typer.Exit(2)
+    if engine not in ("compiled", "readable"):
+        console.print(f"[red]error:[/red] --engine must be compiled or readable, got {engine!r}")
+        raise typer.Exit(2)
     with progress_bars(26) as on_progress:
         try:
             with reporting(on_progress):
                 if sweep is not None:
                     result = sweep_flow(
                         str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), settings=settings
+                    )
+                elif walk_forward:
+                    from alvh.pipeline.backtest_walkforward import walk_forward_flow
+
+                    wf, verdict, wf_path = walk_forward_flow(
+                        train_years,
+                        test_years,
+                        objective,
+                        str(grid) if grid else None,
+                        _parse_date(start, "--start"),
+                        _parse_date(end, "--end"),
+                        str(out) if out else None,
+                        settings=settings,
                     )
                 else:
                     res = backtest_flow(
@@ -488,12 +526,22 @@ def backtest(
                         strategy,
                         str(out) if out else None,
                         settings=settings,
+                        engine=engine,
                     )
         except AlvhError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from None
     if sweep is not None:
-        out_console().print(result)
+        out_console().print(result.select("config", "total_pnl_net_usd", "max_drawdown_net_usd", "calmar_net"))
+        return
+    if walk_forward:
+        out_console().print(
+            wf.select(
+                "fold", "strategy", "test_start", "settings", "is_pnl_net_usd", "oos_pnl_net_usd", "oos_calmar_net"
+            )
+        )
+        out_console().print(verdict)
+        out_console().print(f"report: {wf_path}")
         return
     table = Table(title=f"backtest {res.start} → {res.end} (net of costs, dollars)")
     cols = [

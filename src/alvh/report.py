@@ -236,3 +236,80 @@ def write_report(res: BacktestResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts))
     return path
+
+
+# --- walk-forward ------------------------------------------------------------------------------
+
+WF_STRATEGIES = ("chosen", "default", "unhedged")
+
+
+def walk_forward_figure(wf: pl.DataFrame) -> bytes:
+    """Per fold: in-sample vs out-of-sample net P&L, out-of-sample max drawdown and Calmar, for
+    the chosen settings, the default steward and the unhedged program (k$)."""
+    import numpy as np
+
+    fold_ids = sorted(wf["fold"].unique().to_list())
+    x = np.arange(len(fold_ids))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    width = 0.27
+    panels = (
+        (axes[0, 0], "is_pnl_net_usd", "In-sample net P&L (k$, training window)", 1000.0),
+        (axes[0, 1], "oos_pnl_net_usd", "Out-of-sample net P&L (k$, test window)", 1000.0),
+        (axes[1, 0], "oos_max_drawdown_net_usd", "Out-of-sample max drawdown (k$)", 1000.0),
+        (axes[1, 1], "oos_calmar_net", "Out-of-sample Calmar (net)", 1.0),
+    )
+    for ax, col, title, scale in panels:
+        for i, name in enumerate(WF_STRATEGIES):
+            g = wf.filter(pl.col("strategy") == name).sort("fold")
+            vals = [0.0 if v is None else v / scale for v in g[col].to_list()]
+            ax.bar(x + (i - 1) * width, vals, width, label=name)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(x, [str(f) for f in fold_ids])
+        ax.set_xlabel("fold")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def write_walk_forward_report(wf: pl.DataFrame, verdict: str, path: Path) -> Path:
+    """A self-contained page: the verdict, the figure, and per fold the windows, the chosen
+    settings and the three strategies' in- and out-of-sample figures; the PNG beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    png = walk_forward_figure(wf)
+    (path.parent / "walk_forward.png").write_bytes(png)
+    src = "data:image/png;base64," + base64.b64encode(png).decode()
+    cols = [
+        "fold",
+        "strategy",
+        "train_start",
+        "train_end",
+        "test_start",
+        "test_end",
+        "settings",
+        "is_pnl_net_usd",
+        "is_max_drawdown_net_usd",
+        "is_calmar_net",
+        "oos_pnl_net_usd",
+        "oos_pnl_gross_usd",
+        "oos_max_drawdown_net_usd",
+        "oos_calmar_net",
+        "oos_costs_usd",
+    ]
+    objective = wf["objective"][0] if wf.height else ""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>ALVH walk-forward</title><style>",
+        "body{font-family:sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;font-size:12px}"
+        "td,th{border:1px solid #ccc;padding:3px 6px}td.n{text-align:right}img{max-width:100%}",
+        "</style></head><body>",
+        f"<h1>ALVH walk-forward (objective: {html.escape(str(objective))})</h1>",
+        f"<p><b>{html.escape(verdict)}</b></p>",
+        "<p>Each fold picks, among the grid, the settings with the best objective on its training window (net of "
+        "costs), then runs them on the next window with a fresh IC and an empty hedge book; the default steward and "
+        "the unhedged IC program run on the same windows. Money in dollars.</p>",
+        f"<img alt='walk-forward' src='{src}'>",
+        _table(wf.sort("fold", "strategy"), cols),
+        "</body></html>",
+    ]
+    path.write_text("\n".join(parts))
+    return path

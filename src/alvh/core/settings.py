@@ -250,6 +250,15 @@ class Settings(BaseSettings):
         [], description="extra named strategies: {name, kind, tenor, qty, <any hedge setting>}"
     )
     backtest_out: Path = Field(Path("reports/backtest"), description="report and exports of alvh backtest")
+    dask_address: str | None = Field(
+        None,
+        pattern=r"^(tcp|tls|inproc|ucx)://[^\s]+$",
+        description="scheduler of an existing Dask cluster for sweeps and walk-forward studies, "
+        "e.g. `tcp://10.0.0.5:8786` (else a local cluster on this machine)",
+    )
+    sweep_workers: int = Field(
+        2, ge=1, le=512, description="worker processes of the local Dask cluster (and of a process-pool sweep)"
+    )
 
     gx_validation: bool = Field(True, description="also validate published marts with the GX suite")
     lock_timeout_s: float = Field(

@@ -4,10 +4,7 @@ export them, write the HTML report. A sweep runs a grid of configurations on bot
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import tomllib
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,23 +17,16 @@ from prefect.cache_policies import NO_CACHE
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.backtest_data import load_market
+from alvh.pipeline.backtest_sweep import read_sweep, sweep
 from alvh.pipeline.params import hedge_params, method_hash
 from alvh.pipeline.progress import report
 from alvh.report import write_report
 from alvh.schemas.backtest import BacktestResult
-from alvh.transforms.backtest import (
-    Costs,
-    Market,
-    Strategy,
-    default_strategies,
-    first_cycle_start,
-    ic_cycles,
-    ic_daily,
-    run_strategy,
-)
+from alvh.schemas.registry import TABLES
+from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies
 from alvh.transforms.backtest_run import run_backtest
 from alvh.transforms.signal import HedgeParams
-from alvh.warehouse.backtest import export_backtest, save_backtest
+from alvh.warehouse.backtest import export_backtest, save_backtest, save_run_rows
 from alvh.warehouse.connection import open_warehouse
 
 STRATEGY_KEYS = {"name", "kind", "tenor", "qty"}
@@ -109,11 +99,17 @@ def load_task(warehouse: Path, end: date | None) -> Market:
 
 @task(name="replay-strategies", cache_policy=NO_CACHE)
 def replay_task(
-    market: Market, strategies: list[Strategy], start: date, end: date, costs: Costs, run_id: str
+    market: Market,
+    strategies: list[Strategy],
+    start: date,
+    end: date,
+    costs: Costs,
+    run_id: str,
+    engine: str = "compiled",
 ) -> BacktestResult:
     """Replay every strategy day by day and compute metrics and the event study."""
     return run_backtest(
-        market, strategies, start, end, costs, run_id, lambda name, n, t: report(f"backtest {name}", n, t)
+        market, strategies, start, end, costs, run_id, lambda name, n, t: report(f"backtest {name}", n, t), engine
     )
 
 
@@ -134,9 +130,11 @@ def backtest_flow(
     out: str | None = None,
     warehouse: str | None = None,
     settings: Settings | None = None,
+    engine: str = "compiled",
 ) -> BacktestResult:
     """Replay the hedge over history for every strategy; tables, exports and a report.
-    ``settings``: the entry point's resolved settings (resolved here only when not given)."""
+    ``settings``: the entry point's resolved settings (resolved here only when not given);
+    ``engine``: ``compiled`` (default) or ``readable`` (the reference engine, slower)."""
     log = get_run_logger()
     if settings is None:
         settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
@@ -144,7 +142,9 @@ def backtest_flow(
     chosen = strategies_for(settings, strategies)
     market = load_task(settings.warehouse, end)
     last = min(end or date.max, last_complete_session(market))
-    res = replay_task(market, chosen, start or settings.backtest_start, last, costs_from(settings), str(uuid.uuid4()))
+    res = replay_task(
+        market, chosen, start or settings.backtest_start, last, costs_from(settings), str(uuid.uuid4()), engine
+    )
     path = store_task(res, settings, target)
     log.info("backtest %s → %s: report %s", res.start, res.end, path)
     create_table_artifact(
@@ -157,71 +157,15 @@ def backtest_flow(
     return res
 
 
-# --- sweep -------------------------------------------------------------------------------------
-
-_MARKET: Market | None = None
-_IC: Any = None
+# --- sweep ------------------------------------------------------------------------------------
 
 
-def _init(market: Market, ic: pl.DataFrame) -> None:
-    global _MARKET, _IC
-    _MARKET, _IC = market, ic
-
-
-def _one(args: tuple[Strategy, list[date], Costs]) -> dict[str, Any]:
-    st, sessions, costs = args
-    assert _MARKET is not None
-    eq, _ = run_strategy(st, _MARKET, sessions, _IC, costs)
-    last = eq.tail(1).to_dicts()[0]
-    peak = eq["equity_net"].cum_max()
-    return {
-        "name": st.name,
-        "total_pnl_net_usd": last["equity_net"],
-        "total_pnl_gross_usd": last["equity_gross"],
-        "hedge_pnl_usd": last["hedge_equity"],
-        "costs_usd": last["costs_cum"],
-        "max_drawdown_net_usd": float((eq["equity_net"] - peak).min()),  # type: ignore[arg-type]
-        "contracts_traded": int(eq["contracts_traded"].sum()),
-    }
-
-
-def run_sweep(
-    market: Market, configs: list[Strategy], start: date, end: date, costs: Costs, workers: int = 2
-) -> pl.DataFrame:
-    """Run many configurations in parallel processes (both cores); one result row each."""
-    sessions = [r["session_date"] for r in market.rows]
-    first = first_cycle_start(start, sessions)
-    days = [d for d in sessions if first <= d <= end]
-    base = configs[0].hedge
-    ic = ic_daily(market, days, ic_cycles(market, days, base), base, costs)
-    # spawn, not fork: the numba kernels' OpenMP threads do not survive a fork
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init, initargs=(market, ic)) as pool:
-        rows = []
-        for n, row in enumerate(pool.map(_one, [(c, days, costs) for c in configs], chunksize=4), start=1):
-            rows.append(row)
-            report("sweep", n, len(configs))
-    return pl.DataFrame(rows)
-
-
-def sweep_configs(path: Path, settings: Settings) -> list[Strategy]:
-    """``[[configs]]`` tables of strategy settings (see :func:`strategy_from`); a ``grid`` table of
-    lists expands to every combination, e.g. ``[grid] carry_budget = [0.2, 0.35]``."""
-    import itertools
-
-    spec = tomllib.loads(path.read_text())
-    base = hedge_params(settings)
-    configs = [strategy_from(c, base) for c in spec.get("configs", [])]
-    grid = spec.get("grid")
-    if grid:
-        keys = sorted(grid)
-        for combo in itertools.product(*(grid[k] for k in keys)):
-            over = dict(zip(keys, combo, strict=True))
-            name = "grid " + " ".join(f"{k}={v}" for k, v in over.items())
-            configs.append(strategy_from({"name": name, "kind": "alvh", **over}, base))
-    if not configs:
-        raise ConfigError("the sweep file has no [[configs]] and no [grid]", file=str(path))
-    return configs
+@task(name="store-sweep", cache_policy=NO_CACHE)
+def store_rows_task(table: str, frame: pl.DataFrame, settings: Settings) -> None:
+    """Validate and store one run's rows of a ``backtest`` results table."""
+    model = TABLES[table]
+    with open_warehouse(settings.warehouse) as con:
+        save_run_rows(con, table, model, frame)
 
 
 @flow(name="alvh-sweep")
@@ -231,13 +175,29 @@ def sweep_flow(
     end: date | None = None,
     warehouse: str | None = None,
     settings: Settings | None = None,
+    dask_address: str | None = None,
+    runner: str = "dask",
 ) -> pl.DataFrame:
-    """Run a grid of strategy settings in parallel and return one summary row per configuration."""
+    """Run every configuration of a sweep file on the compiled engine (Dask: the cluster at
+    ``dask_address`` or the ``dask_address`` setting, else a LocalCluster) and store
+    ``backtest.sweep``."""
     if settings is None:
         settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
-    configs = sweep_configs(Path(file), settings)
+    configs = read_sweep(Path(file), settings)
     market = load_task(settings.warehouse, end)
     last = min(end or date.max, last_complete_session(market))
-    result = run_sweep(market, configs, start or settings.backtest_start, last, costs_from(settings))
-    create_table_artifact(key="sweep", table=result.to_dicts())
-    return result
+    table = sweep(
+        market,
+        configs,
+        start or settings.backtest_start,
+        last,
+        runner=runner,
+        workers=settings.sweep_workers,
+        address=dask_address or settings.dask_address,
+    )
+    store_rows_task("backtest.sweep", table, settings)
+    create_table_artifact(
+        key="sweep",
+        table=table.select("config", "total_pnl_net_usd", "max_drawdown_net_usd", "calmar_net").to_dicts(),
+    )
+    return table

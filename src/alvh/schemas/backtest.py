@@ -131,6 +131,62 @@ class BacktestSummary(pa.DataFrameModel):
         unique = ["run_id", "strategy"]
 
 
+class BacktestSweep(pa.DataFrameModel):
+    """One row per sweep run and configuration: the settings it changed and its metrics, gross
+    and net of costs (dollars; Calmar = annualised return ÷ |max drawdown|, both on the IC's
+    risk capital)."""
+
+    run_id: str
+    config: str = pa.Field(description="the configuration's name")
+    kind: str = pa.Field(isin=["alvh", "calls", "unhedged"])
+    settings: str = pa.Field(description="JSON of the settings this configuration changes (setting name → value)")
+    start_date: date
+    end_date: date
+    total_pnl_gross_usd: float
+    total_pnl_net_usd: float
+    max_drawdown_gross_usd: float = pa.Field(le=0)
+    max_drawdown_net_usd: float = pa.Field(le=0)
+    calmar_gross: float = pa.Field(nullable=True)
+    calmar_net: float = pa.Field(nullable=True)
+    hedge_pnl_usd: float
+    costs_usd: float = pa.Field(ge=0)
+    contracts_traded: pl.Int64 = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id", "config"]
+
+
+class BacktestWalkForward(pa.DataFrameModel):
+    """One row per walk-forward run, fold and strategy (``chosen``: the settings picked on the
+    training window; ``default``: the default steward; ``unhedged``), in sample (the training
+    window) and out of sample (the test window that follows), dollars."""
+
+    run_id: str
+    fold: pl.Int64 = pa.Field(ge=1)
+    strategy: str = pa.Field(isin=["chosen", "default", "unhedged"])  # type: ignore[assignment]
+    objective: str = pa.Field(isin=["net", "calmar", "max_drawdown"])
+    train_start: date
+    train_end: date
+    test_start: date
+    test_end: date
+    settings: str = pa.Field(description="JSON of the settings used (for `chosen`: picked on the training window)")
+    is_pnl_net_usd: float
+    is_max_drawdown_net_usd: float = pa.Field(le=0)
+    is_calmar_net: float = pa.Field(nullable=True)
+    oos_pnl_net_usd: float
+    oos_pnl_gross_usd: float
+    oos_max_drawdown_net_usd: float = pa.Field(le=0)
+    oos_calmar_net: float = pa.Field(nullable=True)
+    oos_costs_usd: float = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["run_id", "fold", "strategy"]
+
+
 @dataclass
 class BacktestResult:
     """One backtest run: its tables (daily, events, summary), the market frame it used, the trades

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pandera.polars as pa
 
-from alvh.schemas.backtest import BacktestDaily, BacktestEvent, BacktestRun, BacktestSummary
+from alvh.schemas.backtest import (
+    BacktestDaily,
+    BacktestEvent,
+    BacktestRun,
+    BacktestSummary,
+    BacktestSweep,
+    BacktestWalkForward,
+)
 from alvh.schemas.marts import IndicatorsDaily
 from alvh.schemas.meta import (
     FlowRun,
@@ -40,6 +47,8 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "backtest.daily": BacktestDaily,
     "backtest.event": BacktestEvent,
     "backtest.summary": BacktestSummary,
+    "backtest.sweep": BacktestSweep,
+    "backtest.walk_forward": BacktestWalkForward,
     "meta.ingest_run": IngestRun,
     "meta.flow_run": FlowRun,
     "meta.quarantine": Quarantine,

@@ -22,6 +22,7 @@ is opened, not inherited) and uses data up to each session only.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -235,7 +236,7 @@ def ic_daily(
     market: Market, sessions: Sequence[date], ics: dict[date, IcBook], p: HedgeParams, costs: Costs
 ) -> pl.DataFrame:
     """Per session: IC cash flow (credit at the opening close, intrinsic value at the expiry open),
-    costs, and the mark of the legs open at the close."""
+    costs, and the mark of the legs open at the close. ``sessions`` ascending."""
     q = p.ic.dividend_yield
     day_set = set(sessions)
     cash = dict.fromkeys(sessions, 0.0)
@@ -254,22 +255,21 @@ def ic_daily(
             for leg in ic.legs:
                 intrinsic = max(s_open - leg.strike, 0.0) if leg.is_call else max(leg.strike - s_open, 0.0)
                 cash[e] += leg.qty * intrinsic * 100.0
-        for d in sessions:
-            if opened <= d < e:
-                row = market.by_date[d]
-                for leg in ic.legs:
-                    legs_rows.append(
-                        (
-                            d,
-                            leg.strike,
-                            leg.is_call,
-                            leg.qty,
-                            (e - d).days,
-                            float(row["spx_close"]),
-                            float(row["vix_close"]),
-                            market.rate(d, p.default_rate),
-                        )
+        for d in sessions[bisect_left(sessions, opened) : bisect_left(sessions, e)]:  # opened <= d < e
+            row = market.by_date[d]
+            for leg in ic.legs:
+                legs_rows.append(
+                    (
+                        d,
+                        leg.strike,
+                        leg.is_call,
+                        leg.qty,
+                        (e - d).days,
+                        float(row["spx_close"]),
+                        float(row["vix_close"]),
+                        market.rate(d, p.default_rate),
                     )
+                )
     mark = dict.fromkeys(sessions, 0.0)
     if legs_rows:
         days = [x[0] for x in legs_rows]

@@ -12,6 +12,7 @@ import polars as pl
 
 from alvh.schemas.backtest import BacktestResult
 from alvh.transforms.backtest import Costs, Market, Strategy, first_cycle_start, ic_cycles, ic_daily, run_strategy
+from alvh.transforms.backtest_compiled import run_strategy_compiled
 from alvh.transforms.backtest_metrics import (
     EventInputs,
     detect_spikes,
@@ -30,8 +31,13 @@ def run_backtest(
     costs: Costs,
     run_id: str,
     progress: Callable[[str, int, int], None] | None = None,
+    engine: str = "compiled",
 ) -> BacktestResult:
-    """Replay every strategy over [start, end] (from the first SPX expiry on or after start)."""
+    """Replay every strategy over [start, end] (from the first SPX expiry on or after start).
+    ``engine``: ``compiled`` (the numba day-step, equal to the readable engine to the cent) or
+    ``readable`` (the reference, day by day in Python)."""
+    if engine not in ("compiled", "readable"):
+        raise ValueError(f"engine must be 'compiled' or 'readable', got {engine!r}")
     all_sessions = [r["session_date"] for r in market.rows]
     priced = [
         r["session_date"] for r in market.rows if r.get("spx_close") is not None and r.get("vix_close") is not None
@@ -46,7 +52,10 @@ def run_backtest(
     frames, trades = [], {}
     for st in strategies:
         cb = (lambda n, t, name=st.name: progress(name, n, t)) if progress else None
-        eq, tr = run_strategy(st, market, sessions, ic, costs, cb)
+        if engine == "compiled":
+            eq, tr = run_strategy_compiled(st, market, sessions, ic, costs)
+        else:
+            eq, tr = run_strategy(st, market, sessions, ic, costs, cb)
         if progress:
             progress(st.name, len(sessions), len(sessions))
         frames.append(eq)

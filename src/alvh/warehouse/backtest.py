@@ -72,6 +72,16 @@ def save_backtest(con: duckdb.DuckDBPyConnection, res: BacktestResult, settings_
             write_frame(con, t, frame)
 
 
+def save_run_rows(con: duckdb.DuckDBPyConnection, table: str, model: Any, frame: pl.DataFrame) -> None:
+    """Validate one run's rows of a ``backtest`` table (``backtest.sweep``, ``backtest.walk_forward``)
+    and store them in one transaction, replacing rows of the same run id."""
+    valid = validate_mart(model, frame.select(column_order(model)), table)
+    with transaction(con):
+        for run_id in valid["run_id"].unique().to_list():
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        write_frame(con, table, valid)
+
+
 def export_backtest(res: BacktestResult, out: Path) -> None:
     """CSV and Parquet of the run's tables under ``out``."""
     out.mkdir(parents=True, exist_ok=True)

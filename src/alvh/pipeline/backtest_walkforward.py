@@ -1,0 +1,147 @@
+"""Walk-forward study: per fold, a grid evaluated on the training window (on Dask, like a
+sweep), the best configuration by the objective evaluated on the next window, beside the default
+steward and the unhedged program; the ``backtest.walk_forward`` table and a report page."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from alvh.core.errors import ConfigError
+from alvh.core.settings import Settings, load_settings
+from alvh.pipeline.backtest import last_complete_session, load_task, store_rows_task
+from alvh.pipeline.backtest_sweep import (
+    CHUNKS_PER_WORKER,
+    backtest_sessions,
+    config_from,
+    expand_spec,
+    read_sweep,
+    run_chunks,
+    run_on_dask,
+)
+from alvh.report import write_walk_forward_report
+from alvh.schemas.backtest import BacktestWalkForward
+from alvh.transforms.backtest import Market
+from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, group_key
+from alvh.transforms.backtest_walkforward import OBJECTIVES, Groups, choose, fold_rows, folds, verdict
+
+# the grid when none is given: the steward's three most argued-about settings (27 configurations)
+DEFAULT_GRID: dict[str, Any] = {
+    "grid": {
+        "carry_budget": [0.20, 0.35, 0.60],
+        "rebalance_band": [0.10, 0.15, 0.25],
+        "harvest_multiple": [2.0, 3.0, 5.0],
+    }
+}
+
+
+def baselines(settings: Settings) -> list[SweepConfig]:
+    """The default steward and the unhedged program, on the settings in force."""
+    return [
+        config_from({"name": "default", "kind": "alvh", "hedge_mode": "steward"}, settings),
+        config_from({"name": "unhedged", "kind": "unhedged"}, settings),
+    ]
+
+
+def walk_forward(
+    market: Market,
+    grid: Sequence[SweepConfig],
+    base: Sequence[SweepConfig],
+    start: date,
+    end: date,
+    train_years: int,
+    test_years: int,
+    objective: str,
+    runner: str = "serial",
+    workers: int = 2,
+    address: str | None = None,
+    run_id: str | None = None,
+) -> pl.DataFrame:
+    """The ``backtest.walk_forward`` table of a study over [start, end]."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r}", expected=", ".join(OBJECTIVES))
+    all_days = [r["session_date"] for r in market.rows]
+    try:
+        fs = folds(all_days, start, end, train_years, test_years)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    groups = Groups(market, backtest_sessions(market, start, end))
+    by_key: dict[tuple[Any, ...], list[SweepConfig]] = {}
+    for c in grid:
+        by_key.setdefault(group_key(c), []).append(c)
+    per = max(1, math.ceil(len(grid) / (workers * CHUNKS_PER_WORKER)))
+    work: list[tuple[SweepGroup, list[SweepConfig]]] = []
+    tags: list[int] = []
+    for f in fs:
+        for members in by_key.values():
+            g = groups.window(members[0], f.train)
+            for i in range(0, len(members), per):
+                work.append((g, members[i : i + per]))
+                tags.append(f.number)
+    rows = run_on_dask(work, address, workers) if runner == "dask" else run_chunks(work, runner, workers)
+    train: dict[int, dict[str, dict[str, Any]]] = {f.number: {} for f in fs}
+    pos = 0
+    for (_, cs), tag in zip(work, tags, strict=True):
+        for r in rows[pos : pos + len(cs)]:
+            train[tag][r["config"]] = r
+        pos += len(cs)
+    out = []
+    for f in fs:
+        ordered = [train[f.number][c.name] for c in grid]
+        chosen = grid[choose(ordered, objective)]
+        out += fold_rows(f, chosen, train[f.number], base, groups, objective)
+    frame = pl.DataFrame(out, infer_schema_length=None).with_columns(
+        pl.lit(run_id or str(uuid.uuid4())).alias("run_id")
+    )
+    return frame.select(list(BacktestWalkForward.to_schema().columns))
+
+
+@flow(name="alvh-walk-forward")
+def walk_forward_flow(
+    train_years: int,
+    test_years: int,
+    objective: str = "net",
+    grid_file: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    out: str | None = None,
+    warehouse: str | None = None,
+    settings: Settings | None = None,
+    dask_address: str | None = None,
+    runner: str = "dask",
+) -> tuple[pl.DataFrame, str, Path]:
+    """Walk-forward study: the table, the verdict sentence and the report page's path."""
+    log = get_run_logger()
+    if settings is None:
+        settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
+    grid = read_sweep(Path(grid_file), settings) if grid_file else expand_spec(DEFAULT_GRID, settings)
+    market = load_task(settings.warehouse, end)
+    last = min(end or date.max, last_complete_session(market))
+    table = walk_forward(
+        market,
+        grid,
+        baselines(settings),
+        start or date(2008, 1, 2),
+        last,
+        train_years,
+        test_years,
+        objective,
+        runner=runner,
+        workers=settings.sweep_workers,
+        address=dask_address or settings.dask_address,
+    )
+    store_rows_task("backtest.walk_forward", table, settings)
+    text = verdict(table.to_dicts())
+    target = (Path(out) if out else settings.backtest_out) / "walk_forward.html"
+    path = write_walk_forward_report(table, text, target)
+    log.info("walk-forward: %s (report %s)", text, path)
+    create_markdown_artifact(key="walk-forward", markdown=f"{text}\n\nReport: `{path}`")
+    return table, text, path

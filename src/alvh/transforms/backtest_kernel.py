@@ -1,0 +1,607 @@
+"""The compiled day-step: the readable engine's rules (ALVH_METHOD.md §5–§6, §9) on arrays.
+
+Same rules, same order of floating-point operations as :mod:`alvh.transforms.signal` — settle
+expired contracts (also on stale days), price the book, size (r*, N*, largest remainder, the
+steward carry cap), decide per layer by precedence (ROLL, OPEN, take-profit, the −1-cross
+harvest, the +1-cross ADD, REBALANCE with band, minimum trade and the regime hold), execute
+(buys at the target strike, sales lowest strike first) — plus the backtest's hedge accounting
+(cash, costs, daily mark with the previous mark carried when a contract has no price). Numbers
+only: expiries are indices into :attr:`EngineArrays.expiries`, sides ±1, actions codes
+(:data:`ACTIONS`). The readable engine stays the reference (tests compare the two session by
+session) and the path that writes reasons.
+
+Per-session inputs come prepared by :mod:`alvh.transforms.backtest_prep`; the hedge rules'
+settings come in ``kp`` (see :func:`kernel_params`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER
+
+ACTIONS = ("SETTLE", "ROLL", "OPEN", "HARVEST", "ADD", "TRIM", "HOLD")
+A_SETTLE, A_ROLL, A_OPEN, A_HARVEST, A_ADD, A_TRIM, A_HOLD = range(7)
+MODES = {"steward": 0, "fixed": 1}  # any other mode: the breadth ratio without a cap
+MAX_LINES = 128  # book lines (contract × strike) a day can hold
+SQRT2 = math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+# kp: the hedge settings, by position
+(
+    K_W0,
+    K_W1,
+    K_W2,
+    K_BAND,
+    K_MTC,
+    K_MTF,
+    K_MODE,
+    K_FIXED,
+    K_BUDGET,
+    K_RBASE,
+    K_RSPAN,
+    K_RMIN,
+    K_RMAX,
+    K_RSI_C,
+    K_RSI_S,
+    K_TILT,
+    K_HARV,
+    K_HARV_B,
+    K_HARV_VIX,
+    K_VREF,
+    K_VEXP,
+    K_COMM,
+    K_VIX_HS,
+) = range(23)
+N_KP = 23
+
+
+@nb.njit(cache=True)
+def _b76_call(f: float, k: float, t: float, r: float, s: float) -> tuple[float, float]:
+    """Black-76 call (price, delta), the same operations as ``pricing.b76_scalar``."""
+    disc = math.exp(-r * t)
+    sd = s * math.sqrt(t)
+    if sd <= 0.0:
+        intrinsic = max(f - k, 0.0)
+        return disc * intrinsic, disc if f > k else 0.0
+    d1 = math.log(f / k) / sd + 0.5 * sd
+    n1 = 0.5 * math.erfc(-d1 / SQRT2)
+    n2 = 0.5 * math.erfc(-(d1 - sd) / SQRT2)
+    return disc * (f * n1 - k * n2), disc * n1
+
+
+@nb.njit(cache=True)
+def _largest_remainder(total: int, w: np.ndarray, out: np.ndarray) -> None:
+    """``sizing.largest_remainder`` for three layers (ties: the earlier layer)."""
+    if total <= 0:
+        out[:] = 0
+        return
+    wsum = 0.0
+    for j in range(3):
+        wsum += w[j]
+    frac = np.empty(3)
+    s = 0
+    for j in range(3):
+        raw = total * w[j] / wsum
+        b = math.floor(raw)
+        out[j] = b
+        frac[j] = raw - b
+        s += b
+    rest = total - s
+    used = np.zeros(3, dtype=np.bool_)
+    for _ in range(rest):
+        best = -1
+        for j in range(3):
+            if not used[j] and (best < 0 or frac[j] > frac[best]):
+                best = j
+        used[best] = True
+        out[best] += 1
+
+
+@nb.njit(cache=True)
+def _size(ratio: float, vega_ic: float, h: np.ndarray, w: np.ndarray, q: np.ndarray) -> None:
+    """``sizing.size_ladder``: N* = r·|V_ic| / Σ w_i h_i, then q (largest remainder of round(N*))."""
+    denom = 0.0
+    for j in range(3):
+        denom += w[j] * h[j]
+    n_star = ratio * abs(vega_ic) / denom if denom > 0 else 0.0
+    _largest_remainder(int(np.rint(n_star)), w, q)
+
+
+@nb.njit(cache=True)
+def _carry(q: np.ndarray, theta: np.ndarray) -> float:
+    c = 0.0
+    for j in range(3):
+        c += q[j] * abs(theta[j]) * CARRY_DAYS * OPTION_MULTIPLIER
+    return c
+
+
+@nb.njit(cache=True)
+def _sizing(
+    r_star: float, vega_ic: float, h: np.ndarray, theta: np.ndarray, credit: float, kp: np.ndarray, q: np.ndarray
+) -> float:
+    """``sizing.steward_sizing``: fills ``q``, returns r* after the steward cap."""
+    w = kp[K_W0 : K_W2 + 1]
+    _size(r_star, vega_ic, h, w, q)
+    if kp[K_MODE] != 0.0 or credit <= 0:
+        return r_star
+    budget = kp[K_BUDGET] * credit
+    if _carry(q, theta) <= budget:
+        return r_star
+    ratio = r_star
+    rmin = kp[K_RMIN]
+    if r_star > rmin:
+        ratio = max(rmin, r_star * budget / _carry(q, theta))
+        _size(ratio, vega_ic, h, w, q)
+        while ratio > rmin and _carry(q, theta) > budget:
+            ratio = max(rmin, ratio - CAP_STEP)
+            _size(ratio, vega_ic, h, w, q)
+    return ratio
+
+
+@nb.njit(cache=True)
+def _target_ratio(rsi: float, hist: float, kp: np.ndarray) -> float:
+    """``sizing.target_ratio``'s r* (before the cap)."""
+    if kp[K_MODE] == 1.0:
+        return kp[K_FIXED]
+    x = (kp[K_RSI_C] - rsi) / kp[K_RSI_S]
+    r_b = kp[K_RBASE] + kp[K_RSPAN] * min(1.0, max(-1.0, x))
+    sign = 0.0 if (hist != hist or hist == 0) else math.copysign(1.0, hist)
+    return min(kp[K_RMAX], max(kp[K_RMIN], r_b + kp[K_TILT] * sign))
+
+
+@nb.njit(cache=True)
+def _min_trade(target: int, kp: np.ndarray) -> float:
+    return max(kp[K_MTC], kp[K_MTF] * target)
+
+
+@nb.njit(cache=True)
+def _forward_of(i: int, e: int, m_idx: np.ndarray, fwd: np.ndarray, win_base: np.ndarray, win_fwd: np.ndarray) -> float:
+    """The forward of expiry ``e`` on session ``i``: M_j's when it is a layer, else the curve's."""
+    for j in range(3):
+        if m_idx[i, j] == e:
+            return fwd[i, j]
+    o = e - win_base[i]
+    if 0 <= o < win_fwd.shape[1]:
+        return win_fwd[i, o]
+    return math.nan
+
+
+@nb.njit(cache=True)
+def _find(be: np.ndarray, bk: np.ndarray, n: int, e: int, k: float) -> int:
+    for x in range(n):
+        if be[x] == e and bk[x] == k:
+            return x
+    return -1
+
+
+@nb.njit(cache=True)
+def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bc: np.ndarray, bl: np.ndarray, n: int) -> int:
+    """Drop empty lines and sort by (expiry, strike) — ``book.normalized``."""
+    m = 0
+    for x in range(n):
+        if bq[x] > 0:
+            be[m], bk[m], bq[m], bc[m], bl[m] = be[x], bk[x], bq[x], bc[x], bl[x]
+            m += 1
+    for x in range(1, m):  # insertion sort (a handful of lines)
+        y = x
+        while y > 0 and (be[y - 1] > be[y] or (be[y - 1] == be[y] and bk[y - 1] > bk[y])):
+            be[y - 1], be[y] = be[y], be[y - 1]
+            bk[y - 1], bk[y] = bk[y], bk[y - 1]
+            bq[y - 1], bq[y] = bq[y], bq[y - 1]
+            bc[y - 1], bc[y] = bc[y], bc[y - 1]
+            bl[y - 1], bl[y] = bl[y], bl[y - 1]
+            y -= 1
+    return m
+
+
+@nb.njit(cache=True)
+def alvh_kernel(
+    kp: np.ndarray,
+    ordinal: np.ndarray,
+    exp_ordinal: np.ndarray,
+    vix: np.ndarray,
+    vvix: np.ndarray,
+    spx: np.ndarray,
+    rate: np.ndarray,
+    rsi_raw: np.ndarray,
+    hist: np.ndarray,
+    cross: np.ndarray,
+    regime: np.ndarray,
+    m_idx: np.ndarray,
+    fwd: np.ndarray,
+    beta: np.ndarray,
+    strike: np.ndarray,
+    price: np.ndarray,
+    delta: np.ndarray,
+    theta: np.ndarray,
+    has_ic: np.ndarray,
+    credit: np.ndarray,
+    vega_ic_a: np.ndarray,
+    win_base: np.ndarray,
+    win_fwd: np.ndarray,
+    final: np.ndarray,
+    record: bool,
+    o_day: np.ndarray,
+    o_exp: np.ndarray,
+    o_k: np.ndarray,
+    o_side: np.ndarray,
+    o_q: np.ndarray,
+    o_px: np.ndarray,
+    o_layer: np.ndarray,
+    o_act: np.ndarray,
+    p_day: np.ndarray,
+    p_exp: np.ndarray,
+    p_k: np.ndarray,
+    p_q: np.ndarray,
+    d_cash: np.ndarray,
+    d_cost: np.ndarray,
+    d_mark: np.ndarray,
+    d_held: np.ndarray,
+    d_traded: np.ndarray,
+    d_carried: np.ndarray,
+    d_stale: np.ndarray,
+) -> tuple[int, int]:
+    """Replay the engine over every session; fills the daily accounting arrays (``d_*``) and,
+    when ``record``, the orders (``o_*``) and positions (``p_*``). Returns (orders, positions)
+    written, or (−1, −1) when an output array or the book ran out of room."""
+    n = ordinal.shape[0]
+    be = np.zeros(MAX_LINES, dtype=np.int64)
+    bk = np.zeros(MAX_LINES)
+    bq = np.zeros(MAX_LINES, dtype=np.int64)
+    bc = np.zeros(MAX_LINES)
+    bl = np.zeros(MAX_LINES)  # last mark of the line (carried when it has no price)
+    bpx = np.zeros(MAX_LINES)  # today's model price of the line
+    bdl = np.zeros(MAX_LINES)  # today's delta
+    nb_ = 0
+    no = 0
+    npos = 0
+    q = np.zeros(3, dtype=np.int64)
+    h = np.zeros(3)
+    cur = np.zeros(3, dtype=np.int64)
+    tgt = np.zeros(3, dtype=np.int64)
+    repl = np.zeros(3, dtype=np.bool_)
+    cap_o = o_day.shape[0]
+    cap_p = p_day.shape[0]
+    comm_vix = kp[K_COMM] + 100.0 * kp[K_VIX_HS]
+    for i in range(n):
+        day = ordinal[i]
+        n_settles = 0
+        unknown = False
+        # 1. settle every line expired on or before today (stale days too)
+        for x in range(nb_):
+            e = be[x]
+            if exp_ordinal[e] > day or bq[x] <= 0:
+                continue
+            fs = final[e]
+            if fs != fs:
+                unknown = True
+                continue
+            px = max(fs - bk[x], 0.0)
+            if record:
+                if no >= cap_o:
+                    return -1, -1
+                o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, bk[x], -1, bq[x]
+                o_px[no], o_layer[no], o_act[no] = px, 1, A_SETTLE
+                no += 1
+            d_cash[i] += bq[x] * px * 100.0
+            n_settles += 1
+            bq[x] = 0
+        nb_ = _normalize(be, bk, bq, bc, bl, nb_)
+        # 2. stale?
+        stale = (
+            not has_ic[i]
+            or unknown
+            or vix[i] != vix[i]
+            or vvix[i] != vvix[i]
+            or spx[i] != spx[i]
+            or beta[i, 0] != beta[i, 0]
+            or beta[i, 1] != beta[i, 1]
+            or beta[i, 2] != beta[i, 2]
+            or fwd[i, 0] != fwd[i, 0]
+            or fwd[i, 1] != fwd[i, 1]
+            or fwd[i, 2] != fwd[i, 2]
+        )
+        r = rate[i]
+        if not stale:  # price the book; a line with no forward makes the day stale
+            for x in range(nb_):
+                e = be[x]
+                f = _forward_of(i, e, m_idx, fwd, win_base, win_fwd)
+                if f != f:
+                    stale = True
+                    break
+                dte = exp_ordinal[e] - day
+                sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
+                bpx[x], bdl[x] = _b76_call(f, bk[x], dte / 365.0, r, sig)
+        if not stale:
+            vega_ic = vega_ic_a[i]
+            for j in range(3):
+                h[j] = OPTION_MULTIPLIER * delta[i, j] * beta[i, j]
+            rsi = rsi_raw[i] if rsi_raw[i] == rsi_raw[i] else kp[K_RSI_C]
+            r0 = _target_ratio(rsi, hist[i], kp)
+            r_star = _sizing(r0, vega_ic, h, theta[i], credit[i], kp, q)
+            m1 = m_idx[i, 0]
+            hedge_vega = 0.0
+            l1_value = 0.0
+            l1_cost = 0.0
+            rich = False
+            cur[:] = 0
+            rolled = n_settles > 0
+            for x in range(nb_):
+                e = be[x]
+                for j in range(3):
+                    if m_idx[i, j] == e:
+                        cur[j] += bq[x]
+                        hedge_vega += bq[x] * 100.0 * bdl[x] * beta[i, j]
+                        break
+                if e == m1:
+                    l1_value += bq[x] * bpx[x]
+                    l1_cost += bq[x] * bc[x]
+                if bc[x] > 0 and bpx[x] >= kp[K_HARV] * bc[x]:
+                    rich = True
+                if e < m1:
+                    rolled = True
+            has_ratio = vega_ic > 0
+            ratio = hedge_vega / vega_ic if has_ratio else 0.0
+            band = kp[K_BAND]
+            above = has_ratio and ratio > r_star + band
+            below = has_ratio and ratio < r_star - band
+            reg = regime[i]
+            trim_ok = reg == 1 or reg == 2
+            repl[:] = False
+            acts = np.full(3, A_HOLD, dtype=np.int64)
+            if rolled:
+                for j in range(3):
+                    tgt[j] = cur[j] if (cur[j] > q[j] and not trim_ok) else q[j]
+                    acts[j] = A_ROLL
+            elif nb_ == 0:
+                for j in range(3):
+                    tgt[j] = q[j]
+                    acts[j] = A_OPEN
+            elif rich and above:
+                for j in range(3):
+                    tgt[j] = min(cur[j], q[j])
+                    acts[j] = A_HARVEST
+            else:
+                for j in range(3):
+                    gap = q[j] - cur[j]
+                    if (
+                        j == 0
+                        and cross[i] == -1
+                        and vix[i] >= kp[K_HARV_VIX]
+                        and l1_cost > 0
+                        and not (l1_value < kp[K_HARV_B] * l1_cost)
+                    ):
+                        tgt[j], acts[j], repl[j] = q[0], A_HARVEST, True
+                    elif cross[i] == 1 and gap > 0:
+                        if gap < _min_trade(q[j], kp):
+                            tgt[j] = cur[j]
+                        else:
+                            tgt[j], acts[j] = q[j], A_ADD
+                    elif not has_ratio:
+                        tgt[j] = cur[j]
+                    elif below:
+                        if gap <= 0 or abs(gap) < _min_trade(q[j], kp):
+                            tgt[j] = cur[j]
+                        else:
+                            tgt[j], acts[j] = q[j], A_ADD
+                    elif above:
+                        if gap >= 0 or reg == 3 or reg == 4 or abs(gap) < _min_trade(q[j], kp):
+                            tgt[j] = cur[j]
+                        else:
+                            tgt[j], acts[j] = q[j], A_TRIM
+                    else:
+                        tgt[j] = cur[j]
+            # 3. roll sales: every line of a contract before M1, at its model price
+            nb0 = nb_
+            for x in range(nb0):
+                if be[x] < m1 and bq[x] > 0:
+                    if record:
+                        if no >= cap_o:
+                            return -1, -1
+                        o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, be[x], bk[x], -1, bq[x]
+                        o_px[no], o_layer[no], o_act[no] = bpx[x], 1, A_ROLL
+                        no += 1
+                    d_cash[i] += bq[x] * bpx[x] * 100.0
+                    d_cost[i] += bq[x] * comm_vix
+                    d_traded[i] += bq[x]
+                    bq[x] = 0
+            # 4. each layer's tickets: replace sells all first; buys at the target strike; sales
+            #    take the lowest strikes first (the book is sorted by strike within an expiry)
+            for j in range(3):
+                e = m_idx[i, j]
+                have = 0
+                for x in range(nb0):
+                    if be[x] == e and bq[x] > 0:
+                        have += bq[x]
+                if repl[j]:
+                    for x in range(nb0):
+                        if be[x] == e and bq[x] > 0:
+                            if record:
+                                if no >= cap_o:
+                                    return -1, -1
+                                o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, bk[x], -1, bq[x]
+                                o_px[no], o_layer[no], o_act[no] = bpx[x], j + 1, acts[j]
+                                no += 1
+                            d_cash[i] += bq[x] * bpx[x] * 100.0
+                            d_cost[i] += bq[x] * comm_vix
+                            d_traded[i] += bq[x]
+                            bq[x] = 0
+                    have = 0
+                if tgt[j] > have:
+                    qty = tgt[j] - have
+                    k = strike[i, j]
+                    pb = price[i, j]
+                    x = _find(be, bk, nb_, e, k)
+                    if x < 0:
+                        if nb_ >= MAX_LINES:
+                            return -1, -1
+                        x = nb_
+                        be[x], bk[x], bq[x], bc[x], bl[x] = e, k, qty, pb, 0.0
+                        nb_ += 1
+                    else:
+                        bc[x] = (bc[x] * bq[x] + pb * qty) / (bq[x] + qty)
+                        bq[x] += qty
+                    if record:
+                        if no >= cap_o:
+                            return -1, -1
+                        o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, k, 1, qty
+                        o_px[no], o_layer[no], o_act[no] = pb, j + 1, acts[j]
+                        no += 1
+                    d_cash[i] -= qty * pb * 100.0
+                    d_cost[i] += qty * comm_vix
+                    d_traded[i] += qty
+                left = have - tgt[j]
+                if left > 0:
+                    for x in range(nb0):
+                        if left <= 0:
+                            break
+                        if be[x] == e and bq[x] > 0:
+                            m = min(left, bq[x])
+                            if record:
+                                if no >= cap_o:
+                                    return -1, -1
+                                o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, bk[x], -1, m
+                                o_px[no], o_layer[no], o_act[no] = bpx[x], j + 1, acts[j]
+                                no += 1
+                            d_cash[i] += m * bpx[x] * 100.0
+                            d_cost[i] += m * comm_vix
+                            d_traded[i] += m
+                            bq[x] -= m
+                            left -= m
+            nb_ = _normalize(be, bk, bq, bc, bl, nb_)
+        d_stale[i] = stale
+        # 5. mark what is held after the orders (previous mark carried when there is no price)
+        for x in range(nb_):
+            e = be[x]
+            dte = exp_ordinal[e] - day
+            f = _forward_of(i, e, m_idx, fwd, win_base, win_fwd)
+            if f == f and vvix[i] == vvix[i] and dte > 0:
+                sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
+                bl[x] = _b76_call(f, bk[x], dte / 365.0, r, sig)[0]
+            else:
+                d_carried[i] = True
+            d_mark[i] += bq[x] * bl[x] * 100.0
+            d_held[i] += bq[x]
+            if record:
+                if npos >= cap_p:
+                    return -1, -1
+                p_day[npos], p_exp[npos], p_k[npos], p_q[npos] = i, e, bk[x], bq[x]
+                npos += 1
+    return no, npos
+
+
+@nb.njit(cache=True)
+def calls_kernel(
+    tenor: int,
+    qty: int,
+    kp: np.ndarray,
+    ordinal: np.ndarray,
+    exp_ordinal: np.ndarray,
+    vix: np.ndarray,
+    vvix: np.ndarray,
+    rate: np.ndarray,
+    m_idx: np.ndarray,
+    fwd: np.ndarray,
+    strike: np.ndarray,
+    price: np.ndarray,
+    win_base: np.ndarray,
+    win_fwd: np.ndarray,
+    final: np.ndarray,
+    record: bool,
+    o_day: np.ndarray,
+    o_exp: np.ndarray,
+    o_k: np.ndarray,
+    o_side: np.ndarray,
+    o_q: np.ndarray,
+    o_px: np.ndarray,
+    o_layer: np.ndarray,
+    o_act: np.ndarray,
+    p_day: np.ndarray,
+    p_exp: np.ndarray,
+    p_k: np.ndarray,
+    p_q: np.ndarray,
+    d_cash: np.ndarray,
+    d_cost: np.ndarray,
+    d_mark: np.ndarray,
+    d_held: np.ndarray,
+    d_traded: np.ndarray,
+    d_carried: np.ndarray,
+    d_stale: np.ndarray,
+) -> tuple[int, int]:
+    """``backtest._calls_trades`` and its accounting: hold ``qty`` calls of M_tenor at the
+    target-delta strike; when the contract is no longer M_tenor, sell it (at its model price, or
+    its settlement value once expired) and buy the new one. Stale days trade nothing."""
+    n = ordinal.shape[0]
+    j = tenor - 1
+    held_e = -1
+    held_k = 0.0
+    last = 0.0
+    no = 0
+    npos = 0
+    comm_vix = kp[K_COMM] + 100.0 * kp[K_VIX_HS]
+    for i in range(n):
+        day = ordinal[i]
+        r = rate[i]
+        skip = False
+        if vix[i] != vix[i] or vvix[i] != vvix[i] or fwd[i, j] != fwd[i, j]:
+            d_stale[i] = True
+        else:
+            e_new = m_idx[i, j]
+            if held_e < 0 or held_e != e_new:
+                if held_e >= 0:
+                    px = math.nan
+                    if exp_ordinal[held_e] <= day:
+                        if final[held_e] == final[held_e]:
+                            px = max(final[held_e] - held_k, 0.0)
+                    else:
+                        f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
+                        if f == f:
+                            dte = exp_ordinal[held_e] - day
+                            sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
+                            px = _b76_call(f, held_k, dte / 365.0, r, sig)[0]
+                    if px != px:
+                        d_stale[i] = True
+                        skip = True
+                    else:
+                        if record:
+                            if no >= o_day.shape[0]:
+                                return -1, -1
+                            o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, held_e, held_k, -1, qty
+                            o_px[no], o_layer[no], o_act[no] = px, tenor, A_ROLL
+                            no += 1
+                        d_cash[i] += qty * px * 100.0
+                        if exp_ordinal[held_e] > day:
+                            d_cost[i] += qty * comm_vix
+                            d_traded[i] += qty
+                if not skip:
+                    held_e, held_k = e_new, strike[i, j]
+                    pb = price[i, j]
+                    if record:
+                        if no >= o_day.shape[0]:
+                            return -1, -1
+                        o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, held_e, held_k, 1, qty
+                        o_px[no], o_layer[no], o_act[no] = pb, tenor, A_OPEN
+                        no += 1
+                    d_cash[i] -= qty * pb * 100.0
+                    d_cost[i] += qty * comm_vix
+                    d_traded[i] += qty
+        if held_e >= 0:
+            dte = exp_ordinal[held_e] - day
+            f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
+            if f == f and vvix[i] == vvix[i] and dte > 0:
+                sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
+                last = _b76_call(f, held_k, dte / 365.0, r, sig)[0]
+            else:
+                d_carried[i] = True
+            d_mark[i] += qty * last * 100.0
+            d_held[i] += qty
+            if record:
+                if npos >= p_day.shape[0]:
+                    return -1, -1
+                p_day[npos], p_exp[npos], p_k[npos], p_q[npos] = i, held_e, held_k, qty
+                npos += 1
+    return no, npos

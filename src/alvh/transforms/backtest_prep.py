@@ -1,0 +1,238 @@
+"""Per-session inputs of the compiled engine (:mod:`alvh.transforms.backtest_kernel`), prepared
+once, vectorised where possible, as plain NumPy arrays (numbers only, no strings).
+
+Everything here depends on the market and on the *market* parameters only — the IC program
+(``IcParams``), the VVIX term scaling, the target delta and the default rate — never on the
+hedge rules' settings (band, carry budget, weights, …), which the kernel reads. So a sweep
+prepares once per distinct market key and runs every configuration of that key on the same
+arrays.
+
+The values are computed with the readable engine's own functions (``day_inputs``,
+``layer_models``' strike search, ``b76_scalar``, ``program_vega``, ``model_ic_for``), so the
+kernel starts from bit-identical numbers. Units as in the engine: index points, calendar days
+(``dte``), decimals for rates and vols, dollars for the IC credit and |V_ic| (per vol point).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import numba
+import numpy as np
+
+from alvh.transforms.backtest import Market
+from alvh.transforms.ic_book import IcBook, open_model_ic_with_vega
+from alvh.transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
+from alvh.transforms.signal.inputs import DayInputs, day_inputs
+from alvh.transforms.signal.params import HedgeParams
+from alvh.transforms.signal.replay import model_ic_for
+from alvh.transforms.signal.vega import program_vega
+
+WINDOW_BEFORE = 3  # held contracts priced off the curve: expiries from M1 − 3 …
+WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
+REGIMES = {"calm": 1, "fading": 2, "spike": 3, "elevated": 4}  # None → 0, any other → 5
+STRIKE_CHUNK = 1200  # (session, layer) pairs per vectorised strike search (bounds its memory)
+
+
+@dataclass(frozen=True)
+class MarketKey:
+    """The parameters the prepared arrays depend on (everything else is the kernel's)."""
+
+    target_delta: float
+    vvix_ref_days: float
+    vvix_exponent: float
+    default_rate: float
+    ic: object
+
+    @classmethod
+    def of(cls, p: HedgeParams) -> MarketKey:
+        return cls(p.target_delta, p.vvix_ref_days, p.vvix_exponent, p.default_rate, p.ic)
+
+
+@dataclass(frozen=True)
+class EngineArrays:
+    """Session ``i`` of ``sessions``; layer ``j`` (0-based M1–M3); ``NaN`` where an input is missing.
+
+    ``expiries`` lists every contract expiry the engine can hold (index ``e``); ``m_idx[i, j]``
+    is M_j's index; ``win_fwd[i, o]`` the forward on session ``i`` of expiry ``win_base[i] + o``
+    (settle or interpolated, §3); ``final[e]`` the final settlement of expiry ``e`` (the
+    expiry-day settle, else the VIX open; NaN when neither exists)."""
+
+    sessions: list[date]
+    expiries: list[date]
+    ordinal: np.ndarray  # session as a day number (date.toordinal)
+    exp_ordinal: np.ndarray  # expiry as a day number
+    vix: np.ndarray
+    vvix: np.ndarray
+    spx: np.ndarray
+    rate: np.ndarray  # decimal
+    rsi: np.ndarray  # A/D RSI; NaN when breadth is missing (the kernel uses its centre)
+    hist: np.ndarray  # MACD histogram; NaN when missing
+    cross: np.ndarray  # int64: −1, 0, +1
+    regime: np.ndarray  # int64, see REGIMES
+    m_idx: np.ndarray  # int64 (n, 3)
+    dte: np.ndarray  # int64 (n, 3), calendar days
+    fwd: np.ndarray  # (n, 3)
+    beta: np.ndarray  # (n, 3)
+    strike: np.ndarray  # (n, 3) target-delta strike (NaN on a session that cannot be sized)
+    price: np.ndarray  # (n, 3) its Black-76 price, VIX points
+    delta: np.ndarray  # (n, 3)
+    theta: np.ndarray  # (n, 3) VIX points per calendar day
+    sigma: np.ndarray  # (n, 3) Black-76 vol of M_j
+    has_ic: np.ndarray  # bool: the model IC could be opened
+    credit: np.ndarray  # IC credit in force, dollars
+    vega_ic: np.ndarray  # |V_ic|, dollars per vol point
+    win_base: np.ndarray  # int64
+    win_fwd: np.ndarray  # (n, WINDOW)
+    final: np.ndarray  # (len(expiries),)
+
+
+GLOBAL_FIELDS = ("expiries", "exp_ordinal", "final")  # per expiry, not per session
+
+
+def slice_arrays(arr: EngineArrays, a: int, b: int) -> EngineArrays:
+    """The arrays of sessions ``a:b`` (every per-session input depends on its session alone)."""
+    parts = {f: getattr(arr, f) for f in arr.__dataclass_fields__}
+    return EngineArrays(**{f: v if f in GLOBAL_FIELDS else v[a:b] for f, v in parts.items()})
+
+
+def _num(v: object) -> float:
+    return float(v) if v is not None else math.nan  # type: ignore[arg-type]
+
+
+def _vega_to_hedge(ic: IcBook, day: DayInputs, p: HedgeParams) -> float:
+    """|V_ic| exactly as ``program_vega`` computes it, without the live mark it also returns
+    (publishing needs that, sizing does not): a model IC is hedged on a fresh IC of its size."""
+    assert day.spx is not None and day.vix is not None
+    if ic.source == "model" and ic.contracts > 0:
+        ic_p = replace(p.ic, contracts=ic.contracts)
+        expiry = day.session + timedelta(days=p.ic.program_dte)
+        _, v = open_model_ic_with_vega(day.session, expiry, day.spx, day.vix, day.rate, ic_p)
+        return max(-v, 0.0)
+    return program_vega(ic, day, p)[0]
+
+
+@contextmanager
+def _one_numba_thread() -> Iterator[None]:
+    """The pricing kernels are ``parallel=True``; on the small arrays of one session (a strike
+    grid) starting their threads costs more than the work — ~26× more on a busy 2-core machine
+    (measured: 500 model ICs in 3.0 s with 2 threads, 0.12 s with 1). Results are identical
+    (element-wise kernels, no reductions)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
+    """The compiled engine's inputs for ``sessions`` (ascending) under the market parameters of
+    ``p`` (see :class:`MarketKey`)."""
+    with _one_numba_thread():
+        return _prepare(market, sessions, p)
+
+
+def _prepare(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
+    n = len(sessions)
+    rows = [market.by_date[d] for d in sessions]
+    expiries = sorted({r[f"m{i}_expiry"] for r in rows for i in (1, 2, 3)})
+    idx = {e: k for k, e in enumerate(expiries)}
+    a = {name: np.full(n, math.nan) for name in ("vix", "vvix", "spx", "rate", "rsi", "hist", "credit", "vega_ic")}
+    cross = np.zeros(n, dtype=np.int64)
+    regime = np.zeros(n, dtype=np.int64)
+    has_ic = np.zeros(n, dtype=np.bool_)
+    m_idx = np.zeros((n, 3), dtype=np.int64)
+    dte = np.zeros((n, 3), dtype=np.int64)
+    fwd, beta = np.full((n, 3), math.nan), np.full((n, 3), math.nan)
+    win_base = np.zeros(n, dtype=np.int64)
+    win_fwd = np.full((n, WINDOW), math.nan)
+    cache: dict = {}
+    for i, (d, row) in enumerate(zip(sessions, rows, strict=True)):
+        day = day_inputs(row, market.quotes, p)
+        a["vix"][i], a["vvix"][i], a["spx"][i] = _num(day.vix), _num(day.vvix), _num(day.spx)
+        a["rate"][i] = day.rate
+        a["rsi"][i] = _num(row.get("ad_rsi"))
+        a["hist"][i] = _num(day.hist)
+        cross[i] = int(day.cross) if day.cross is not None else 0
+        regime[i] = 0 if day.regime is None else REGIMES.get(day.regime, 5)
+        for j, x in enumerate(day.layers):
+            m_idx[i, j] = idx[x.expiry]
+            dte[i, j] = x.dte
+            fwd[i, j] = _num(x.forward)
+            beta[i, j] = x.beta
+        win_base[i] = m_idx[i, 0] - WINDOW_BEFORE
+        for o in range(WINDOW):
+            e = win_base[i] + o
+            if 0 <= e < len(expiries) and expiries[e] > d:
+                f = market.quotes.forward(d, expiries[e])
+                win_fwd[i, o] = math.nan if f is None else f.value
+        ic = model_ic_for(d, market.by_date, p, cache)
+        if ic is not None:
+            has_ic[i] = True
+            a["credit"][i] = ic.credit_usd
+            if day.spx is not None and day.vix is not None:
+                a["vega_ic"][i] = _vega_to_hedge(ic, day, p)
+    final = np.full(len(expiries), math.nan)
+    for e, exp in enumerate(expiries):
+        fs = market.quotes.final_settlement(exp)
+        if fs is not None:
+            final[e] = fs[0]
+    strike, price, delta, theta, sigma = _layer_models(a["vvix"], dte, fwd, a["rate"], p)
+    return EngineArrays(
+        sessions=list(sessions),
+        expiries=expiries,
+        ordinal=np.array([d.toordinal() for d in sessions], dtype=np.int64),
+        exp_ordinal=np.array([e.toordinal() for e in expiries], dtype=np.int64),
+        vix=a["vix"],
+        vvix=a["vvix"],
+        spx=a["spx"],
+        rate=a["rate"],
+        rsi=a["rsi"],
+        hist=a["hist"],
+        cross=cross,
+        regime=regime,
+        m_idx=m_idx,
+        dte=dte,
+        fwd=fwd,
+        beta=beta,
+        strike=strike,
+        price=price,
+        delta=delta,
+        theta=theta,
+        sigma=sigma,
+        has_ic=has_ic,
+        credit=a["credit"],
+        vega_ic=a["vega_ic"],
+        win_base=win_base,
+        win_fwd=win_fwd,
+        final=final,
+    )
+
+
+def _layer_models(
+    vvix: np.ndarray, dte: np.ndarray, fwd: np.ndarray, rate: np.ndarray, p: HedgeParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``layer_models`` of every (session, layer) with VVIX and a forward: σ_j, the
+    target-delta strike (one vectorised search, in chunks) and its Black-76 (price, delta,
+    theta). The calls-only strategies read one layer, so each layer stands on its own."""
+    n = len(vvix)
+    strike, price, delta, theta, sigma = (np.full((n, 3), math.nan) for _ in range(5))
+    ii, jj = np.nonzero(np.isfinite(vvix)[:, None] & np.isfinite(fwd) & (dte > 0))
+    for i, j in zip(ii, jj, strict=True):
+        sigma[i, j] = vvix_term_sigma(float(vvix[i]), float(int(dte[i, j])), p.vvix_ref_days, p.vvix_exponent)
+    years = dte / 365.0
+    for c in range(0, len(ii), STRIKE_CHUNK):
+        si, sj = ii[c : c + STRIKE_CHUNK], jj[c : c + STRIKE_CHUNK]
+        k = strike_by_target_delta(fwd[si, sj], years[si, sj], rate[si], sigma[si, sj], p.target_delta)
+        strike[si, sj] = np.asarray(k)
+    for i, j in zip(ii, jj, strict=True):
+        pr, de, th = b76_scalar(
+            float(fwd[i, j]), float(strike[i, j]), int(dte[i, j]) / 365.0, float(rate[i]), float(sigma[i, j]), True
+        )
+        price[i, j], delta[i, j], theta[i, j] = pr, de, th
+    return strike, price, delta, theta, sigma

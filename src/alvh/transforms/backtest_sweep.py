@@ -1,0 +1,130 @@
+"""Many hedge configurations on the compiled engine (pure: arrays in, metric rows out).
+
+A sweep groups its configurations by what the prepared arrays depend on (the market key and the
+SPX costs, which move the IC's cost line); each group is prepared once (:class:`SweepGroup`) and
+any chunk of its configurations evaluated anywhere — in this process, on a Dask worker — by
+:func:`evaluate_chunk`, which returns the same numbers wherever it runs.
+
+Metrics per configuration, gross and net of costs (dollars; returns on the IC's risk capital):
+total P&L, max drawdown, Calmar (annualised return ÷ |max drawdown| as a fraction of capital,
+252 sessions a year; null without a drawdown), hedge P&L, costs, contracts traded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from alvh.transforms.backtest import Costs, Market, Strategy, ic_cycles, ic_daily
+from alvh.transforms.backtest_compiled import run_kernel
+from alvh.transforms.backtest_metrics import risk_capital
+from alvh.transforms.backtest_prep import EngineArrays, prepare_engine, slice_arrays
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """One configuration: its name, the strategy it runs, its costs, and the settings it
+    changes (setting name → value) for the result table."""
+
+    name: str
+    strategy: Strategy
+    costs: Costs
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SweepGroup:
+    """Prepared inputs shared by configurations with the same market key and SPX costs."""
+
+    arrays: EngineArrays
+    ic_equity: np.ndarray  # IC cash cumulated + mark, dollars per session
+    ic_costs_cum: np.ndarray  # IC costs cumulated, dollars
+    capital: float  # risk capital of the IC program, dollars
+
+
+def group_key(c: SweepConfig) -> tuple[Any, ...]:
+    h = c.strategy.hedge
+    return (
+        h.target_delta,
+        h.vvix_ref_days,
+        h.vvix_exponent,
+        h.default_rate,
+        h.ic,
+        c.costs.spx_half_spread,
+        c.costs.commission,
+    )
+
+
+def prepare_group(
+    market: Market, sessions: Sequence[date], c: SweepConfig, arrays: EngineArrays | None = None
+) -> SweepGroup:
+    """The group's inputs over ``sessions`` (which start at an IC opening, with an empty hedge
+    book); ``arrays`` when already prepared over a longer range that contains ``sessions``."""
+    p = c.strategy.hedge
+    ics = ic_cycles(market, sessions, p)
+    ic = ic_daily(market, sessions, ics, p, c.costs)
+    cycles = list({x.opened: x for x in ics.values() if x.opened >= sessions[0]}.values())
+    if arrays is None:
+        arr = prepare_engine(market, sessions, p)
+    else:
+        a = arrays.sessions.index(sessions[0])
+        arr = slice_arrays(arrays, a, a + len(sessions))
+        assert arr.sessions == list(sessions), "the sessions are not a contiguous range of the prepared ones"
+    return SweepGroup(
+        arr,
+        np.cumsum(ic["ic_cash"].to_numpy()) + ic["ic_mark"].to_numpy(),
+        np.cumsum(ic["ic_costs"].to_numpy()),
+        risk_capital(cycles),
+    )
+
+
+def _drawdown(eq: np.ndarray) -> float:
+    return float((eq - np.maximum.accumulate(eq)).min())
+
+
+def metrics(eq_gross: np.ndarray, eq_net: np.ndarray, capital: float) -> dict[str, Any]:
+    """Total P&L, max drawdown and Calmar, gross and net (as ``summary_metrics`` defines them)."""
+    years = max(len(eq_gross) / 252.0, 1e-9)
+    out: dict[str, Any] = {}
+    for kind, eq in (("gross", eq_gross), ("net", eq_net)):
+        total = float(eq[-1])
+        dd = _drawdown(eq)
+        ann = total / capital / years
+        out[f"total_pnl_{kind}_usd"] = total
+        out[f"max_drawdown_{kind}_usd"] = dd
+        out[f"calmar_{kind}"] = ann / (abs(dd) / capital) if dd < 0 else None
+    return out
+
+
+def evaluate(group: SweepGroup, c: SweepConfig) -> dict[str, Any]:
+    """One configuration's metric row (the hedge replayed on the compiled engine)."""
+    n = len(group.arrays.sessions)
+    if c.strategy.kind == "unhedged":
+        hedge_eq = np.zeros(n)
+        hedge_costs = np.zeros(n)
+        traded = 0
+    else:
+        run = run_kernel(c.strategy, group.arrays, c.costs, record=False)
+        d = run.daily
+        hedge_eq = np.cumsum(d["hedge_cash"]) + d["hedge_mark"]
+        hedge_costs = np.cumsum(d["hedge_costs"])
+        traded = int(d["contracts_traded"].sum())
+    gross = group.ic_equity + hedge_eq
+    costs = group.ic_costs_cum + hedge_costs
+    net = gross - costs
+    return {
+        "config": c.name,
+        **metrics(gross, net, group.capital),
+        "hedge_pnl_usd": float(hedge_eq[-1]),
+        "costs_usd": float(costs[-1]),
+        "contracts_traded": traded,
+    }
+
+
+def evaluate_chunk(group: SweepGroup, configs: Sequence[SweepConfig]) -> list[dict[str, Any]]:
+    """Metric rows of ``configs`` (all of ``group``), in order."""
+    return [evaluate(group, c) for c in configs]
