@@ -18,6 +18,7 @@ from alvh.schemas.meta import (
     VxConflict,
 )
 from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
+from alvh.schemas.risk import BookRisk, PayoffGrid
 from alvh.schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
 from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
 
@@ -36,6 +37,8 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "marts.hedge_order": HedgeOrder,
     "marts.hedge_position": HedgePosition,
     "marts.stress_scenario": StressScenario,
+    "marts.book_risk": BookRisk,
+    "marts.payoff_grid": PayoffGrid,
     "backtest.run": BacktestRun,
     "backtest.daily": BacktestDaily,
     "backtest.event": BacktestEvent,
@@ -59,6 +62,8 @@ SIGNAL_TABLES = (
     "marts.hedge_order",
     "marts.hedge_position",
     "marts.stress_scenario",
+    "marts.book_risk",
+    "marts.payoff_grid",
 )
 # the marts exported as CSV/Parquet
 EXPORTED_TABLES = ("marts.indicators_daily", *SIGNAL_TABLES)
