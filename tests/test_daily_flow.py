@@ -50,6 +50,8 @@ def test_daily_flow_publishes_and_reruns_identically(
         assert (exports / "current" / f"{name}.csv").exists()
         assert list((exports / "current" / "parquet" / name).glob("year=2024/*.parquet"))
     assert (exports / "data_docs" / "index.html").exists()
+    assert first.page == (exports / "pages" / f"{day}.html").resolve() and first.page.is_file()
+    assert (exports / "pages" / "index.html").is_file()
     before_marts, before_files = marts(db), files_digest(exports)
     again = daily_flow(as_of=day, source="http", warehouse=str(db), export_dir=str(exports))
     assert again.status == "unchanged"

@@ -255,6 +255,8 @@ def run(
     out_console().print(
         f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]"
     )
+    if summary.page is not None:
+        out_console().print(f"[dim]daily page: {summary.page}[/dim]")
 
 
 @app.command()
@@ -289,6 +291,36 @@ def backfill(
         f"({'published' if summary.published else 'unchanged'}); stale sessions: {summary.stale}; "
         f"orders: {summary.orders}"
     )
+
+
+@app.command()
+def page(
+    date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """Rebuild a session's daily HTML page (and the index) from the warehouse."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.page import latest_published, write_page
+    from alvh.warehouse.connection import open_warehouse
+
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    if not settings.warehouse.is_file():
+        console.print(f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` first")
+        raise typer.Exit(1)
+    try:
+        with open_warehouse(settings.warehouse) as con:
+            day = _parse_date(date_, "--date") or latest_published(con)
+            if day is None:
+                console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
+                raise typer.Exit(1)
+            path = write_page(con, settings.export_dir.resolve(), day)
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    out_console().print(f"daily page for {day}: {path}")
 
 
 @signals_app.command("show")

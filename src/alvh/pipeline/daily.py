@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -27,6 +27,7 @@ from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.alerts import daily_message, send, webhook_url
 from alvh.pipeline.ingest import run_ingest, today_new_york
+from alvh.pipeline.page import write_page
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
@@ -44,6 +45,7 @@ class DailySummary:
     signal: dict[str, object] | None = None
     layers: list[dict[str, object]] = field(default_factory=list)
     ingest_error: str | None = None
+    page: Path | None = None  # the session's HTML page
 
 
 def signal_sessions(
@@ -105,6 +107,20 @@ def export_task(settings: Settings) -> bool:
     """Write CSV and Parquet exports of the published marts."""
     with open_warehouse(settings.warehouse) as con:
         return export_marts(con, settings.export_dir)
+
+
+@task(name="daily-page", cache_policy=NO_CACHE)
+def page_task(settings: Settings, day: date) -> Path:
+    """Write the session's HTML page and the index beside the exports; link it from the flow run."""
+    with open_warehouse(settings.warehouse) as con:
+        path = write_page(con, settings.export_dir.resolve(), day)
+    create_link_artifact(
+        key="alvh-daily-page",
+        link=path.as_uri(),
+        link_text=f"ALVH daily page {day}",
+        description=f"The trader's page for {day}: orders, book risk, payoff grid, history (offline HTML)",
+    )
+    return path
 
 
 def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]]) -> str:
@@ -255,6 +271,7 @@ def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
             time.sleep(settings.late_data_delay_s)
         batch, published = signals_task(settings, day, run_id)
         export_task(settings)
+        page = page_task(settings, day)
     except Exception as exc:
         alert(settings, None, [], f"{type(exc).__name__}: {exc}")
         raise
@@ -267,6 +284,7 @@ def _daily(settings: Settings, day: date, log: Any) -> DailySummary:
         signals[0] if signals else None,
         layers,
         ingest_error,
+        page,
     )
     alert(settings, summary.signal, layers, f"ingest failed: {ingest_error}" if ingest_error else None)
     if summary.signal is not None:
