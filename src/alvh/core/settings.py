@@ -174,6 +174,13 @@ class Settings(BaseSettings):
         100_000, ge=1, le=10_000_000, description="largest quantity accepted on one line of a positions import"
     )
     positions_file: Path | None = Field(None, description="CSV/TOML of the user's SPX legs (else the model IC)")
+    order_limit_offset: float = Field(
+        0.05,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="orders export: limit = model price + this (BUY) or − this (SELL), VIX points, on the 0.05 tick",
+    )
     ic_contracts: int = Field(10, ge=1, le=100_000, description="model IC size, contracts per leg")
     ic_short_delta: float = Field(
         0.20, gt=0, lt=0.5, allow_inf_nan=False, description="model IC short strikes' |delta|"

@@ -11,7 +11,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from alvh.pipeline.positions import imported_ic
 from alvh.schemas.registry import TABLES
+from alvh.sources.broker import format_occ
 from alvh.transforms.book_risk import book_risk_rows
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook, ic_cycle
@@ -80,6 +82,8 @@ def compute_batch(
 ) -> Batch:
     """Replay the engine over ``sessions`` from the state published before them."""
     first, last = sessions[0], sessions[-1]
+    if user_ic is None:  # SPX legs imported from a broker file replace the model IC
+        user_ic = imported_ic(con, first)
     prev_pos, spend, last_published = previous_state(con, first)
     note = None
     if start_positions is None:
@@ -127,7 +131,7 @@ def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str,
     orders = []
     for d in sorted({o["session_date"] for o in rp.orders}):
         for n, o in enumerate((o for o in rp.orders if o["session_date"] == d), start=1):
-            orders.append(o | {"ticket": n})
+            orders.append(o | {"ticket": n, "occ_symbol": format_occ("VIX", o["contract_expiry"], True, o["strike"])})
     return {
         "marts.hedge_signal_daily": frame("marts.hedge_signal_daily", signals),
         "marts.layer_adjustment": frame("marts.layer_adjustment", rp.layers),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandera.polars as pa
 
 from alvh.schemas.backtest import BacktestDaily, BacktestEvent, BacktestRun, BacktestSummary
+from alvh.schemas.broker import IcLegImport
 from alvh.schemas.marts import IndicatorsDaily
 from alvh.schemas.meta import (
     FlowRun,
@@ -52,6 +53,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "meta.validation_run": ValidationRun,
     "meta.position_import": PositionImport,
     "meta.position_import_run": PositionImportRun,
+    "meta.ic_leg_import": IcLegImport,
 }
 SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")
 
