@@ -220,8 +220,12 @@ class Settings(BaseSettings):
     )
 
     # --- alerts -------------------------------------------------------------------------------
-    alert_webhook_url: SecretStr | None = Field(None, description="JSON webhook for alerts (a secret)")
-    alert_webhook_block: str | None = Field(None, description="or: name of a Prefect Secret block holding it")
+    alert_url: SecretStr | None = Field(
+        None,
+        description="Apprise URL(s) for alerts, space/comma separated: slack://, discord://, msteams://, "
+        "mailto(s)://, tgram://, json(s):// (a secret)",
+    )
+    alert_url_block: str | None = Field(None, description="or: name of a Prefect Secret block holding them")
 
     # --- schedule -----------------------------------------------------------------------------
     daily_cron: str = Field(_DEFAULT_CRON, description="when the daily run starts")

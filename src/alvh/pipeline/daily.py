@@ -25,7 +25,7 @@ from prefect.runtime import flow_run
 from alvh.core.calendar import is_session, sessions_between
 from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings, load_settings
-from alvh.pipeline.alerts import daily_message, send, webhook_url
+from alvh.pipeline.alerts import alert_urls, daily_message, send
 from alvh.pipeline.ingest import run_ingest, today_new_york
 from alvh.pipeline.page import write_page
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
@@ -160,16 +160,20 @@ def inputs_missing(settings: Settings, day: date) -> list[str]:
 def alert(
     settings: Settings, signal: dict[str, object] | None, layers: list[dict[str, object]], error: str | None
 ) -> None:
-    """Send the day's notification if one is due and a webhook is configured."""
+    """Send the day's notification if one is due and an alert URL is configured."""
     text = daily_message(signal, layers, error)
     if text is None:
         return
-    url = webhook_url(settings)
-    if url is None:
-        get_run_logger().info("alert not sent: no webhook configured")
+    urls = alert_urls(settings)
+    if not urls:
+        get_run_logger().info("alert not sent: no alert_url configured")
         return
-    ok = send(url, text)
-    get_run_logger().info("alert %s", "sent" if ok else "could not be delivered")
+    res = send(urls, text)
+    get_run_logger().info(
+        "alert sent over %s%s",
+        ", ".join(res.sent) or "no channel",
+        f"; not delivered over {', '.join(res.failed + res.unusable)}" if res.failed or res.unusable else "",
+    )
 
 
 @flow(name="alvh-daily")
