@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from alvh.transforms.book_risk import book_risk_row, bs_gamma
+from alvh.transforms.book_risk import book_risk_row, book_risk_rows, bs_gamma
 from alvh.transforms.ic_book import IcBook, IcLeg, IcParams
-from alvh.transforms.payoff_grid import payoff_grid
+from alvh.transforms.payoff_grid import payoff_grid, payoff_grids
 from alvh.transforms.whole_book import HedgeLine, WholeBook
 
 D0 = date(2025, 1, 2)
@@ -148,3 +148,20 @@ def test_one_day_vix_move_moves_each_forward_by_its_beta() -> None:
     h0 = 10 * 100 * ref_black(20, 20, 10 / 365, (30 / 10) ** 0.30, True)
     h1 = 10 * 100 * ref_black(25, 20, 9 / 365, (30 / 9) ** 0.30, True)
     assert cell["hedge_pnl_usd"][0] == pytest.approx(h1 - h0, abs=1e-6)
+
+
+def test_many_books_priced_together_equal_each_priced_alone() -> None:
+    """The batch path (every book of a replay in one pricing call) sums each cell into its own book."""
+    one = book(
+        (IcLeg(D0 + timedelta(days=365), 100.0, True, 1, 0.0),),
+        (HedgeLine(D0 + timedelta(days=30), 20.0, 10, 20.0, 0.5),),
+    )
+    two = put_spread_with_calls()
+    flat = book((IcLeg(D0 + timedelta(days=30), 95.0, False, -2, 0.0),))  # no hedge at all
+    books = [one, two, flat]
+    assert book_risk_rows(books) == [book_risk_row(b) for b in books]
+    together = payoff_grids(books, chunk=2)
+    alone = [payoff_grid(b) for b in books]
+    assert together.height == sum(a.height for a in alone)
+    for i, want in enumerate(alone):  # all three books share a session date: compare in order
+        assert together.slice(i * want.height, want.height).equals(want)

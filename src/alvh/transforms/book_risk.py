@@ -55,44 +55,70 @@ def bs_gamma(s: float, k: float, t: float, r: float, sigma: float, q: float) -> 
     return math.exp(-q * t) * INV_SQRT_2PI * math.exp(-0.5 * d1 * d1) / (s * sd)
 
 
+def _vec_gamma(
+    s: np.ndarray, k: np.ndarray, t: np.ndarray, r: np.ndarray, sigma: np.ndarray, q: np.ndarray
+) -> np.ndarray:
+    """:func:`bs_gamma` on arrays (T > 0 and σ > 0 everywhere)."""
+    sd = sigma * np.sqrt(t)
+    d1 = (np.log(s / k) + (r - q) * t) / sd + 0.5 * sd
+    return np.exp(-q * t) * INV_SQRT_2PI * np.exp(-0.5 * d1 * d1) / (s * sd)
+
+
+def ic_greeks_many(books: Sequence[WholeBook]) -> list[Greeks]:
+    """Dollar greeks of each book's IC legs at the close (legs at or past expiry contribute
+    nothing); every leg of every book priced in one call."""
+    rows = [(i, wb, leg) for i, wb in enumerate(books) for leg in wb.ic.legs if (leg.expiry - wb.session).days > 0]
+    if not rows:
+        return [Greeks() for _ in books]
+    s = np.array([wb.spx for _, wb, _ in rows])
+    vix = np.array([wb.vix for _, wb, _ in rows])
+    r = np.array([wb.rate for _, wb, _ in rows])
+    q = np.array([wb.ic_params.dividend_yield for _, wb, _ in rows])
+    k = np.array([leg.strike for _, _, leg in rows])
+    t = np.array([(leg.expiry - wb.session).days for _, wb, leg in rows]) / 365.0
+    n = np.array([leg.qty for _, _, leg in rows], dtype=np.float64) * MULTIPLIER
+    sigma = smile(books[0].ic_params, s, k, t, vix)
+    g = black_scholes_greeks(s, k, t, r, sigma, np.array([leg.is_call for _, _, leg in rows]), q)
+    book = np.array([i for i, _, _ in rows])
+    sums = [
+        np.bincount(book, weights=n * np.asarray(x), minlength=len(books))
+        for x in (g["delta"], _vec_gamma(s, k, t, r, sigma, q), np.asarray(g["vega"]) * 0.01, g["theta"])
+    ]
+    return [Greeks(*(float(col[i]) for col in sums)) for i in range(len(books))]
+
+
+def hedge_greeks_many(books: Sequence[WholeBook]) -> list[Greeks]:
+    """Dollar greeks of each book's VIX calls at the close: vega = Σ q·100·Δ·β, theta per calendar
+    day; every line of every book priced in one call."""
+    rows = [(i, wb, h) for i, wb in enumerate(books) for h in wb.hedge if (h.expiry - wb.session).days > 0]
+    if not rows:
+        return [Greeks() for _ in books]
+    days = np.array([(h.expiry - wb.session).days for _, wb, h in rows], dtype=np.float64)
+    vvix = np.array([wb.vvix for _, wb, _ in rows])
+    sigma = np.asarray(vvix_term_sigma(vvix, days, books[0].vvix_ref_days, books[0].vvix_exponent))
+    f = np.array([h.forward for _, _, h in rows])
+    r = np.array([wb.rate for _, wb, _ in rows])
+    g = black76_greeks(f, np.array([h.strike for _, _, h in rows]), days / 365.0, r, sigma, True)
+    n = np.array([h.qty for _, _, h in rows], dtype=np.float64) * MULTIPLIER
+    beta = np.array([h.beta for _, _, h in rows])
+    book = np.array([i for i, _, _ in rows])
+    vega = np.bincount(book, weights=n * np.asarray(g["delta"]) * beta, minlength=len(books))
+    theta = np.bincount(book, weights=n * np.asarray(g["theta"]), minlength=len(books))
+    return [Greeks(0.0, 0.0, float(vega[i]), float(theta[i])) for i in range(len(books))]
+
+
 def ic_greeks(wb: WholeBook) -> Greeks:
-    """Dollar greeks of the IC legs at the close (legs at or past expiry contribute nothing)."""
-    p = wb.ic_params
-    out = Greeks()
-    for leg in wb.ic.legs:
-        days = (leg.expiry - wb.session).days
-        if days <= 0:
-            continue
-        t = days / 365.0
-        sigma = float(smile(p, wb.spx, np.array([leg.strike]), t, wb.vix)[0])
-        g = black_scholes_greeks(wb.spx, leg.strike, t, wb.rate, sigma, leg.is_call, p.dividend_yield)
-        n = leg.qty * MULTIPLIER
-        out = out + Greeks(
-            n * g["delta"],
-            n * bs_gamma(wb.spx, leg.strike, t, wb.rate, sigma, p.dividend_yield),
-            n * g["vega"] * 0.01,
-            n * g["theta"],
-        )
-    return out
+    """Dollar greeks of one book's IC legs at the close."""
+    return ic_greeks_many([wb])[0]
 
 
 def hedge_greeks(wb: WholeBook) -> Greeks:
-    """Dollar greeks of the VIX calls at the close: vega = Σ q·100·Δ·β, theta per calendar day."""
-    out = Greeks()
-    for h in wb.hedge:
-        days = (h.expiry - wb.session).days
-        if days <= 0:
-            continue
-        sigma = vvix_term_sigma(wb.vvix, float(days), wb.vvix_ref_days, wb.vvix_exponent)
-        g = black76_greeks(h.forward, h.strike, days / 365.0, wb.rate, sigma, True)
-        n = h.qty * MULTIPLIER
-        out = out + Greeks(0.0, 0.0, n * g["delta"] * h.beta, n * g["theta"])
-    return out
+    """Dollar greeks of one book's VIX calls at the close."""
+    return hedge_greeks_many([wb])[0]
 
 
-def book_risk_row(wb: WholeBook) -> dict[str, Any]:
+def risk_row(wb: WholeBook, ic: Greeks, hedge: Greeks) -> dict[str, Any]:
     """The session's ``marts.book_risk`` row (without ``method_version``)."""
-    ic, hedge = ic_greeks(wb), hedge_greeks(wb)
     net = ic + hedge
     row: dict[str, Any] = {
         "session_date": wb.session,
@@ -111,6 +137,12 @@ def book_risk_row(wb: WholeBook) -> dict[str, Any]:
     return row
 
 
+def book_risk_row(wb: WholeBook) -> dict[str, Any]:
+    """One session's ``marts.book_risk`` row (without ``method_version``)."""
+    return book_risk_rows([wb])[0]
+
+
 def book_risk_rows(books: Sequence[WholeBook]) -> list[dict[str, Any]]:
-    """One row per session's whole book."""
-    return [book_risk_row(wb) for wb in books]
+    """One row per session's whole book (all books priced together)."""
+    ics, hedges = ic_greeks_many(books), hedge_greeks_many(books)
+    return [risk_row(wb, ic, h) for wb, ic, h in zip(books, ics, hedges, strict=True)]

@@ -11,7 +11,7 @@ their own today) are left out, as in the stress table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -99,41 +99,86 @@ def whole_book(
     )
 
 
-def ic_value(wb: WholeBook, spx: np.ndarray, vix: np.ndarray, days_ahead: int) -> np.ndarray:
-    """Dollar value of the IC legs ``days_ahead`` calendar days on, at SPX ``spx`` and VIX ``vix``
-    (arrays of the same shape). Legs at or past their expiry are worth their intrinsic value."""
-    p = wb.ic_params
+Cells = tuple[np.ndarray, np.ndarray, np.ndarray]  # SPX level, VIX level (or ΔVIX), days ahead — one shape
+
+
+def _flat(x: np.ndarray | float | int, shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(np.asarray(x, dtype=np.float64), shape).ravel()
+
+
+def ic_values(books: Sequence[WholeBook], cells: Sequence[Cells]) -> list[np.ndarray]:
+    """Dollar value of each book's IC legs in each of its cells (SPX level, VIX level, calendar
+    days ahead). Legs at or past their expiry are worth their intrinsic value. Every leg of every
+    book and cell is priced in one call (a pricing call has a fixed cost that dwarfs one cell)."""
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("s", "k", "days", "v", "call", "w", "q", "rate", "cell")}
+    sizes, offset = [], 0
+    for wb, (spx, vix, ahead) in zip(books, cells, strict=True):
+        s = np.asarray(spx, dtype=np.float64).ravel()
+        n = s.size
+        sizes.append(n)
+        v, d = np.maximum(_flat(vix, s.shape), MIN_VIX), _flat(ahead, s.shape)
+        for leg in wb.ic.legs:
+            parts["s"].append(s)
+            parts["v"].append(v)
+            parts["days"].append((leg.expiry - wb.session).days - d)
+            parts["k"].append(np.full(n, leg.strike))
+            parts["call"].append(np.full(n, leg.is_call))
+            parts["w"].append(np.full(n, leg.qty * MULTIPLIER))
+            parts["q"].append(np.full(n, wb.ic_params.dividend_yield))
+            parts["rate"].append(np.full(n, wb.rate))
+            parts["cell"].append(np.arange(offset, offset + n))
+        offset += n
+    if not parts["s"]:
+        return [np.zeros(n) for n in sizes]
+    a = {k: np.concatenate(v) for k, v in parts.items()}
+    t = np.maximum(a["days"], 0.0) / 365.0  # T = 0: the pricer returns the intrinsic value
+    p = books[0].ic_params  # one smile for the batch: the settings in force
+    sigma = smile(p, a["s"], a["k"], np.maximum(t, 1e-6), a["v"])  # the smile needs T > 0; unused at T = 0
+    px = np.asarray(black_scholes(a["s"], a["k"], t, a["rate"], sigma, a["call"], a["q"]))
+    total = np.bincount(a["cell"].astype(np.int64), weights=a["w"] * px, minlength=offset)
+    return np.split(total, np.cumsum(sizes)[:-1])
+
+
+def hedge_values(books: Sequence[WholeBook], cells: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """Dollar value of each book's VIX calls in each of its cells (ΔVIX in points, calendar days
+    ahead): each forward moves by β_i × ΔVIX; a call at or past its expiry is worth ``max(F' − K, 0)``
+    (it settled at its moved forward). One pricing call for every line of every book and cell."""
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("f", "k", "days", "w", "vvix", "rate", "cell")}
+    sizes, offset = [], 0
+    for wb, (d_vix, ahead) in zip(books, cells, strict=True):
+        dv = np.asarray(d_vix, dtype=np.float64).ravel()
+        n = dv.size
+        sizes.append(n)
+        d = _flat(ahead, dv.shape)
+        for h in wb.hedge:
+            parts["f"].append(np.maximum(h.forward + h.beta * dv, MIN_FORWARD))
+            parts["days"].append((h.expiry - wb.session).days - d)
+            parts["k"].append(np.full(n, h.strike))
+            parts["w"].append(np.full(n, h.qty * MULTIPLIER))
+            parts["vvix"].append(np.full(n, wb.vvix))
+            parts["rate"].append(np.full(n, wb.rate))
+            parts["cell"].append(np.arange(offset, offset + n))
+        offset += n
+    if not parts["f"]:
+        return [np.zeros(n) for n in sizes]
+    a = {k: np.concatenate(v) for k, v in parts.items()}
+    ref, exponent = books[0].vvix_ref_days, books[0].vvix_exponent
+    sigma = np.asarray(vvix_term_sigma(a["vvix"], np.maximum(a["days"], 1e-6), ref, exponent))
+    px = np.asarray(black76(a["f"], a["k"], np.maximum(a["days"], 0.0) / 365.0, a["rate"], sigma, True))
+    total = np.bincount(a["cell"].astype(np.int64), weights=a["w"] * px, minlength=offset)
+    return np.split(total, np.cumsum(sizes)[:-1])
+
+
+def ic_value(wb: WholeBook, spx: np.ndarray, vix: np.ndarray, days_ahead: np.ndarray | int) -> np.ndarray:
+    """Dollar value of one book's IC legs at SPX ``spx``, VIX ``vix``, ``days_ahead`` days on."""
     s = np.asarray(spx, dtype=np.float64)
-    v = np.maximum(np.asarray(vix, dtype=np.float64), MIN_VIX)
-    total = np.zeros_like(s)
-    for leg in wb.ic.legs:
-        days = (leg.expiry - wb.session).days - days_ahead
-        if days <= 0:
-            px = np.maximum(s - leg.strike, 0.0) if leg.is_call else np.maximum(leg.strike - s, 0.0)
-        else:
-            t = days / 365.0
-            k = np.full_like(s, leg.strike)
-            px = np.asarray(black_scholes(s, k, t, wb.rate, smile(p, s, k, t, v), leg.is_call, p.dividend_yield))
-        total = total + leg.qty * px * MULTIPLIER
-    return total
+    return ic_values([wb], [(s, _flat(vix, s.shape), _flat(days_ahead, s.shape))])[0]
 
 
-def hedge_value(wb: WholeBook, d_vix: np.ndarray, days_ahead: int) -> np.ndarray:
-    """Dollar value of the VIX calls ``days_ahead`` calendar days on, after spot VIX moved by
-    ``d_vix`` points (each forward by β_i × ΔVIX). A call at or past its expiry is worth
-    ``max(F' − K, 0)``: it settled at its moved forward."""
+def hedge_value(wb: WholeBook, d_vix: np.ndarray, days_ahead: np.ndarray | int) -> np.ndarray:
+    """Dollar value of one book's VIX calls after spot VIX moved ``d_vix`` points, ``days_ahead`` days on."""
     dv = np.asarray(d_vix, dtype=np.float64)
-    total = np.zeros_like(dv)
-    for h in wb.hedge:
-        f = np.maximum(h.forward + h.beta * dv, MIN_FORWARD)
-        days = (h.expiry - wb.session).days - days_ahead
-        if days <= 0:
-            px = np.maximum(f - h.strike, 0.0)
-        else:
-            sigma = vvix_term_sigma(wb.vvix, float(days), wb.vvix_ref_days, wb.vvix_exponent)
-            px = np.asarray(black76(f, np.full_like(f, h.strike), days / 365.0, wb.rate, sigma, True))
-        total = total + h.qty * px * MULTIPLIER
-    return total
+    return hedge_values([wb], [(dv, _flat(days_ahead, dv.shape))])[0]
 
 
 def replay_books(rp: Replay, p: HedgeParams) -> list[WholeBook]:

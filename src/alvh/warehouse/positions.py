@@ -147,6 +147,11 @@ def store_import(
 def imported_ic_legs(con: duckdb.DuckDBPyConnection, first: date) -> tuple[date, pl.DataFrame] | None:
     """(as_of, legs) of the latest SPX-leg import in force on session ``first``: effective by then
     and with no leg expired before it (None when there is none)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'ic_leg_import'"
+    ).fetchall()[0][0]
+    if not exists:  # a warehouse opened read-only before its migration: nothing was imported into it
+        return None
     rows = con.execute(
         "SELECT import_id, as_of FROM meta.ic_leg_import WHERE as_of <= ? GROUP BY import_id, as_of, imported_at "
         "HAVING min(expiry) > ? ORDER BY imported_at DESC LIMIT 1",
