@@ -134,3 +134,61 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
     ]
     assert shown == mart
     assert (ARTIFACTS / f"daily-page-{DAY}.png").stat().st_size > 50_000
+
+
+def test_cli_rebuilds_the_page_and_exports_the_orders(published: tuple[Path, Path], tmp_path: Path) -> None:
+    """`alvh page` and `alvh orders export` on the published warehouse (the first session opens the ladder)."""
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    db, _ = published
+    out = tmp_path / "exports"
+    common = ["--warehouse", str(db), "--export-dir", str(out)]
+    res = CliRunner().invoke(app, ["page", "--date", str(START), *common])
+    assert res.exit_code == 0, res.output
+    assert (out / "pages" / f"{START}.html").is_file() and (out / "pages" / "index.html").is_file()
+    res = CliRunner().invoke(app, ["page", "--date", "2025-03-05", *common])
+    assert res.exit_code == 1 and "no signal published for 2025-03-05" in res.output
+    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--format", "csv", *common])
+    assert res.exit_code == 0, res.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        tickets = con.execute(
+            "SELECT occ_symbol, side, qty FROM marts.hedge_order WHERE session_date = ? ORDER BY ticket", [START]
+        ).fetchall()
+    lines = (out / "orders" / f"{START}-csv.csv").read_text().splitlines()
+    assert lines[0].startswith("session_date,ticket,occ_symbol,side,qty")
+    assert [tuple(line.split(",")[2:5]) for line in lines[1:]] == [(o, s, str(q)) for o, s, q in tickets]
+    assert tickets and all(o.startswith("VIX   25") and s == "BUY" for o, s, _ in tickets)  # opening the ladder
+    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--format", "fix", *common])
+    assert res.exit_code == 2 and "ibkr-basket" in res.output
+
+
+def test_a_stale_session_page_says_so_without_risk_or_grid() -> None:
+    """Pure rendering: a stale day has no strikes, no book risk, no grid — the page says why."""
+    from alvh.report.page import PageData, render_page
+
+    layers = [
+        {
+            "layer": i,
+            "contract_expiry": date(2025, 3, 18),
+            "strike": None,
+            "current_qty": 10,
+            "target_qty": 10,
+            "trade_qty": 0,
+            "action": "HOLD",
+            "reason": "stale input, no trades: VVIX has no close for this session",
+            "forward_source": None,
+        }
+        for i in (1, 2, 3)
+    ]
+    signal = {
+        "stale": True,
+        "stale_reason": "VVIX has no close for this session",
+        "actions_summary": "STALE — no trades",
+    }
+    text = render_page(PageData(session=DAY, signal=signal, layers=layers, freshness={"VVIX close": date(2025, 3, 3)}))
+    assert "STALE — no trades: VVIX has no close for this session" in text
+    assert "VVIX close: last value 2025-03-03, older than the session" in text
+    assert "No book risk for this session" in text and "plotly-graph-div" not in text
+    assert text.count("<td>—</td>") == 3  # no strike on a stale day

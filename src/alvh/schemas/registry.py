@@ -67,5 +67,6 @@ SIGNAL_TABLES = (
     "marts.book_risk",
     "marts.payoff_grid",
 )
-# the marts exported as CSV/Parquet
-EXPORTED_TABLES = ("marts.indicators_daily", *SIGNAL_TABLES)
+# the marts exported as CSV/Parquet; the payoff grid (297 rows a session) stays in the warehouse and
+# on the daily page: exported, a full history would rewrite ~1.4 million rows every evening
+EXPORTED_TABLES = ("marts.indicators_daily", *(t for t in SIGNAL_TABLES if t != "marts.payoff_grid"))
