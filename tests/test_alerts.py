@@ -1,10 +1,13 @@
-"""Alerts: one Slack-compatible JSON POST when the run fails, is stale, or trades; the webhook
-URL (a secret) never appears in logs, artifacts, exports or the warehouse."""
+"""Alerts through Apprise when the run fails, is stale, or trades: delivered to a local SMTP
+listener (the secret is the SMTP password, checked by the server) and a local HTTP listener (the
+secret is in the URL path); the secret never appears in logs, artifacts, exports (pages too) or
+the warehouse."""
 
 from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -13,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from alvh.pipeline.alerts import daily_message
+from alvh.pipeline.alerts import daily_message, send
 
 SECRET = "SECRET-XYZ-123-do-not-leak"
 
@@ -48,6 +51,66 @@ def recorder() -> Iterator[Recorder]:
     r = Recorder()
     yield r
     r.httpd.shutdown()
+
+
+class Mailbox:
+    """A local SMTP server (aiosmtpd) that accepts a login only with the secret as password."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.logins: list[bool] = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+                box.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))  # type: ignore[attr-defined]
+                return "250 OK"
+
+        def authenticator(server: object, session: object, envelope: object, mechanism: str, data: object) -> object:
+            ok = isinstance(data, LoginPassword) and data.password == SECRET.encode()
+            box.logins.append(ok)
+            return AuthResult(success=ok)
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.controller = Controller(
+            Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticator, auth_require_tls=False
+        )
+        self.controller.start()
+
+    @property
+    def url(self) -> str:
+        return f"mailto://alvh:{SECRET}@127.0.0.1:{self.port}?to=trader@example.com&from=alvh@example.com"
+
+
+@pytest.fixture()
+def mailbox() -> Iterator[Mailbox]:
+    m = Mailbox()
+    yield m
+    m.controller.stop()
+
+
+def test_one_setting_reaches_smtp_and_a_webhook_without_logging_the_secret(
+    mailbox: Mailbox, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    res = send([mailbox.url, recorder.url.replace("http://", "json://")], "ALVH 2018-02-05: L1 OPEN +40 × 19C")
+    assert res.sent == ["mailto", "json"] and res.failed == [] and res.unusable == []
+    assert mailbox.logins == [True]  # the SMTP login used the secret password
+    ((sender, to, content),) = mailbox.messages
+    assert (sender, to) == ("alvh@example.com", ["trader@example.com"])
+    assert b"Subject: ALVH hedge signal" in content and b"L1 OPEN +40" in content
+    ((path, payload),) = recorder.posts
+    assert path == f"/hooks/{SECRET}" and payload["message"] == "ALVH 2018-02-05: L1 OPEN +40 × 19C"
+    assert SECRET not in caplog.text
+    # a URL Apprise cannot read, and a channel that does not answer: named by scheme only, never raised
+    bad = send(["nosuchscheme://x/" + SECRET, f"json://127.0.0.1:9/{SECRET}"], "x")
+    assert bad.unusable == ["nosuchscheme"] and bad.failed == ["json"]
+    assert SECRET not in caplog.text
 
 
 def test_messages() -> None:
@@ -90,6 +153,7 @@ def scan_for_secret(*roots: Path) -> list[str]:
 def test_trading_day_and_failed_run_alert_without_leaking(
     prefect_harness: None,
     recorder: Recorder,
+    mailbox: Mailbox,
     data_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -99,20 +163,23 @@ def test_trading_day_and_failed_run_alert_without_leaking(
 
     from alvh.pipeline.daily import daily_flow
 
-    monkeypatch.setenv("ALVH_ALERT_WEBHOOK_URL", recorder.url)
+    # one setting, two channels: e-mail and a plain http:// webhook (posted as Apprise JSON)
+    monkeypatch.setenv("ALVH_ALERT_URL", f"{mailbox.url} {recorder.url}")
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
     caplog.set_level("DEBUG")
     summary = daily_flow(as_of=date(2018, 2, 5), source=str(data_dir), warehouse=str(db), export_dir=str(exports))
-    assert summary.status == "published"
-    assert len(recorder.posts) == 1
+    assert summary.status == "published" and summary.page is not None and summary.page.is_file()
+    assert len(recorder.posts) == 1 and len(mailbox.messages) == 1
     path, payload = recorder.posts[0]
-    assert path == f"/hooks/{SECRET}" and set(payload) == {"text"}
-    assert "2018-02-05" in payload["text"] and "OPEN" in payload["text"]
+    assert path == f"/hooks/{SECRET}"
+    assert "2018-02-05" in payload["message"] and "OPEN" in payload["message"]
+    assert b"2018-02-05" in mailbox.messages[0][2] and b"OPEN" in mailbox.messages[0][2]
 
     # a failed run (the source folder is gone) publishes a stale signal, fails, and alerts once
     with pytest.raises(Exception):  # noqa: B017 - the flow re-raises the ingest failure
         daily_flow(as_of=date(2018, 2, 6), source=str(tmp_path / "missing"), warehouse=str(db), export_dir=str(exports))
-    assert len(recorder.posts) == 2 and "FAILED" in recorder.posts[1][1]["text"]
+    assert len(recorder.posts) == 2 and "FAILED" in recorder.posts[1][1]["message"]
+    assert len(mailbox.messages) == 2 and b"FAILED" in mailbox.messages[1][2]
 
     # the secret is nowhere: logs, exports, the warehouse, the Prefect artifacts
     assert SECRET not in caplog.text

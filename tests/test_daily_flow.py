@@ -56,6 +56,8 @@ def test_daily_flow_publishes_and_reruns_identically(
     assert len(pages) > 1
     external = re.compile(r"<(script|link|img)[^>]*(src|href)=[\"']https?://", re.IGNORECASE)
     assert not [p for p in pages if external.search(p.read_text())], "Data Docs must load nothing from the network"
+    assert first.page == (exports / "pages" / f"{day}.html").resolve() and first.page.is_file()
+    assert (exports / "pages" / "index.html").is_file()
     before_marts, before_files = marts(db), files_digest(exports)
     again = daily_flow(as_of=day, source="http", warehouse=str(db), export_dir=str(exports))
     assert again.status == "unchanged"

@@ -118,3 +118,16 @@ def test_cli_prints_one_line_without_traceback(tmp_path: Path) -> None:
     assert "error: invalid configuration" in out
     assert "layer_weights [0.0, 0.0, 0.0] must be three positive numbers summing to 1" in out
     assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_the_renamed_alert_variable_is_still_honoured(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An install configured before alerts went through Apprise keeps alerting after the upgrade."""
+    from alvh.core.settings import load_settings
+
+    monkeypatch.setenv("ALVH_ALERT_WEBHOOK_URL", "json://127.0.0.1:9/hook")
+    with caplog.at_level("WARNING", logger="alvh.settings"):
+        s = load_settings()
+    assert s.alert_url is not None and s.alert_url.get_secret_value() == "json://127.0.0.1:9/hook"
+    assert "now ALVH_ALERT_URL" in caplog.text and "not an alvh setting" not in caplog.text

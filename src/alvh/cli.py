@@ -253,11 +253,56 @@ signals_app = typer.Typer(no_args_is_help=True, help="Read the published signals
 app.add_typer(signals_app, name="signals")
 positions_app = typer.Typer(no_args_is_help=True, help="The hedge book the signals start from")
 app.add_typer(positions_app, name="positions")
+orders_app = typer.Typer(no_args_is_help=True, help="The night's tickets, for the broker")
+app.add_typer(orders_app, name="orders")
+
+
+@orders_app.command("export")
+def orders_export(
+    date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="ibkr-basket (TWS BasketTrader) or csv")] = "ibkr-basket",
+    out: Annotated[Path | None, typer.Option("--out", help="file to write (default: <export_dir>/orders/)")] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """Write a session's tickets as a broker basket: limit = model price ± order_limit_offset."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.orders import FORMATS, default_out, export_orders
+    from alvh.pipeline.page import latest_published
+    from alvh.warehouse.connection import open_warehouse
+
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    if fmt not in FORMATS:
+        console.print(f"[red]error:[/red] --format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    if not settings.warehouse.is_file():
+        console.print(f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` first")
+        raise typer.Exit(1)
+    try:
+        with open_warehouse(settings.warehouse, read_only=True) as con:
+            day = _parse_date(date_, "--date") or latest_published(con)
+            if day is None:
+                console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
+                raise typer.Exit(1)
+            path = out or default_out(settings.export_dir, day, fmt)
+            n = export_orders(con, day, fmt, path, settings.order_limit_offset)
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    out_console().print(f"{n} ticket(s) of {day} written to {path} ({fmt})")
 
 
 @positions_app.command("import")
 def positions_import(
-    file: Annotated[Path, typer.Argument(help="CSV: contract_expiry,strike,qty[,avg_cost]")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: contract_expiry,strike,qty[,avg_cost]; or symbol,qty[,avg_cost] with OCC symbols; "
+            "or an IBKR Flex Query positions CSV"
+        ),
+    ],
     as_of: Annotated[str | None, typer.Option("--as-of", help="first session they apply to (default: today)")] = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
@@ -279,10 +324,15 @@ def positions_import(
     when = f"the signal for {res.applies_from} starts from them"
     if res.moved_from is not None:
         when += f" ({res.moved_from} is already published, so they apply from the next session)"
+    extra = ""
+    if res.ic_legs is not None:
+        extra += f"; {res.ic_legs.height} SPX legs replace the model IC"
+    if res.skipped:
+        extra += f"; {res.skipped} line(s) of other asset classes left out"
     if res.holdings.is_empty():
-        out_console().print(f"imported a flat book (no contracts held); {when}")
+        out_console().print(f"imported a flat book (no contracts held){extra}; {when}")
         return
-    out_console().print(f"imported {res.holdings['qty'].sum()} contracts in {res.holdings.height} lines; {when}")
+    out_console().print(f"imported {res.holdings['qty'].sum()} contracts in {res.holdings.height} lines{extra}; {when}")
 
 
 @app.command()
@@ -321,6 +371,8 @@ def run(
     out_console().print(
         f"[dim]{summary.status}: {len(summary.sessions)} session(s); exports in {settings.export_dir}[/dim]"
     )
+    if summary.page is not None:
+        out_console().print(f"[dim]daily page: {summary.page}[/dim]")
 
 
 @app.command()
@@ -357,6 +409,36 @@ def backfill(
         f"({'published' if summary.published else 'unchanged'}); stale sessions: {summary.stale}; "
         f"orders: {summary.orders}"
     )
+
+
+@app.command()
+def page(
+    date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
+    warehouse: WarehouseOpt = None,
+    export_dir: ExportOpt = None,
+) -> None:
+    """Rebuild a session's daily HTML page (and the index) from the warehouse."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.page import latest_published, write_page
+    from alvh.warehouse.connection import open_warehouse
+
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    if not settings.warehouse.is_file():
+        console.print(f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` first")
+        raise typer.Exit(1)
+    try:
+        with open_warehouse(settings.warehouse) as con:
+            day = _parse_date(date_, "--date") or latest_published(con)
+            if day is None:
+                console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
+                raise typer.Exit(1)
+            path = write_page(con, settings.export_dir.resolve(), day)
+    except AlvhError as exc:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    out_console().print(f"daily page for {day}: {path}")
 
 
 @signals_app.command("show")

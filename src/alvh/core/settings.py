@@ -222,6 +222,13 @@ class Settings(BaseSettings):
         100_000, ge=1, le=10_000_000, description="largest quantity accepted on one line of a positions import"
     )
     positions_file: Path | None = Field(None, description="CSV/TOML of the user's SPX legs (else the model IC)")
+    order_limit_offset: float = Field(
+        0.05,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="orders export: limit = model price + this (BUY) or − this (SELL), VIX points, on the 0.05 tick",
+    )
     ic_contracts: int = Field(10, ge=1, le=100_000, description="model IC size, contracts per leg")
     ic_short_delta: float = Field(
         0.20, gt=0, lt=0.5, allow_inf_nan=False, description="model IC short strikes' |delta|"
@@ -280,8 +287,12 @@ class Settings(BaseSettings):
     )
 
     # --- alerts -------------------------------------------------------------------------------
-    alert_webhook_url: SecretStr | None = Field(None, description="JSON webhook for alerts (a secret)")
-    alert_webhook_block: str | None = Field(None, description="or: name of a Prefect Secret block holding it")
+    alert_url: SecretStr | None = Field(
+        None,
+        description="Apprise URL(s) for alerts, space/comma separated: slack://, discord://, msteams://, "
+        "mailto(s)://, tgram://, json(s):// (a secret)",
+    )
+    alert_url_block: str | None = Field(None, description="or: name of a Prefect Secret block holding them")
 
     # --- schedule -----------------------------------------------------------------------------
     daily_cron: str = Field(_DEFAULT_CRON, description="when the daily run starts")
@@ -466,11 +477,17 @@ def default_home() -> Path:
     return Path.home() / ".alvh"
 
 
+RENAMED = {  # old environment variable → the setting that replaced it (still honoured)
+    "ALVH_ALERT_WEBHOOK_URL": "alert_url",
+    "ALVH_ALERT_WEBHOOK_BLOCK": "alert_url_block",
+}
+
+
 def warn_unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
     """Warn (log ``alvh.settings``, shown on stderr) about ``ALVH_*`` variables that name no
     setting, with the closest valid name; returns them."""
     env = os.environ if environ is None else environ
-    known = {f"ALVH_{name.upper()}" for name in Settings.model_fields} | {"ALVH_CONFIG"}
+    known = {f"ALVH_{name.upper()}" for name in Settings.model_fields} | {"ALVH_CONFIG"} | set(RENAMED)
     unknown = sorted(k for k in env if k.upper().startswith("ALVH_") and k.upper() not in known)
     for key in unknown:
         close = difflib.get_close_matches(key.upper(), sorted(known), n=1, cutoff=0.6)
@@ -491,6 +508,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"ALVH_CONFIG names {config}, which is not a file; create it or unset ALVH_CONFIG")
     warn_unknown_variables()
     given = {k: v for k, v in overrides.items() if v is not None}
+    for old_name, new_name in RENAMED.items():  # older installs keep alerting after an upgrade
+        if os.environ.get(old_name) and f"ALVH_{new_name.upper()}" not in os.environ and new_name not in given:
+            logging.getLogger("alvh.settings").warning(
+                "warning: %s is now ALVH_%s; using its value (rename it)", old_name, new_name.upper()
+            )
+            given[new_name] = os.environ[old_name]
     try:
         return Settings(**given)
     except ValidationError as exc:

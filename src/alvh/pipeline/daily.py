@@ -17,15 +17,16 @@ from typing import Any
 import duckdb
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run, task_run
 
 from alvh.core.calendar import is_session, sessions_between
 from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings, load_settings
-from alvh.pipeline.alerts import daily_message, send, webhook_url
+from alvh.pipeline.alerts import alert_urls, daily_message, send
 from alvh.pipeline.ingest import run_ingest, today_new_york
+from alvh.pipeline.page import write_page
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
@@ -43,6 +44,7 @@ class DailySummary:
     signal: dict[str, object] | None = None
     layers: list[dict[str, object]] = field(default_factory=list)
     ingest_error: str | None = None
+    page: Path | None = None  # the session's HTML page
 
 
 def signal_sessions(
@@ -106,6 +108,20 @@ def export_task(settings: Settings) -> bool:
         return export_marts(con, settings.export_dir)
 
 
+@task(name="daily-page", cache_policy=NO_CACHE)
+def page_task(settings: Settings, day: date) -> Path:
+    """Write the session's HTML page and the index beside the exports; link it from the flow run."""
+    with open_warehouse(settings.warehouse) as con:
+        path = write_page(con, settings.export_dir.resolve(), day)
+    create_link_artifact(
+        key="alvh-daily-page",
+        link=path.as_uri(),
+        link_text=f"ALVH daily page {day}",
+        description=f"The trader's page for {day}: orders, book risk, payoff grid, history (offline HTML)",
+    )
+    return path
+
+
 def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]]) -> str:
     lines = [f"# ALVH signal for {signal['session_date']}", ""]
     if signal["stale"]:
@@ -143,16 +159,20 @@ def inputs_missing(settings: Settings, day: date) -> list[str]:
 def alert(
     settings: Settings, signal: dict[str, object] | None, layers: list[dict[str, object]], error: str | None
 ) -> None:
-    """Send the day's notification if one is due and a webhook is configured."""
+    """Send the day's notification if one is due and an alert URL is configured."""
     text = daily_message(signal, layers, error)
     if text is None:
         return
-    url = webhook_url(settings)
-    if url is None:
-        get_run_logger().info("alert not sent: no webhook configured")
+    urls = alert_urls(settings)
+    if not urls:
+        get_run_logger().info("alert not sent: no alert_url configured")
         return
-    ok = send(url, text)
-    get_run_logger().info("alert %s", "sent" if ok else "could not be delivered")
+    res = send(urls, text)
+    get_run_logger().info(
+        "alert sent over %s%s",
+        ", ".join(res.sent) or "no channel",
+        f"; not delivered over {', '.join(res.failed + res.unusable)}" if res.failed or res.unusable else "",
+    )
 
 
 @flow(name="alvh-daily")
@@ -331,6 +351,7 @@ def _daily(settings: Settings, day: date, log: Any, attempt: int = 1) -> DailySu
             return DailySummary(day, "rescheduled")
         batch, published = signals_task(settings, day, run_id)
         export_task(settings)
+        page = page_task(settings, day)
     except Exception as exc:
         alert(settings, None, [], f"{type(exc).__name__}: {exc}")
         raise
@@ -343,6 +364,7 @@ def _daily(settings: Settings, day: date, log: Any, attempt: int = 1) -> DailySu
         signals[0] if signals else None,
         layers,
         ingest_error,
+        page,
     )
     alert(settings, summary.signal, layers, f"ingest failed: {ingest_error}" if ingest_error else None)
     if summary.signal is not None:

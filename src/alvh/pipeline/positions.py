@@ -1,6 +1,7 @@
-"""`alvh positions import`: a user's actual VIX-call holdings, checked against the market's rules
-and stored under the run lock; the next signal starts from them. Nothing of a bad file is
-stored, and every failure names its line."""
+"""`alvh positions import`: a user's actual VIX-call holdings — the native CSV, a CSV of OCC
+symbols or an IBKR Flex Query positions file (which may also carry the SPX legs of the IC book) —
+checked against the market's rules and stored under the run lock; the next signal starts from
+them. Nothing of a bad file is stored, and every failure names its line."""
 
 from __future__ import annotations
 
@@ -9,15 +10,26 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 
 from alvh.core.calendar import sessions_between, vix_monthly_expirations
 from alvh.core.errors import SourceError
 from alvh.core.settings import Settings
+from alvh.sources.broker import is_broker_file, read_broker_positions
+from alvh.transforms.ic_book import IcBook, IcLeg
 from alvh.transforms.pricing import vix_strike_grid
 from alvh.warehouse.connection import open_warehouse, run_lock
-from alvh.warehouse.positions import aggregate_holdings, parse_holdings, store_import
+from alvh.warehouse.positions import (
+    HOLDING_SCHEMA,
+    IC_LEG_SCHEMA,
+    aggregate_holdings,
+    decode_text,
+    imported_ic_legs,
+    parse_holdings,
+    store_import,
+)
 from alvh.warehouse.signals import last_published_session
 
 LISTED = set(np.round(vix_strike_grid(0.5, 1000.0), 2).tolist())
@@ -28,6 +40,81 @@ class ImportResult:
     holdings: pl.DataFrame  # one row per contract and strike (empty: flat)
     applies_from: date  # the first session that starts from them
     moved_from: date | None  # the --as-of given, when it was on or before the last published session
+    ic_legs: pl.DataFrame | None = None  # SPX legs of a broker file (None: the model IC stays)
+    skipped: int = 0  # broker-file lines of other asset classes left out
+
+
+def broker_lines(text: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(VIX-call lines in the holdings layout, SPX legs aggregated per symbol, lines skipped) of a
+    broker positions file (OCC symbols or IBKR Flex)."""
+    pos = read_broker_positions(text, file)
+    lines = pl.DataFrame(
+        [
+            {
+                "line": b.line,
+                "contract_expiry": b.symbol.expiry,
+                "strike": b.symbol.strike,
+                "qty": b.qty,
+                "avg_cost": b.price,
+            }
+            for b in pos.vix_calls
+        ],
+        schema=HOLDING_SCHEMA,
+    )
+    raw = pl.DataFrame(
+        [
+            {
+                "occ_symbol": str(b.symbol),
+                "expiry": b.symbol.expiry,
+                "strike": b.symbol.strike,
+                "put_call": "C" if b.symbol.is_call else "P",
+                "qty": b.qty,
+                "entry_price": b.price,
+                "line": b.line,
+            }
+            for b in pos.spx_legs
+        ],
+        schema=IC_LEG_SCHEMA | {"line": pl.Int64},
+    )
+    # duplicate symbols add up; the price is weighted by contracts; a leg netting to 0 drops out
+    frame = (
+        raw.group_by("occ_symbol", "expiry", "strike", "put_call", maintain_order=True)
+        .agg(
+            pl.col("qty").sum(),
+            ((pl.col("qty").abs() * pl.col("entry_price")).sum() / pl.col("qty").abs().sum()).alias("entry_price"),
+            pl.col("line").first(),
+        )
+        .filter(pl.col("qty") != 0)
+        .select(*IC_LEG_SCHEMA, "line")
+    )
+    return lines, frame, pos.skipped
+
+
+def check_ic_legs(legs: pl.DataFrame, applies_from: date, file: str) -> None:
+    """Each SPX leg must still be open on ``applies_from``."""
+    for r in legs.to_dicts():
+        if r["expiry"] <= applies_from:
+            raise SourceError(
+                f"this SPX leg has expired by {applies_from}, the first session these positions apply to",
+                file=file,
+                line=r["line"],
+                column="symbol",
+                value=r["occ_symbol"],
+                expected=f"an expiry after {applies_from}",
+            )
+
+
+def imported_ic(con: duckdb.DuckDBPyConnection, first: date) -> IcBook | None:
+    """The SPX legs imported from a broker file, in force on session ``first``, as the IC book."""
+    found = imported_ic_legs(con, first)
+    if found is None:
+        return None
+    as_of, legs = found
+    book = tuple(
+        IcLeg(r["expiry"], float(r["strike"]), r["put_call"] == "C", int(r["qty"]), float(r["entry_price"]))
+        for r in legs.to_dicts()
+    )
+    return IcBook(opened=as_of, expiry=min(leg.expiry for leg in book), legs=book, source="imported SPX legs")
 
 
 def check_lines(lines: pl.DataFrame, applies_from: date, max_qty: int, file: str) -> None:
@@ -84,7 +171,14 @@ def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResul
         content = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
-    lines = parse_holdings(content, str(path))
+    text = decode_text(content, str(path))
+    ic_legs, skipped = None, 0
+    if is_broker_file(text):
+        lines, ic_legs, skipped = broker_lines(text, str(path))
+        if ic_legs.is_empty():
+            ic_legs = None
+    else:
+        lines = parse_holdings(content, str(path))
     with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
         last = last_published_session(con)
         applies_from, moved = as_of, None
@@ -92,6 +186,9 @@ def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResul
             applies_from = next(d for d in sessions_between(last, date(last.year + 1, 12, 31)) if d > last)
             moved = as_of
         check_lines(lines, applies_from, settings.positions_max_qty, str(path))
+        if ic_legs is not None:
+            check_ic_legs(ic_legs, applies_from, str(path))
+            ic_legs = ic_legs.drop("line")
         holdings = aggregate_holdings(lines)
-        store_import(con, holdings, applies_from, str(path))
-    return ImportResult(holdings, applies_from, moved)
+        store_import(con, holdings, applies_from, str(path), ic_legs)
+    return ImportResult(holdings, applies_from, moved, ic_legs, skipped)

@@ -11,12 +11,17 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from alvh.pipeline.positions import imported_ic
 from alvh.schemas.registry import TABLES
+from alvh.sources.broker import format_occ
+from alvh.transforms.book_risk import book_risk_rows
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook, ic_cycle
+from alvh.transforms.payoff_grid import payoff_grids
 from alvh.transforms.signal import METHOD_VERSION, CurveQuotes, HedgeParams, Replay, book_from_positions, replay
 from alvh.transforms.signal.stress import shock_sessions
 from alvh.transforms.term_structure import expected_contracts
+from alvh.transforms.whole_book import WholeBook, replay_books
 from alvh.warehouse.ddl import polars_schema
 from alvh.warehouse.positions import difference_note, pending_import
 from alvh.warehouse.signals import (
@@ -77,6 +82,8 @@ def compute_batch(
 ) -> Batch:
     """Replay the engine over ``sessions`` from the state published before them."""
     first, last = sessions[0], sessions[-1]
+    if user_ic is None:  # SPX legs imported from a broker file replace the model IC
+        user_ic = imported_ic(con, first)
     prev_pos, spend, last_published = previous_state(con, first)
     note = None
     if start_positions is None:
@@ -98,7 +105,8 @@ def compute_batch(
         rp.signals[0]["positions_note"] = note
         rp.signals[0]["actions_summary"] = f"{note}. {rp.signals[0]['actions_summary']}"
     bounds = (params.ratio_min, params.ratio_max)
-    return Batch(list(sessions), frames_from_replay(rp, run_id, settings_hash), prev_pos, ratio_bounds=bounds)
+    frames = frames_from_replay(rp, run_id, settings_hash) | risk_frames(replay_books(rp, params))
+    return Batch(list(sessions), frames, prev_pos, ratio_bounds=bounds)
 
 
 def load_quotes(con: duckdb.DuckDBPyConnection, lo: date, hi: date) -> CurveQuotes:
@@ -123,7 +131,7 @@ def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str,
     orders = []
     for d in sorted({o["session_date"] for o in rp.orders}):
         for n, o in enumerate((o for o in rp.orders if o["session_date"] == d), start=1):
-            orders.append(o | {"ticket": n})
+            orders.append(o | {"ticket": n, "occ_symbol": format_occ("VIX", o["contract_expiry"], True, o["strike"])})
     return {
         "marts.hedge_signal_daily": frame("marts.hedge_signal_daily", signals),
         "marts.layer_adjustment": frame("marts.layer_adjustment", rp.layers),
@@ -131,6 +139,23 @@ def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str,
         "marts.hedge_position": frame("marts.hedge_position", rp.positions),
         "marts.stress_scenario": frame("marts.stress_scenario", rp.stress),
     }
+
+
+def risk_frames(books: Sequence[WholeBook]) -> dict[str, pl.DataFrame]:
+    """``marts.book_risk`` and ``marts.payoff_grid`` of the sessions' whole books, typed, in table
+    column order."""
+    stamp = pl.lit(METHOD_VERSION).alias("method_version")
+    out = {}
+    for table, frame in (
+        ("marts.book_risk", pl.DataFrame(book_risk_rows(books), infer_schema_length=None)),
+        ("marts.payoff_grid", payoff_grids(books)),
+    ):
+        schema = polars_schema(TABLES[table])
+        if frame.height == 0:
+            out[table] = pl.DataFrame(schema=schema)
+            continue
+        out[table] = frame.with_columns(stamp).select([pl.col(c).cast(t) for c, t in schema.items()])
+    return out
 
 
 def run_batch(

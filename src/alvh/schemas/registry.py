@@ -12,6 +12,7 @@ from alvh.schemas.backtest import (
     BacktestSweep,
     BacktestWalkForward,
 )
+from alvh.schemas.broker import IcLegImport
 from alvh.schemas.marts import IndicatorsDaily
 from alvh.schemas.meta import (
     FlowRun,
@@ -25,6 +26,7 @@ from alvh.schemas.meta import (
     VxConflict,
 )
 from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
+from alvh.schemas.risk import BookRisk, PayoffGrid
 from alvh.schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
 from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
 
@@ -43,6 +45,8 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "marts.hedge_order": HedgeOrder,
     "marts.hedge_position": HedgePosition,
     "marts.stress_scenario": StressScenario,
+    "marts.book_risk": BookRisk,
+    "marts.payoff_grid": PayoffGrid,
     "backtest.run": BacktestRun,
     "backtest.daily": BacktestDaily,
     "backtest.event": BacktestEvent,
@@ -58,6 +62,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "meta.validation_run": ValidationRun,
     "meta.position_import": PositionImport,
     "meta.position_import_run": PositionImportRun,
+    "meta.ic_leg_import": IcLegImport,
 }
 SCHEMAS = ("raw", "staging", "marts", "backtest", "meta")
 
@@ -68,6 +73,9 @@ SIGNAL_TABLES = (
     "marts.hedge_order",
     "marts.hedge_position",
     "marts.stress_scenario",
+    "marts.book_risk",
+    "marts.payoff_grid",
 )
-# the marts exported as CSV/Parquet
-EXPORTED_TABLES = ("marts.indicators_daily", *SIGNAL_TABLES)
+# the marts exported as CSV/Parquet; the payoff grid (297 rows a session) stays in the warehouse and
+# on the daily page: exported, a full history would rewrite ~1.4 million rows every evening
+EXPORTED_TABLES = ("marts.indicators_daily", *(t for t in SIGNAL_TABLES if t != "marts.payoff_grid"))

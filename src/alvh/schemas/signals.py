@@ -133,6 +133,8 @@ class HedgeOrder(pa.DataFrameModel):
     action: str = pa.Field(isin=ORDER_ACTIONS)
     reason: str
     method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
+    # last, so a migrated warehouse file (column appended) has the same order as a new one
+    occ_symbol: str = pa.Field(nullable=True, description="the contract's OCC symbol, e.g. 'VIX   260121C00019000'")
 
     class Config:
         strict = True

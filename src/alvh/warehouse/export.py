@@ -61,7 +61,17 @@ def _frames(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         frame = con.sql(f"SELECT * FROM {table}").pl()
         keys = [
             c
-            for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario")
+            for c in (
+                "session_date",
+                "layer",
+                "ticket",
+                "contract_expiry",
+                "strike",
+                "scenario",
+                "horizon",
+                "spx_move_pct",
+                "vix_move",
+            )
             if c in frame.columns
         ]
         frames[table.split(".", 1)[1]] = frame.sort(keys)

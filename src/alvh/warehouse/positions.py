@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from alvh.core.errors import SourceError
+from alvh.schemas.broker import IcLegImport
 from alvh.schemas.meta import PositionImport, PositionImportRun
 from alvh.warehouse.connection import transaction
 from alvh.warehouse.load import utcnow
@@ -19,16 +20,39 @@ from alvh.warehouse.upsert import insert_ignore
 COLUMNS = ("contract_expiry", "strike", "qty")
 
 
-def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
-    """CSV ``contract_expiry,strike,qty[,avg_cost]`` (ISO dates, VIX points, whole contracts),
-    one row per line with its line number; each bad field names its line. Rules that need the
-    market (listed strikes and expiries) are checked by ``alvh.pipeline.positions``."""
+HOLDING_SCHEMA = {
+    "line": pl.Int64,
+    "contract_expiry": pl.Date,
+    "strike": pl.Float64,
+    "qty": pl.Int64,
+    "avg_cost": pl.Float64,
+}
+IC_LEG_SCHEMA = {
+    "occ_symbol": pl.String,
+    "expiry": pl.Date,
+    "strike": pl.Float64,
+    "put_call": pl.String,
+    "qty": pl.Int64,
+    "entry_price": pl.Float64,
+}
+
+
+def decode_text(content: bytes, file: str) -> str:
+    """The text of a positions file (UTF-8, a BOM allowed); a binary file is refused by name."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SourceError("not a text CSV file (it does not decode as UTF-8)", file=file) from None
     if "\x00" in text:
         raise SourceError("not a text CSV file (it holds NUL bytes)", file=file)
+    return text
+
+
+def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
+    """CSV ``contract_expiry,strike,qty[,avg_cost]`` (ISO dates, VIX points, whole contracts),
+    one row per line with its line number; each bad field names its line. Rules that need the
+    market (listed strikes and expiries) are checked by ``alvh.pipeline.positions``."""
+    text = decode_text(content, file)
     try:
         raw = pl.read_csv(io.StringIO(text), infer_schema=False) if text.strip() else pl.DataFrame()
     except pl.exceptions.PolarsError as exc:
@@ -64,16 +88,7 @@ def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
         if not math.isfinite(cost) or cost < 0:
             raise bad("avg_cost", "the average cost must be a finite price ≥ 0", "VIX points, e.g. 1.35")
         rows.append({"line": i, "contract_expiry": expiry, "strike": strike, "qty": int(text_qty), "avg_cost": cost})
-    return pl.DataFrame(
-        rows,
-        schema={
-            "line": pl.Int64,
-            "contract_expiry": pl.Date,
-            "strike": pl.Float64,
-            "qty": pl.Int64,
-            "avg_cost": pl.Float64,
-        },
-    )
+    return pl.DataFrame(rows, schema=HOLDING_SCHEMA)
 
 
 def aggregate_holdings(lines: pl.DataFrame) -> pl.DataFrame:
@@ -87,8 +102,15 @@ def aggregate_holdings(lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def store_import(con: duckdb.DuckDBPyConnection, holdings: pl.DataFrame, as_of: date, source_file: str) -> str:
-    """Store one import (its record and its holding lines) in one transaction; returns its id."""
+def store_import(
+    con: duckdb.DuckDBPyConnection,
+    holdings: pl.DataFrame,
+    as_of: date,
+    source_file: str,
+    ic_legs: pl.DataFrame | None = None,
+) -> str:
+    """Store one import (its record, its holding lines and any SPX legs, ``IC_LEG_SCHEMA``) in one
+    transaction; returns its id."""
     import_id, now = str(uuid.uuid4()), utcnow()
     run = pl.DataFrame(
         [
@@ -108,10 +130,42 @@ def store_import(con: duckdb.DuckDBPyConnection, holdings: pl.DataFrame, as_of: 
         pl.lit(as_of).alias("as_of"),
         pl.lit(source_file).alias("source_file"),
     )
+    stamp = [
+        pl.lit(import_id).alias("import_id"),
+        pl.lit(now).alias("imported_at"),
+        pl.lit(as_of).alias("as_of"),
+        pl.lit(source_file).alias("source_file"),
+    ]
     with transaction(con):
         insert_ignore(con, "meta.position_import_run", PositionImportRun, run)
         insert_ignore(con, "meta.position_import", PositionImport, frame)
+        if ic_legs is not None and ic_legs.height:
+            insert_ignore(con, "meta.ic_leg_import", IcLegImport, ic_legs.with_columns(stamp))
     return import_id
+
+
+def imported_ic_legs(con: duckdb.DuckDBPyConnection, first: date) -> tuple[date, pl.DataFrame] | None:
+    """(as_of, legs) of the latest SPX-leg import in force on session ``first``: effective by then
+    and with no leg expired before it (None when there is none)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'ic_leg_import'"
+    ).fetchall()[0][0]
+    if not exists:  # a warehouse opened read-only before its migration: nothing was imported into it
+        return None
+    rows = con.execute(
+        "SELECT import_id, as_of FROM meta.ic_leg_import WHERE as_of <= ? GROUP BY import_id, as_of, imported_at "
+        "HAVING min(expiry) > ? ORDER BY imported_at DESC LIMIT 1",
+        [first, first],
+    ).fetchall()
+    if not rows:
+        return None
+    import_id, as_of = rows[0]
+    legs = con.sql(
+        "SELECT occ_symbol, expiry, strike, put_call, qty, entry_price FROM meta.ic_leg_import "
+        "WHERE import_id = $id ORDER BY expiry, put_call, strike",
+        params={"id": import_id},
+    ).pl()
+    return as_of, legs
 
 
 def pending_import(con: duckdb.DuckDBPyConnection, first: date, last_published: date | None) -> pl.DataFrame | None:

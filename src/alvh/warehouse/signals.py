@@ -236,7 +236,21 @@ def _unchanged(con: duckdb.DuckDBPyConnection, batch: Batch, lo: date, hi: date)
             f"SELECT {', '.join(cols)} FROM {table} WHERE session_date BETWEEN {sql_date(lo)} AND {sql_date(hi)}"
         ).pl()
         new = frame.select(cols)
-        keys = [c for c in ("session_date", "layer", "ticket", "contract_expiry", "strike", "scenario") if c in cols]
+        keys = [
+            c
+            for c in (
+                "session_date",
+                "layer",
+                "ticket",
+                "contract_expiry",
+                "strike",
+                "scenario",
+                "horizon",
+                "spx_move_pct",
+                "vix_move",
+            )
+            if c in cols
+        ]
         if old.height != new.height or not old.sort(keys).equals(new.sort(keys)):
             return False
     return True

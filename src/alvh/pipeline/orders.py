@@ -1,0 +1,45 @@
+"""`alvh orders export`: a session's tickets as a broker basket (``ibkr-basket``: TWS BasketTrader
+import) or a plain CSV with OCC symbols, limit = model price ± ``order_limit_offset``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from alvh.core.errors import AlvhError
+from alvh.sources.broker import basket_rows, write_csv_text
+from alvh.warehouse.daily_page import write_text_atomic
+
+FORMATS = ("ibkr-basket", "csv")
+
+
+def session_orders(con: duckdb.DuckDBPyConnection, d: date) -> list[dict[str, object]]:
+    """The published tickets of session ``d``; raises naming the published range when ``d`` is not published."""
+    published = con.execute("SELECT count(*) FROM marts.hedge_signal_daily WHERE session_date = ?", [d]).fetchall()
+    if not published[0][0]:
+        first, last = con.execute(
+            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
+        ).fetchall()[0]
+        what = f"published: {first} → {last}" if first else "nothing is published yet"
+        raise AlvhError(f"no signal published for {d} ({what}); `alvh backfill --start {d}` computes it")
+    rows: list[dict[str, object]] = (
+        con.sql("SELECT * FROM marts.hedge_order WHERE session_date = $d ORDER BY ticket", params={"d": d})
+        .pl()
+        .to_dicts()
+    )
+    return rows
+
+
+def export_orders(con: duckdb.DuckDBPyConnection, d: date, fmt: str, out: Path, offset: float) -> int:
+    """Write session ``d``'s tickets (settlements left out) to ``out`` in ``fmt``; returns how many."""
+    if fmt not in FORMATS:
+        raise AlvhError(f"unknown format {fmt!r}", expected=" or ".join(FORMATS))
+    header, rows = basket_rows(session_orders(con, d), offset, fmt)
+    write_text_atomic(out, write_csv_text(header, rows))
+    return len(rows)
+
+
+def default_out(export_dir: Path, d: date, fmt: str) -> Path:
+    return export_dir / "orders" / f"{d.isoformat()}-{fmt}.csv"

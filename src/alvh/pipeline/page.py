@@ -1,0 +1,51 @@
+"""The daily page: read a published session from the warehouse, render it (``alvh.report.page``)
+and write ``<export_dir>/pages/<session>.html`` and ``index.html``. ``alvh run`` writes the page
+of the session it signals; ``alvh page [--date D]`` rebuilds one from the warehouse."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from alvh.core.errors import AlvhError
+from alvh.report.page import PageData, render_index, render_page
+from alvh.warehouse.daily_page import (
+    INDEX,
+    PAGES_DIR,
+    page_inputs,
+    page_path,
+    pages_present,
+    published_summaries,
+    write_text_atomic,
+)
+
+
+def page_data(con: duckdb.DuckDBPyConnection, d: date) -> PageData:
+    """The page's data for published session ``d``; raises ``AlvhError`` naming the published
+    range when ``d`` is not published."""
+    rows = page_inputs(con, d)
+    if rows["signal"] is None:
+        first, last = con.execute(
+            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
+        ).fetchall()[0]
+        published = f"published: {first} → {last}" if first else "nothing is published yet"
+        raise AlvhError(f"no signal published for {d} ({published}); `alvh backfill --start {d}` computes it")
+    return PageData(session=d, **rows)
+
+
+def write_page(con: duckdb.DuckDBPyConnection, export_dir: Path, d: date) -> Path:
+    """Render and write session ``d``'s page, then the index of every page written; returns the
+    page. The same published rows give the same bytes (a re-run changes no file)."""
+    path = page_path(export_dir, d)
+    write_text_atomic(path, render_page(page_data(con, d)))
+    summaries = published_summaries(con)
+    entries = [(day, name, summaries.get(day, "")) for day, name in pages_present(export_dir)]
+    write_text_atomic(export_dir / PAGES_DIR / INDEX, render_index(entries))
+    return path
+
+
+def latest_published(con: duckdb.DuckDBPyConnection) -> date | None:
+    last: date | None = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
+    return last
