@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from alvh.schemas.risk import HORIZONS
 from alvh.schemas.signals import ACTIONS, ORDER_ACTIONS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -56,6 +57,21 @@ def suites(ratio_bounds: tuple[float, float] = (0.6, 1.2)) -> dict[str, list[Any
         "stress_scenario": [
             gxe.ExpectColumnValuesToNotBeNull(column="scenario"),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "scenario"]),
+        ],
+        "book_risk": [
+            gxe.ExpectColumnValuesToBeUnique(column="session_date"),
+            gxe.ExpectColumnValuesToBeBetween(column="ic_contracts", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="hedge_contracts", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="hedge_vega_usd", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="hedge_theta_usd", max_value=0),
+            *(gxe.ExpectColumnValuesToNotBeNull(column=f"net_{g}_usd") for g in ("delta", "gamma", "vega", "theta")),
+        ],
+        "payoff_grid": [
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "horizon", "spx_move_pct", "vix_move"]),
+            gxe.ExpectColumnValuesToBeInSet(column="horizon", value_set=HORIZONS),
+            gxe.ExpectColumnValuesToBeBetween(column="spx_move_pct", min_value=-20, max_value=10),
+            gxe.ExpectColumnValuesToBeBetween(column="vix_move", min_value=-10, max_value=40),
+            gxe.ExpectColumnValuesToNotBeNull(column="net_pnl_usd"),
         ],
     }
 
