@@ -79,3 +79,17 @@ SIGNAL_TABLES = (
 # the marts exported as CSV/Parquet; the payoff grid (297 rows a session) stays in the warehouse and
 # on the daily page: exported, a full history would rewrite ~1.4 million rows every evening
 EXPORTED_TABLES = ("marts.indicators_daily", *(t for t in SIGNAL_TABLES if t != "marts.payoff_grid"))
+
+# Row keys of the published tables, in sort order: exports and comparisons sort by the ones a
+# table has, so the same rows always come out in the same order.
+ROW_KEYS = (
+    "session_date",
+    "layer",
+    "ticket",
+    "contract_expiry",
+    "strike",
+    "scenario",
+    "horizon",
+    "spx_move_pct",
+    "vix_move",
+)

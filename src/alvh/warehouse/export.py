@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from alvh.core.errors import ExportError
-from alvh.schemas.registry import EXPORTED_TABLES
+from alvh.schemas.registry import EXPORTED_TABLES, ROW_KEYS
 
 EXPORTED = EXPORTED_TABLES
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,21 +59,7 @@ def _frames(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     frames = {}
     for table in EXPORTED:
         frame = con.sql(f"SELECT * FROM {table}").pl()
-        keys = [
-            c
-            for c in (
-                "session_date",
-                "layer",
-                "ticket",
-                "contract_expiry",
-                "strike",
-                "scenario",
-                "horizon",
-                "spx_move_pct",
-                "vix_move",
-            )
-            if c in frame.columns
-        ]
+        keys = [c for c in ROW_KEYS if c in frame.columns]
         frames[table.split(".", 1)[1]] = frame.sort(keys)
     return frames
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from alvh.core.errors import ValidationFailed
 from alvh.schemas.meta import ValidationRun
-from alvh.schemas.registry import SIGNAL_TABLES, TABLES
+from alvh.schemas.registry import ROW_KEYS, SIGNAL_TABLES, TABLES
 from alvh.schemas.signals import check_cross_table
 from alvh.warehouse.connection import transaction
 from alvh.warehouse.load import utcnow
@@ -236,21 +236,7 @@ def _unchanged(con: duckdb.DuckDBPyConnection, batch: Batch, lo: date, hi: date)
             f"SELECT {', '.join(cols)} FROM {table} WHERE session_date BETWEEN {sql_date(lo)} AND {sql_date(hi)}"
         ).pl()
         new = frame.select(cols)
-        keys = [
-            c
-            for c in (
-                "session_date",
-                "layer",
-                "ticket",
-                "contract_expiry",
-                "strike",
-                "scenario",
-                "horizon",
-                "spx_move_pct",
-                "vix_move",
-            )
-            if c in cols
-        ]
+        keys = [c for c in ROW_KEYS if c in cols]
         if old.height != new.height or not old.sort(keys).equals(new.sort(keys)):
             return False
     return True
