@@ -9,20 +9,17 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alvh.pipeline.backtest_data import load_market
 from alvh.report import write_report
 from alvh.transforms.backtest import (
     Costs,
     Market,
     Trades,
     default_strategies,
-    first_cycle_start,
     hedge_daily,
     ic_cycles,
     ic_daily,
@@ -32,6 +29,7 @@ from alvh.transforms.backtest_metrics import detect_spikes
 from alvh.transforms.backtest_reference import reference_equity
 from alvh.transforms.backtest_run import run_backtest
 from alvh.transforms.signal import HedgeParams
+from tests.support.market import market_of, window
 
 P = HedgeParams()
 COSTS = Costs()
@@ -39,14 +37,7 @@ COSTS = Costs()
 
 @pytest.fixture(scope="module")
 def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
-
-
-def window(market: Market, a: date, b: date) -> list[date]:
-    days = [r["session_date"] for r in market.rows]
-    first = first_cycle_start(a, days)
-    return [d for d in days if first <= d <= b]
+    return market_of(signal_warehouse)
 
 
 def test_fast_accounting_equals_slow_reference_to_the_cent(market: Market) -> None:

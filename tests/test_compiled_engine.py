@@ -10,27 +10,25 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alvh.pipeline.backtest import last_complete_session
-from alvh.pipeline.backtest_data import load_market
 from alvh.transforms.backtest import (
     Costs,
     Market,
     Strategy,
     Trades,
     default_strategies,
-    first_cycle_start,
     ic_cycles,
     ic_daily,
     run_strategy,
 )
 from alvh.transforms.backtest_compiled import run_strategy_compiled
 from alvh.transforms.signal import HedgeParams
+from tests.support.market import market_of, window
 
 COSTS = Costs()
 CENT = 0.005
@@ -38,14 +36,7 @@ CENT = 0.005
 
 @pytest.fixture(scope="module")
 def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
-
-
-def window(market: Market, a: date, b: date) -> list[date]:
-    days = [r["session_date"] for r in market.rows]
-    first = first_cycle_start(a, days)
-    return [d for d in days if first <= d <= b]
+    return market_of(signal_warehouse)
 
 
 def order_key(o: dict[str, Any]) -> tuple[Any, ...]:
