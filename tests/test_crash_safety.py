@@ -116,6 +116,10 @@ def test_sigkill_during_publish_and_export(prefect_harness: None, signal_warehou
         shutil.copytree(pristine_exp, exp, symlinks=True)
         return db, exp
 
+    # a first run compiles and caches the numba kernels (pricing, book risk, payoff grid); timed
+    # from it, the kills would land after the faster runs that follow had already finished
+    db, exp = reset("warm")
+    assert backfill(db, exp).wait(timeout=300) == 0
     db, exp = reset("ref")  # the run that is never killed
     t0 = time.monotonic()
     proc = backfill(db, exp)
