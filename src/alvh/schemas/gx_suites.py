@@ -120,9 +120,13 @@ def run_gx(
 ) -> list[GxResult]:
     """Validate each frame with its suite; build Data Docs HTML under ``docs_dir`` if given
     (offline: no CDN, see ``offline_html``)."""
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX sets levels on some of its own loggers (its INFO lines reached the terminal): quiet them all
+    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("great_expectations")]:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
