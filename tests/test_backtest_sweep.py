@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -192,34 +193,22 @@ def test_walk_forward_folds_choice_and_out_of_sample(market: Market, settings) -
     assert wf.height == 9 and wf["strategy"].to_list()[:3] == ["chosen", "default", "unhedged"]
     # the choice: the grid point with the larger training-window net P&L (readable engine)
     f1 = fs[0]
-    train_net = []
-    for c in grid:
-        s = run_backtest(
-            market,
-            [Strategy("unhedged", "unhedged", c.strategy.hedge), c.strategy],
-            f1.train[0],
-            f1.train[-1],
-            c.costs,
-            "t",
-            engine="readable",
-        ).summary
-        train_net.append(s.filter(pl.col("strategy") == c.name)["total_pnl_net_usd"][0])
+
+    def readable_summary(c: Any, window: list[date]) -> pl.DataFrame:
+        """The readable engine's summary of configuration ``c`` (and unhedged) over ``window``."""
+        strategies = [Strategy("unhedged", "unhedged", c.strategy.hedge), c.strategy]
+        return run_backtest(market, strategies, window[0], window[-1], c.costs, "r", engine="readable").summary
+
+    train_net = [
+        readable_summary(c, f1.train).filter(pl.col("strategy") == c.name)["total_pnl_net_usd"][0] for c in grid
+    ]
     chosen = wf.filter((pl.col("fold") == 1) & (pl.col("strategy") == "chosen")).row(0, named=True)
     best = grid[0 if train_net[0] >= train_net[1] else 1]
     assert json.loads(chosen["settings"]) == best.settings
     assert abs(chosen["is_pnl_net_usd"] - max(train_net)) < 0.005
     # out of sample: the default steward's test window equals a readable backtest of that window
     d1 = wf.filter((pl.col("fold") == 1) & (pl.col("strategy") == "default")).row(0, named=True)
-    base = baselines(settings)[0]
-    ref = run_backtest(
-        market,
-        [Strategy("unhedged", "unhedged", base.strategy.hedge), base.strategy],
-        f1.test[0],
-        f1.test[-1],
-        base.costs,
-        "o",
-        engine="readable",
-    ).summary
+    ref = readable_summary(baselines(settings)[0], f1.test)
     assert abs(d1["oos_pnl_net_usd"] - ref.filter(pl.col("strategy") == "default")["total_pnl_net_usd"][0]) < 0.005
     u1 = wf.filter((pl.col("fold") == 1) & (pl.col("strategy") == "unhedged")).row(0, named=True)
     assert abs(u1["oos_pnl_net_usd"] - ref.filter(pl.col("strategy") == "unhedged")["total_pnl_net_usd"][0]) < 0.005

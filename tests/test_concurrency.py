@@ -16,7 +16,15 @@ from alvh.warehouse.connection import run_lock
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def holding(code: str, ready: str) -> subprocess.Popen[str]:
+    """A child process running ``code``; returned once it has printed ``ready``."""
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == ready
+    return p
+
+
 def hold(path: Path, seconds: float) -> subprocess.Popen[str]:
+    """Another writing job: the run lock held ``seconds``."""
     code = (
         "import sys, time\n"
         "from alvh.warehouse.connection import run_lock\n"
@@ -24,9 +32,7 @@ def hold(path: Path, seconds: float) -> subprocess.Popen[str]:
         "    print('held', flush=True)\n"
         f"    time.sleep({seconds})\n"
     )
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "held"
-    return p
+    return holding(code, "held")
 
 
 def test_second_writer_fails_after_timeout_naming_the_holder(tmp_path: Path) -> None:
@@ -100,9 +106,7 @@ def read_holding(path: Path, seconds: float) -> subprocess.Popen[str]:
         "print('reading', flush=True)\n"
         f"time.sleep({seconds})\n"
     )
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "reading"
-    return p
+    return holding(code, "reading")
 
 
 def test_a_reader_delays_a_write_window_but_does_not_fail_the_job(tmp_path: Path) -> None:

@@ -126,7 +126,6 @@ def run_gx(
     # GX sets levels on some of its own loggers (its INFO lines reached the terminal): quiet them all
     for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("great_expectations")]:
         logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)

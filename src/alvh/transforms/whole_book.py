@@ -135,8 +135,7 @@ def ic_values(books: Sequence[WholeBook], cells: Sequence[Cells]) -> list[np.nda
     p = books[0].ic_params  # one smile for the batch: the settings in force
     sigma = smile(p, a["s"], a["k"], np.maximum(t, 1e-6), a["v"])  # the smile needs T > 0; unused at T = 0
     px = np.asarray(black_scholes(a["s"], a["k"], t, a["rate"], sigma, a["call"], a["q"]))
-    total = np.bincount(a["cell"].astype(np.int64), weights=a["w"] * px, minlength=offset)
-    return np.split(total, np.cumsum(sizes)[:-1])
+    return _per_book(a["cell"], a["w"] * px, offset, sizes)
 
 
 def hedge_values(books: Sequence[WholeBook], cells: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
@@ -165,7 +164,12 @@ def hedge_values(books: Sequence[WholeBook], cells: Sequence[tuple[np.ndarray, n
     ref, exponent = books[0].vvix_ref_days, books[0].vvix_exponent
     sigma = np.asarray(vvix_term_sigma(a["vvix"], np.maximum(a["days"], 1e-6), ref, exponent))
     px = np.asarray(black76(a["f"], a["k"], np.maximum(a["days"], 0.0) / 365.0, a["rate"], sigma, True))
-    total = np.bincount(a["cell"].astype(np.int64), weights=a["w"] * px, minlength=offset)
+    return _per_book(a["cell"], a["w"] * px, offset, sizes)
+
+
+def _per_book(cell: np.ndarray, value: np.ndarray, cells: int, sizes: list[int]) -> list[np.ndarray]:
+    """Dollar values of the priced lines summed per cell, split back into one array per book."""
+    total = np.bincount(cell.astype(np.int64), weights=value, minlength=cells)
     return np.split(total, np.cumsum(sizes)[:-1])
 
 

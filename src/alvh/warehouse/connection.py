@@ -11,7 +11,6 @@ Parquet files), which a run replaces atomically.
 
 from __future__ import annotations
 
-import errno
 import re
 import time
 from collections.abc import Iterator
@@ -92,26 +91,19 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         Another process still holds the file after the wait; names its program and PID.
     """
     p = Path(path)
-    deadline = time.monotonic() + max(MIN_READER_WAIT_S, _held_wait(p))
+    wait_s = max(MIN_READER_WAIT_S, _held_wait(p))
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             return _open_once(p, read_only)
-        except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise WarehouseReadOnly(
-                    f"the warehouse cannot be opened ({exc.strerror}); choose a writable place with --warehouse",
-                    file=str(p),
-                ) from None
-            raise
         except duckdb.IOException as exc:
             m = _HOLDER.search(str(exc))
             if m is None:
                 raise
             if time.monotonic() >= deadline:
                 holder = f"{m.group('holder')} (PID {m.group('pid')})"
-                waited = max(MIN_READER_WAIT_S, _held_wait(p))
                 raise WarehouseLocked(
-                    f"the warehouse is open in {holder}, e.g. a notebook or BI tool; waited {waited:g} s. Close it "
+                    f"the warehouse is open in {holder}, e.g. a notebook or BI tool; waited {wait_s:g} s. Close it "
                     "(or raise ALVH_LOCK_TIMEOUT_S); readers that must never delay a run read the export "
                     "snapshot exports/current/signals.duckdb",
                     file=str(p),
