@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from alvh.core.errors import SourceError
-from alvh.core.settings import Settings, load_settings
+from alvh.core.settings import Settings, load_settings, params_from
 from alvh.pipeline.indicators import build_indicators_mart
 from alvh.pipeline.load import IngestChecks, load_family
 from alvh.pipeline.params import indicator_params
@@ -128,24 +128,11 @@ def ingest_checks(settings: Settings, as_of: date, accept_revisions: Sequence[st
     """The checks every file passes on a run dated ``as_of``: rows dated after the later of
     ``as_of`` and today (New York) are implausible; revisions are limited by the guard settings,
     except for the files named in ``accept_revisions`` (names or paths)."""
-    p = Plausibility(
-        latest=max(as_of, today_new_york()),
-        vix=settings.bounds_vix,
-        vvix=settings.bounds_vvix,
-        skew=settings.bounds_skew,
-        spx=settings.bounds_spx,
-        index_other=settings.bounds_index_other,
-        vx=settings.bounds_vx,
-        breadth_issues=settings.bounds_breadth_issues,
-        breadth_volume=settings.bounds_breadth_volume,
-        rate=settings.bounds_rate,
-    )
-    guard = RevisionGuard(
-        max_rows=settings.revision_max_rows,
-        max_share=settings.revision_max_share,
+    p = params_from(Plausibility, settings, latest=max(as_of, today_new_york()))
+    guard = params_from(
+        RevisionGuard,
+        settings,
         old_before=old_before(as_of, settings.revision_max_age_sessions),
-        max_age_sessions=settings.revision_max_age_sessions,
-        tolerance=settings.revision_tolerance,
         accepted=frozenset(Path(a).name for a in accept_revisions),
     )
     return IngestChecks(rows=RowChecks(p, settings.bad_date_max_share), guard=guard)

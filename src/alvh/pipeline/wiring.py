@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from alvh.core.errors import SourceError
-from alvh.core.settings import Settings
+from alvh.core.settings import Settings, params_from
 from alvh.pipeline.progress import report
 from alvh.sources.base import Family, FetchedFile, FileRef, Source
 from alvh.sources.catalog import Catalog
@@ -54,15 +54,7 @@ def make_source(settings: Settings, as_of: date) -> Source:
         vendor = settings.vendor_breadth_url
         vendor_path = Path(vendor) if vendor and "://" not in vendor else None
         return DirectorySource(settings.source_dir, cat, vendor_path)
-    policy = HttpPolicy(
-        connect_timeout_s=settings.http_connect_timeout_s,
-        read_timeout_s=settings.http_read_timeout_s,
-        retries=settings.http_retries,
-        backoff_s=settings.http_backoff_s,
-        max_bytes=settings.http_max_bytes,
-        user_agent=settings.http_user_agent,
-        retry_after_max_s=settings.http_retry_after_max_s,
-    )
+    policy = params_from(HttpPolicy, settings)
     return HttpSource(cat, as_of, policy)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -94,6 +94,22 @@ class PolicyRetry(Retry):
 
 @dataclass(frozen=True)
 class HttpPolicy:
+    """Timeouts (seconds), retries, size cap (bytes) and User-Agent; each field is the setting
+    ``http_<field>``."""
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        name: f"http_{name}"
+        for name in (
+            "connect_timeout_s",
+            "read_timeout_s",
+            "retries",
+            "backoff_s",
+            "max_bytes",
+            "user_agent",
+            "retry_after_max_s",
+        )
+    }
+
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
     retries: int = 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import ClassVar
 
 import polars as pl
 
@@ -43,6 +44,11 @@ def _default(name: str) -> Range:
 class Plausibility:
     """Bounds (inclusive) per kind of value, and the last date a row may carry (``latest``:
     the run date; today in New York, or a later ``--end``)."""
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        name: f"bounds_{name}"
+        for name in ("vix", "vvix", "skew", "spx", "index_other", "vx", "breadth_issues", "breadth_volume", "rate")
+    }
 
     latest: date
     vix: Range = field(default_factory=lambda: _default("bounds_vix"))

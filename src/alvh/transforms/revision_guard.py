@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 import polars as pl
 
@@ -28,6 +29,13 @@ class RevisionGuard:
     sessions before the run date; see :func:`old_before`); ``tolerance``: relative change
     allowed on an old value (0.001 = 0.1 %); ``accepted``: file names applied on purpose.
     """
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        "max_rows": "revision_max_rows",
+        "max_share": "revision_max_share",
+        "max_age_sessions": "revision_max_age_sessions",
+        "tolerance": "revision_tolerance",
+    }
 
     max_rows: int = 5
     max_share: float = 0.01
