@@ -19,32 +19,11 @@ from alvh.sources.http import HttpPolicy, HttpSource
 
 
 def catalog_from(settings: Settings) -> Catalog:
-    return Catalog(
-        cboe_index_base_url=settings.cboe_index_base_url,
-        cfe_vx_base_url=settings.cfe_vx_base_url,
-        cfe_legacy_base_url=settings.cfe_legacy_base_url,
-        unicorn_base_url=settings.unicorn_base_url,
-        fred_base_url=settings.fred_base_url,
-        index_symbols=tuple(settings.index_symbols),
-        fred_series=tuple(settings.fred_series),
-        unicorn_series=tuple(settings.unicorn_series),
-        vx_first_expiry=settings.vx_first_expiry,
-        vx_months_ahead=settings.vx_months_ahead,
-        vx_legacy_first_year=settings.vx_legacy_first_year,
-        vx_legacy_last_year=settings.vx_legacy_last_year,
-        vendor_breadth_url=settings.vendor_breadth_url,
-        vendor_breadth_name=settings.vendor_breadth_name,
-    )
+    return params_from(Catalog, settings)
 
 
 def vendor_format(settings: Settings) -> VendorBreadthFormat:
-    return VendorBreadthFormat(
-        provider=settings.vendor_breadth_provider,
-        date_column=settings.vendor_breadth_date_column,
-        adv_column=settings.vendor_breadth_adv_column,
-        decl_column=settings.vendor_breadth_decl_column,
-        date_format=settings.vendor_breadth_date_format,
-    )
+    return params_from(VendorBreadthFormat, settings)
 
 
 def make_source(settings: Settings, as_of: date) -> Source:

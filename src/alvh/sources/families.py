@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import polars as pl
 
@@ -38,7 +39,13 @@ VX_PROVIDER: dict[Family, str] = {
 
 @dataclass(frozen=True)
 class VendorBreadthFormat:
-    """Column names and date format of a vendor breadth CSV."""
+    """Column names and date format of a vendor breadth CSV (each field is the setting
+    ``vendor_breadth_<field>``)."""
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {
+        name: f"vendor_breadth_{name}"
+        for name in ("provider", "date_column", "adv_column", "decl_column", "date_format")
+    }
 
     provider: str = "tradingview"
     date_column: str = "date"
