@@ -3,10 +3,13 @@ paths, and one Prefect test harness per session for flow tests."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 _prefect_home = tempfile.mkdtemp(prefix="alvh-prefect-")
+atexit.register(shutil.rmtree, _prefect_home, ignore_errors=True)  # each test process's own Prefect home
 os.environ.setdefault("PREFECT_HOME", _prefect_home)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
