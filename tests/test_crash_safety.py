@@ -172,7 +172,9 @@ def test_sigkill_during_publish_and_export(prefect_harness: None, signal_warehou
         where = f"trial {trial}: a kill {delay:.3f} s after the first write"
         assert tables in (before[0], after[0]), f"{where} left a partial warehouse"
         assert files in (before[1], after[1]), f"{where} left partial exports"
-        outcomes.append(("before" if tables == before[0] else "after", "before" if files == before[1] else "after", killed))
+        outcomes.append(
+            ("before" if tables == before[0] else "after", "before" if files == before[1] else "after", killed)
+        )
         clean = backfill(db, exp)  # the next run completes normally
         assert clean.wait(timeout=300) == 0, f"trial {trial}: {clean.stderr.read() if clean.stderr else b''}"
         assert state(db, exp) == after, f"trial {trial}: the clean run after a kill differs from the never-killed run"
