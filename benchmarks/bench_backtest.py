@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +37,9 @@ from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec, sweep
 from alvh.transforms.backtest import Costs, default_strategies, hedge_daily, hedge_trades
 from alvh.transforms.backtest_compiled import kernel_hedge_daily, kernel_trades, prepared, run_kernel
 from alvh.transforms.signal import HedgeParams
+
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the harness's server phones no one
 
 
 class PeakRss:
