@@ -75,6 +75,32 @@ def test_sweep_file_errors_name_the_configuration_and_setting(settings) -> None:
         config_from({"name": "bad", "carry_budget": -1}, settings)
     with pytest.raises(ConfigError, match=r"unknown setting\(s\) \['carry'\]"):
         config_from({"name": "typo", "carry": 0.3}, settings)
+    # settings a backtest does not read are refused, not swept to identical rows
+    with pytest.raises(ConfigError, match=r"'tdte 3': \['roll_tdte'\] would change nothing.*ALVH_ROLL_TDTE"):
+        config_from({"name": "tdte 3", "roll_tdte": 3}, settings)
+    with pytest.raises(ConfigError, match=r"'macd': \['macd_fast'\] would change nothing in a backtest"):
+        config_from({"name": "macd", "macd_fast": 10}, settings)
+    spec = {"grid": {"rebalance_band": [0.1, 0.2], "lock_timeout_s": [5, 10]}}
+    with pytest.raises(ConfigError, match=r"\['lock_timeout_s'\] would change nothing"):
+        expand_spec(spec, settings)
+
+
+def test_named_backtest_strategies_are_validated_like_sweep_configurations(tmp_path: Path) -> None:
+    from alvh.pipeline.backtest import strategies_for
+
+    own = [{"name": "steward_50", "kind": "alvh", "carry_budget": 0.5, "band": 0.2, "ic_contracts": 5}]
+    s = load_settings(warehouse=tmp_path / "w.duckdb", backtest_strategies=own)
+    mine = strategies_for(s, ["steward_50"])[-1]
+    assert (mine.hedge.carry_budget, mine.hedge.band, mine.hedge.ic.contracts) == (0.5, 0.2, 5)
+    for spec, message in (
+        ({"name": "x", "kind": "alvh", "carry_budget": -1}, "setting carry_budget = -1"),
+        ({"name": "x", "kind": "alvh", "roll_tdte": 3}, r"\['roll_tdte'\] would change nothing"),
+        ({"name": "x", "kind": "alvh", "commission_usd": 2}, r"\['commission_usd'\] apply to the whole backtest"),
+        ({"name": "x"}, "needs a name and a kind"),
+    ):
+        bad = load_settings(warehouse=tmp_path / "w.duckdb", backtest_strategies=[spec])
+        with pytest.raises(ConfigError, match=message):
+            strategies_for(bad, None)
 
 
 def test_a_sweep_row_equals_the_readable_backtest_summary(market: Market, settings) -> None:  # type: ignore[no-untyped-def]

@@ -254,7 +254,7 @@ class Settings(BaseSettings):
     )
     backtest_start: date = Field(date(2007, 1, 3), description="first session (VVIX unreliable before 2007)")
     backtest_strategies: list[dict[str, Any]] = Field(
-        [], description="extra named strategies: {name, kind, tenor, qty, <any hedge setting>}"
+        [], description="extra named strategies: {name, kind, tenor, qty, <any hedge or IC setting>}"
     )
     backtest_out: Path = Field(Path("reports/backtest"), description="report and exports of alvh backtest")
     dask_address: str | None = Field(
@@ -451,6 +451,13 @@ def params_from(cls: type[P], settings: Settings, **nested: Any) -> P:
             value = getattr(settings, name)
             values[f.name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
+
+
+def setting_names(cls: type) -> frozenset[str]:
+    """The settings a parameter dataclass reads through ``params_from`` (its own fields only)."""
+    renames: dict[str, str] = getattr(cls, "SETTING_NAMES", {})
+    names = (renames.get(f.name, f.name) for f in dataclasses.fields(cls))
+    return frozenset(n for n in names if n in Settings.model_fields)
 
 
 _BOUNDS_FIELDS = (

@@ -3,7 +3,6 @@ export them, write the HTML report. A sweep runs a grid of configurations on bot
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import date
 from pathlib import Path
@@ -15,50 +14,41 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from alvh.core.errors import ConfigError
-from alvh.core.settings import Settings, load_settings
+from alvh.core.settings import Settings, load_settings, setting_names
 from alvh.pipeline.backtest_data import load_market
-from alvh.pipeline.backtest_sweep import read_sweep, sweep
-from alvh.pipeline.params import hedge_params, method_hash
+from alvh.pipeline.backtest_sweep import config_from, read_sweep, sweep
+from alvh.pipeline.params import costs_params, hedge_params, method_hash
 from alvh.pipeline.progress import report
 from alvh.report import write_report
 from alvh.schemas.backtest import BacktestResult
 from alvh.schemas.registry import TABLES
 from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies
 from alvh.transforms.backtest_run import run_backtest
-from alvh.transforms.signal import HedgeParams
 from alvh.warehouse.backtest import export_backtest, save_backtest, save_run_rows
 from alvh.warehouse.connection import open_warehouse
 
-STRATEGY_KEYS = {"name", "kind", "tenor", "qty"}
 
 
-def strategy_from(spec: dict[str, Any], base: HedgeParams) -> Strategy:
-    """A named configuration: ``kind`` (alvh | calls | unhedged) plus hedge overrides, e.g.
-    ``{name = "steward_50", kind = "alvh", carry_budget = 0.5}``."""
+def strategy_from(spec: dict[str, Any], settings: Settings, dump: dict[str, Any] | None = None) -> Strategy:
+    """A named configuration of the ``backtest_strategies`` setting: ``kind`` (alvh | calls |
+    unhedged) plus hedge or IC settings, e.g. ``{name = "steward_50", kind = "alvh",
+    carry_budget = 0.5}``, validated like a sweep configuration. Costs are the backtest's own, one
+    set for every strategy (``alvh backtest --sweep`` compares costs)."""
     if "name" not in spec or "kind" not in spec:
         raise ConfigError("a strategy needs a name and a kind (alvh, calls or unhedged)", value=str(spec))
-    fields = {f.name for f in dataclasses.fields(HedgeParams)}
-    aliases = {setting: name for name, setting in HedgeParams.SETTING_NAMES.items()}
-    overrides: dict[str, Any] = {}
-    for key, value in spec.items():
-        if key in STRATEGY_KEYS:
-            continue
-        name = aliases.get(key, key)
-        if name not in fields:
-            raise ConfigError(f"unknown strategy setting {key!r}", expected=", ".join(sorted(fields)))
-        overrides[name] = tuple(value) if isinstance(value, list) else value
-    return Strategy(
-        name=str(spec["name"]),
-        kind=str(spec["kind"]),
-        hedge=dataclasses.replace(base, **overrides),
-        tenor=int(spec.get("tenor", 1)),
-        qty=int(spec.get("qty", 10)),
-    )
+    costly = sorted(setting_names(Costs) & set(spec))
+    if costly:
+        raise ConfigError(
+            f"strategy {spec['name']!r}: {costly} apply to the whole backtest, not to one strategy",
+            expected="the setting itself, or `alvh backtest --sweep` to compare costs",
+        )
+    return config_from(spec, settings, dump).strategy
 
 
 def strategies_for(settings: Settings, names: list[str] | None) -> list[Strategy]:
-    base = hedge_params(settings)
-    all_ = default_strategies(base) + [strategy_from(s, base) for s in settings.backtest_strategies]
+    dump = settings.model_dump()
+    own = [strategy_from(s, settings, dump) for s in settings.backtest_strategies]
+    all_ = default_strategies(hedge_params(settings)) + own
     if not names:
         return all_
     by_name = {s.name: s for s in all_}
@@ -84,10 +74,6 @@ def last_complete_session(market: Market) -> date:
     if not days:
         raise ConfigError("the warehouse has no session with SPX, VIX, VVIX and a VX curve: run `alvh ingest` first")
     return days[-1]
-
-
-def costs_from(settings: Settings) -> Costs:
-    return Costs(settings.commission_usd, settings.vix_half_spread, settings.spx_half_spread)
 
 
 @task(name="load-history", cache_policy=NO_CACHE)
@@ -143,7 +129,7 @@ def backtest_flow(
     market = load_task(settings.warehouse, end)
     last = min(end or date.max, last_complete_session(market))
     res = replay_task(
-        market, chosen, start or settings.backtest_start, last, costs_from(settings), str(uuid.uuid4()), engine
+        market, chosen, start or settings.backtest_start, last, costs_params(settings), str(uuid.uuid4()), engine
     )
     path = store_task(res, settings, target)
     log.info("backtest %s → %s: report %s", res.start, res.end, path)

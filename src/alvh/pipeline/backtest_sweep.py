@@ -39,19 +39,20 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from alvh.core.errors import ConfigError
-from alvh.core.settings import Settings
-from alvh.pipeline.params import hedge_params
+from alvh.core.settings import Settings, setting_names
+from alvh.pipeline.params import costs_params, hedge_params
 from alvh.schemas.backtest import BacktestSweep
 from alvh.transforms.backtest import Costs, Market, Strategy, first_cycle_start
 from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, evaluate_chunk, group_key, prepare_group
+from alvh.transforms.ic_book import IcParams
+from alvh.transforms.signal import HedgeParams
 
 ALIASES = {"band": "rebalance_band", "weights": "layer_weights", "mode": "hedge_mode"}
 STRATEGY_KEYS = ("name", "kind", "tenor", "qty")
+# read where the indicators mart is built, so a backtest configuration cannot change them
+MART_SETTINGS = {"roll_tdte": "it decides which contracts are M1–M3 when the indicators mart is built"}
+SWEEPABLE = (setting_names(HedgeParams) | setting_names(IcParams) | setting_names(Costs)) - set(MART_SETTINGS)
 CHUNKS_PER_WORKER = 2  # a few Prefect tasks per worker: task overhead dominates fine-grained sweeps
-
-
-def costs_of(s: Settings) -> Costs:
-    return Costs(s.commission_usd, s.vix_half_spread, s.spx_half_spread)
 
 
 def config_from(spec: dict[str, Any], settings: Settings, base_dump: dict[str, Any] | None = None) -> SweepConfig:
@@ -66,6 +67,18 @@ def config_from(spec: dict[str, Any], settings: Settings, base_dump: dict[str, A
     unknown = sorted(set(over) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(f"configuration {name!r}: unknown setting(s) {unknown}", expected="a setting name (README)")
+    inert = sorted(set(over) - SWEEPABLE)
+    if inert:
+        why = "; ".join(f"{k}: {MART_SETTINGS[k]}" for k in inert if k in MART_SETTINGS)
+        raise ConfigError(
+            f"configuration {name!r}: {inert} would change nothing in a backtest"
+            + (
+                f" ({why}; rebuild the mart with ALVH_{inert[0].upper()}=… and `alvh ingest` to test another)"
+                if why
+                else ""
+            ),
+            expected="a hedge, IC or cost setting (README: Settings, sections §4–§6 and §9)",
+        )
     dump = base_dump if base_dump is not None else settings.model_dump()
     try:
         s = Settings.model_validate(dump | over)
@@ -75,7 +88,7 @@ def config_from(spec: dict[str, Any], settings: Settings, base_dump: dict[str, A
             f"configuration {name!r}: setting {'.'.join(map(str, err['loc']))} = {err.get('input')!r}: {err['msg']}"
         ) from None
     strategy = Strategy(name, kind, hedge_params(s), tenor=int(spec.get("tenor", 1)), qty=int(spec.get("qty", 10)))
-    return SweepConfig(name, strategy, costs_of(s), {k: over[k] for k in sorted(over)})
+    return SweepConfig(name, strategy, costs_params(s), {k: over[k] for k in sorted(over)})
 
 
 def _fmt(v: Any) -> str:
@@ -233,7 +246,7 @@ def dask_runner(address: str | None, workers: int) -> Any:
 def default_strategy_config(settings: Settings) -> SweepConfig:
     """The default steward, for comparisons."""
     return SweepConfig(
-        "default", Strategy("default", "alvh", replace(hedge_params(settings), mode="steward")), costs_of(settings)
+        "default", Strategy("default", "alvh", replace(hedge_params(settings), mode="steward")), costs_params(settings)
     )
 
 

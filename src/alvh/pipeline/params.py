@@ -9,6 +9,7 @@ import json
 
 from alvh.core.errors import AlvhError
 from alvh.core.settings import Settings, params_from
+from alvh.transforms.backtest import Costs
 from alvh.transforms.ic_book import IcBook, IcParams
 from alvh.transforms.indicators_daily import IndicatorParams
 from alvh.transforms.signal import HedgeParams
@@ -23,6 +24,11 @@ def indicator_params(settings: Settings) -> IndicatorParams:
 def hedge_params(settings: Settings) -> HedgeParams:
     """§4–§6's parameters, built from the settings by construction."""
     return params_from(HedgeParams, settings, ic=params_from(IcParams, settings))
+
+
+def costs_params(settings: Settings) -> Costs:
+    """§9's trading costs, built from the settings by construction."""
+    return params_from(Costs, settings)
 
 
 def method_hash(settings: Settings) -> str:

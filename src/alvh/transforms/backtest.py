@@ -26,12 +26,13 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from alvh.core.calendar import spx_monthly_expiration
+from alvh.core.settings import setting_default
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.pricing import (
@@ -49,9 +50,13 @@ from alvh.transforms.signal.quotes import FINAL_SETTLEMENT
 
 @dataclass(frozen=True)
 class Costs:
-    commission: float = 0.65  # dollars per contract
-    vix_half_spread: float = 0.05  # VIX points
-    spx_half_spread: float = 0.30  # SPX points
+    """Trading costs; defaults from the settings (``SETTING_NAMES``: renames)."""
+
+    SETTING_NAMES: ClassVar[dict[str, str]] = {"commission": "commission_usd"}
+
+    commission: float = setting_default("commission_usd")  # dollars per contract
+    vix_half_spread: float = setting_default("vix_half_spread")  # VIX points
+    spx_half_spread: float = setting_default("spx_half_spread")  # SPX points
 
     def vix(self, qty: int) -> float:
         return qty * (self.commission + 100.0 * self.vix_half_spread)
