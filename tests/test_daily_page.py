@@ -23,6 +23,7 @@ from alvh.pipeline.page import write_page
 from alvh.pipeline.signals import run_batch
 from alvh.transforms.signal import HedgeParams
 from alvh.warehouse.connection import open_warehouse
+from alvh.warehouse.daily_page import pages_present
 
 START, DAY = date(2025, 2, 3), date(2025, 3, 4)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,6 +78,32 @@ def test_page_of_an_unpublished_session_names_what_is_published(published: tuple
     db, export = published
     with duckdb.connect(str(db), read_only=True) as con, pytest.raises(AlvhError, match="2025-02-03 → 2025-03-04"):
         write_page(con, export, date(2025, 3, 5))
+
+
+def test_pages_beyond_the_newest_sessions_kept_are_removed_but_never_the_one_just_written(
+    published: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from alvh.pipeline.page import pages_to_prune
+
+    present = [(date(2025, 2, d), f"2025-02-0{d}.html") for d in (3, 4, 5, 6)]
+    assert pages_to_prune(present, 2, date(2025, 2, 6)) == present[:2]
+    assert pages_to_prune(present, 2, date(2025, 2, 3)) == present[1:2]  # an old page asked for stays
+    assert pages_to_prune(present, 4, date(2025, 2, 6)) == [] == pages_to_prune(present, 9, date(2025, 2, 6))
+
+    db, _ = published
+    export = tmp_path / "exports"
+    days = sessions_between(date(2025, 2, 24), DAY)  # 7 sessions
+    with duckdb.connect(str(db), read_only=True) as con:
+        for d in days[:5]:
+            write_page(con, export, d)  # keep=0: every page stays
+        assert [d for d, _ in pages_present(export)] == days[:5]
+        write_page(con, export, days[5], keep=3)
+        write_page(con, export, days[6], keep=3)
+        assert [d for d, _ in pages_present(export)] == days[4:]
+        write_page(con, export, days[0], keep=3)  # rebuilding an old page keeps it
+        assert [d for d, _ in pages_present(export)] == [days[0], *days[4:]]
+    index = (export / "pages" / "index.html").read_text()
+    assert f'href="{days[1]}.html"' not in index and f'href="{days[0]}.html"' in index
 
 
 def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None:

@@ -432,7 +432,7 @@ def page(
             if day is None:
                 console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
                 raise typer.Exit(1)
-            path = write_page(con, settings.export_dir.resolve(), day)
+            path = write_page(con, settings.export_dir.resolve(), day, settings.page_keep_sessions)
     except AlvhError as exc:
         from rich.markup import escape
 

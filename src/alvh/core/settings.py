@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     )
     warehouse: Path = Field(Path("warehouse/alvh.duckdb"), description="DuckDB warehouse file")
     export_dir: Path = Field(Path("exports"), description="where CSV/Parquet exports are written")
+    page_keep_sessions: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="daily pages kept in <export_dir>/pages: the newest N sessions and the page just written "
+        "(0 keeps all; a page is ~5 MB; alvh page --date D rebuilds any published session)",
+    )
 
     # --- where data comes from ----------------------------------------------------------------
     source_dir: Path | None = Field(

@@ -28,7 +28,6 @@ from alvh.warehouse.backtest import export_backtest, save_backtest, save_run_row
 from alvh.warehouse.connection import open_warehouse
 
 
-
 def strategy_from(spec: dict[str, Any], settings: Settings, dump: dict[str, Any] | None = None) -> Strategy:
     """A named configuration of the ``backtest_strategies`` setting: ``kind`` (alvh | calls |
     unhedged) plus hedge or IC settings, e.g. ``{name = "steward_50", kind = "alvh",

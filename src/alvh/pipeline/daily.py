@@ -112,7 +112,7 @@ def export_task(settings: Settings) -> bool:
 def page_task(settings: Settings, day: date) -> Path:
     """Write the session's HTML page and the index beside the exports; link it from the flow run."""
     with open_warehouse(settings.warehouse) as con:
-        path = write_page(con, settings.export_dir.resolve(), day)
+        path = write_page(con, settings.export_dir.resolve(), day, settings.page_keep_sessions)
     create_link_artifact(
         key="alvh-daily-page",
         link=path.as_uri(),

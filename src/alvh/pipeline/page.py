@@ -35,15 +35,26 @@ def page_data(con: duckdb.DuckDBPyConnection, d: date) -> PageData:
     return PageData(session=d, **rows)
 
 
-def write_page(con: duckdb.DuckDBPyConnection, export_dir: Path, d: date) -> Path:
-    """Render and write session ``d``'s page, then the index of every page written; returns the
-    page. The same published rows give the same bytes (a re-run changes no file)."""
+def write_page(con: duckdb.DuckDBPyConnection, export_dir: Path, d: date, keep: int = 0) -> Path:
+    """Render and write session ``d``'s page, then the index of every page present; returns the
+    page. The same published rows give the same bytes (a re-run changes no file). ``keep`` > 0
+    removes the pages of all but the newest ``keep`` sessions, never the page just written (each
+    can be rebuilt from the warehouse)."""
     path = page_path(export_dir, d)
     write_text_atomic(path, render_page(page_data(con, d)))
+    if keep:
+        for day, _ in pages_to_prune(pages_present(export_dir), keep, d):
+            page_path(export_dir, day).unlink(missing_ok=True)
     summaries = published_summaries(con)
     entries = [(day, name, summaries.get(day, "")) for day, name in pages_present(export_dir)]
     write_text_atomic(export_dir / PAGES_DIR / INDEX, render_index(entries))
     return path
+
+
+def pages_to_prune(present: list[tuple[date, str]], keep: int, written: date) -> list[tuple[date, str]]:
+    """The pages beyond the newest ``keep`` sessions (``present`` sorted by session), except
+    ``written``."""
+    return [(day, name) for day, name in present[: max(len(present) - keep, 0)] if day != written]
 
 
 def latest_published(con: duckdb.DuckDBPyConnection) -> date | None:
