@@ -129,6 +129,24 @@ def test_a_reader_delays_a_write_window_but_does_not_fail_the_job(tmp_path: Path
     assert 1.0 < waited < 30
 
 
+def test_the_pre_flight_check_waits_for_a_reader_like_the_job(tmp_path: Path) -> None:
+    """Issue (QA): a reader open when `alvh run` started failed it after 2 s, even with
+    lock_timeout_s = 60: the pre-flight write check did not use the job's wait."""
+    import duckdb
+
+    from alvh.cli import _preflight
+    from alvh.core.settings import load_settings
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    reader = read_holding(db, 4.0)
+    t = time.monotonic()
+    _preflight(load_settings(warehouse=db, export_dir=tmp_path / "exports", lock_timeout_s=30))
+    waited = time.monotonic() - t
+    reader.wait()
+    assert 2.5 < waited < 30
+
+
 def test_a_reader_that_stays_is_named_after_the_wait(tmp_path: Path) -> None:
     import duckdb
 
@@ -143,7 +161,7 @@ def test_a_reader_that_stays_is_named_after_the_wait(tmp_path: Path) -> None:
             connect(db)
         assert time.monotonic() - t >= 3
         msg = str(err.value)
-        assert f"PID {reader.pid}" in msg and "waited 3 s" in msg and "exports/current/signals.duckdb" in msg
+        assert f"PID {reader.pid}" in msg and "waited 3 s" in msg and "current/signals.duckdb in the export folder" in msg
     finally:
         reader.kill()
         reader.wait()

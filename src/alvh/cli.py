@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from alvh.core.errors import AlvhError
 from alvh.pipeline.progress import reporting
+
+if TYPE_CHECKING:
+    from alvh.core.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Adaptive Layered VIX Hedge pipeline")
 console = Console(stderr=True, soft_wrap=True)
@@ -86,15 +89,16 @@ class _NoErrorLogs(logging.Filter):
         return record.levelno < logging.ERROR
 
 
-def _preflight(warehouse: Path, export_dir: Path | None = None) -> None:
-    """Before a writing job: the warehouse opens for writing and the export folder can be written
-    (each failure is one line saying what to do), so nothing fails after minutes of work."""
+def _preflight(settings: Settings, export: bool = True) -> None:
+    """Before a writing job: the warehouse opens for writing (a reader holding it is waited for,
+    like the job's own writes, ``lock_timeout_s``) and the export folder can be written (each
+    failure is one line saying what to do), so nothing fails after minutes of work."""
     from alvh.warehouse.connection import check_writable
     from alvh.warehouse.export import check_export_dir
 
-    check_writable(warehouse)
-    if export_dir is not None:
-        check_export_dir(export_dir)
+    check_writable(settings.warehouse, settings.lock_timeout_s)
+    if export:
+        check_export_dir(settings.export_dir)
 
 
 def _quiet_prefect() -> None:
@@ -151,7 +155,7 @@ def ingest(
     source = "http" if http else (str(settings.source_dir) if settings.source_dir else "http")
     with progress_bars(18) as on_progress:
         try:
-            _preflight(settings.warehouse)
+            _preflight(settings, export=False)
             _quiet_prefect()
             from alvh.pipeline.ingest import ingest_flow
 
@@ -348,7 +352,7 @@ def run(
 
     settings = load_settings(warehouse=warehouse, source_dir=source_dir, export_dir=export_dir)
     try:
-        _preflight(settings.warehouse, settings.export_dir)
+        _preflight(settings)
         _quiet_prefect()
         from alvh.pipeline.daily import daily_flow
 
@@ -391,7 +395,7 @@ def backfill(
     assert first is not None
     with progress_bars(8) as on_progress:
         try:
-            _preflight(settings.warehouse, settings.export_dir)
+            _preflight(settings)
             _quiet_prefect()
             from alvh.pipeline.backfill import backfill_flow
 

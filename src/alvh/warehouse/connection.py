@@ -73,11 +73,12 @@ def _open_once(p: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = False, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (creating its folder when writing).
 
     A write that finds the file held by another process (a reader, or a writer outside the run
-    lock) retries every 0.1 s for the job's ``lock_timeout_s`` (at least 2 s).
+    lock) retries every 0.1 s for ``wait_s`` seconds, by default the job's ``lock_timeout_s``
+    (at least 2 s).
 
     Raises
     ------
@@ -91,7 +92,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         Another process still holds the file after the wait; names its program and PID.
     """
     p = Path(path)
-    wait_s = max(MIN_READER_WAIT_S, _held_wait(p))
+    wait_s = max(MIN_READER_WAIT_S, _held_wait(p) if wait_s is None else wait_s)
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -105,16 +106,17 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
                 raise WarehouseLocked(
                     f"the warehouse is open in {holder}, e.g. a notebook or BI tool; waited {wait_s:g} s. Close it "
                     "(or raise ALVH_LOCK_TIMEOUT_S); readers that must never delay a run read the export "
-                    "snapshot exports/current/signals.duckdb",
+                    "snapshot, current/signals.duckdb in the export folder",
                     file=str(p),
                 ) from None
             time.sleep(_POLL_S)
 
 
-def check_writable(path: Path | str) -> None:
+def check_writable(path: Path | str, wait_s: float = 0) -> None:
     """Open the warehouse for writing once and close it (creating an empty one if missing): a
-    job's first step, so a wrong path fails in a second with its own message, not after the work."""
-    connect(path).close()
+    job's first step, so a wrong path fails in a second with its own message, not after the work.
+    A reader holding the file is waited for ``wait_s`` seconds (the job's ``lock_timeout_s``)."""
+    connect(path, wait_s=wait_s).close()
 
 
 @contextmanager
