@@ -11,29 +11,54 @@ import pytest
 
 from alvh.core.errors import ConfigError
 from alvh.pipeline.backfill import backfill_range
+from alvh.warehouse.lineage import DataSpan
+
+TODAY = date(2024, 2, 1)
 
 
-def test_range_defaults_to_the_last_indicator_session() -> None:
-    sessions, extended = backfill_range(date(2024, 1, 2), None, date(2024, 1, 5), None)
+def span(first: date, last: date) -> DataSpan:
+    return DataSpan([], first, last, f"VX futures {last}")
+
+
+def test_range_defaults_to_the_last_session_of_complete_data() -> None:
+    sessions, extended = backfill_range(date(2024, 1, 2), None, span(date(2020, 1, 2), date(2024, 1, 5)), None, TODAY)
     assert sessions == [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4), date(2024, 1, 5)]
     assert extended is None
 
 
 def test_a_middle_range_is_carried_forward_to_the_last_published_session() -> None:
-    sessions, extended = backfill_range(date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 10), date(2024, 1, 8))
+    data = span(date(2020, 1, 2), date(2024, 1, 10))
+    sessions, extended = backfill_range(date(2024, 1, 2), date(2024, 1, 3), data, date(2024, 1, 8), TODAY)
     assert extended == date(2024, 1, 8) and sessions[-1] == date(2024, 1, 8) and len(sessions) == 5
 
 
 def test_a_range_after_the_published_history_is_not_extended() -> None:
-    sessions, extended = backfill_range(date(2024, 1, 9), date(2024, 1, 10), date(2024, 1, 10), date(2024, 1, 8))
+    data = span(date(2020, 1, 2), date(2024, 1, 10))
+    sessions, extended = backfill_range(date(2024, 1, 9), date(2024, 1, 10), data, date(2024, 1, 8), TODAY)
     assert extended is None and sessions == [date(2024, 1, 9), date(2024, 1, 10)]
 
 
-def test_no_indicators_or_no_session_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="run `alvh ingest` first"):
-        backfill_range(date(2024, 1, 2), None, None, None)
-    with pytest.raises(ConfigError, match="no NYSE sessions between 2024-01-06 and 2024-01-07"):
-        backfill_range(date(2024, 1, 6), date(2024, 1, 7), date(2024, 1, 10), None)
+@pytest.mark.parametrize(
+    ("first", "end", "message"),
+    [
+        # issue (QA): each of these published hundreds of stale sessions, exit 0
+        (date(2024, 1, 2), date(2027, 6, 1), "--end 2027-06-01 is in the future"),
+        (date(1985, 1, 2), date(1985, 3, 1), "--start 1985-01-02 is before the VIX history starts"),
+        (date(2019, 1, 2), None, r"--start 2019-01-02 is before the data starts \(2020-01-02\)"),
+        (date(2024, 1, 2), date(2024, 1, 12), r"--end 2024-01-12 is after the data ends \(2024-01-10: VX futures"),
+        (date(2024, 1, 11), None, "--start 2024-01-11 is after the data ends"),
+        (date(2024, 1, 9), date(2024, 1, 5), "--end 2024-01-05 is before --start 2024-01-09"),
+        (date(2024, 1, 6), date(2024, 1, 7), "no NYSE sessions between 2024-01-06 and 2024-01-07"),
+    ],
+)
+def test_a_range_no_data_can_exist_for_is_refused(first: date, end: date | None, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        backfill_range(first, end, span(date(2020, 1, 2), date(2024, 1, 10)), None, TODAY)
+
+
+def test_no_data_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="no VX futures history yet: run `alvh ingest` first"):
+        backfill_range(date(2024, 1, 2), None, DataSpan(["VX futures"], None, None, ""), None, TODAY)
 
 
 def test_middle_backfill_with_other_settings_keeps_the_carry(

@@ -161,7 +161,9 @@ def test_a_reader_that_stays_is_named_after_the_wait(tmp_path: Path) -> None:
             connect(db)
         assert time.monotonic() - t >= 3
         msg = str(err.value)
-        assert f"PID {reader.pid}" in msg and "waited 3 s" in msg and "current/signals.duckdb in the export folder" in msg
+        assert (
+            f"PID {reader.pid}" in msg and "waited 3 s" in msg and "current/signals.duckdb in the export folder" in msg
+        )
     finally:
         reader.kill()
         reader.wait()

@@ -62,6 +62,15 @@ def test_signals_show_explains_what_is_published_and_a_missing_warehouse(
     )
     assert res.exit_code == 1
     assert "nothing is published yet" in res.output and "alvh backfill --start 2019-05-01" in res.output
+    # backfill is suggested only where it can give a signal (issue, QA: also for weekends and the future)
+    for day, why in (
+        ("2019-05-04", "2019-05-04 is not an NYSE session"),
+        ("2099-01-02", "2099-01-02 is in the future"),
+        ("1995-01-03", "the warehouse has no complete data for 1995-01-03"),
+    ):
+        res = CliRunner().invoke(app, ["signals", "show", "--date", day, "--warehouse", str(fresh_signal_warehouse)])
+        text = " ".join(res.output.split())
+        assert res.exit_code == 1 and why in text and "alvh backfill" not in text, text
     res = CliRunner().invoke(app, ["signals", "show", "--warehouse", str(tmp_path / "missing.duckdb")])
     assert res.exit_code == 1 and "no warehouse at" in res.output and "alvh run" in res.output
 

@@ -311,7 +311,7 @@ def test_cli_the_issue_table_end_to_end(
     from typer.testing import CliRunner
 
     from alvh.cli import app
-    from alvh.pipeline.ingest import today_new_york
+    from alvh.core.calendar import today_new_york
 
     db = fresh_signal_warehouse
     src = tmp_path / "src"

@@ -312,8 +312,8 @@ def positions_import(
 ) -> None:
     """Import actual VIX-call holdings; the next signal starts from them and reports the difference.
     An empty or all-zero file means flat."""
+    from alvh.core.calendar import today_new_york
     from alvh.core.settings import load_settings
-    from alvh.pipeline.ingest import today_new_york
     from alvh.pipeline.positions import import_positions
 
     settings = load_settings(warehouse=warehouse)
@@ -476,14 +476,15 @@ def signals_show(
         day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
         sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
         if not sig:
-            first, last, n = con.execute(
-                "SELECT min(session_date), max(session_date), count(*) FROM marts.hedge_signal_daily"
-            ).fetchall()[0]
-            published = f"published: {n} session(s), {first} → {last}" if n else "nothing is published yet"
-            console.print(
-                f"[yellow]no signal published for {day or 'any session'}[/yellow] — {published}; "
-                f"`alvh backfill --start {day or 'YYYY-MM-DD'}` computes it from the warehouse's data"
-            )
+            from rich.markup import escape
+
+            from alvh.core.calendar import today_new_york
+            from alvh.warehouse.signals import unpublished_message
+
+            if day is None:
+                console.print("[yellow]nothing is published yet[/yellow]: run `alvh run` (or `alvh backfill`)")
+            else:
+                console.print(f"[yellow]{escape(unpublished_message(con, day, today_new_york()))}[/yellow]")
             raise typer.Exit(1)
         layers = (
             con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
@@ -654,9 +655,9 @@ def doctor(
     as_of: Annotated[str | None, typer.Option("--as-of", help="the date to check against (default: today)")] = None,
 ) -> None:
     """Is everything fresh and sound? One table; exit code 1 if anything needs attention."""
+    from alvh.core.calendar import today_new_york
     from alvh.core.settings import load_settings
     from alvh.pipeline.doctor import deployment_check
-    from alvh.pipeline.ingest import today_new_york
     from alvh.warehouse.connection import connect
     from alvh.warehouse.doctor import Check, warehouse_checks
 

@@ -12,12 +12,21 @@ Conventions
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
 import numpy as np
 import polars as pl
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def today_new_york() -> date:
+    """The calendar date in New York now (the exchange's day)."""
+    return datetime.now(NEW_YORK).date()
+
 
 CALENDAR_START = date(1900, 1, 2)
 CALENDAR_END = date(2035, 12, 31)

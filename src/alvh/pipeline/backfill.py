@@ -14,15 +14,17 @@ from datetime import date
 
 from prefect import flow, get_run_logger
 
-from alvh.core.calendar import sessions_between
+from alvh.core.calendar import sessions_between, today_new_york
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
+from alvh.pipeline.daily import check_as_of
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.progress import report
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.export import check_export_dir, export_marts
-from alvh.warehouse.signals import last_indicator_session, last_published_session
+from alvh.warehouse.lineage import DataSpan, data_span
+from alvh.warehouse.signals import last_published_session
 
 
 @dataclass
@@ -35,14 +37,31 @@ class BackfillSummary:
 
 
 def backfill_range(
-    first: date, end: date | None, last_data: date | None, last_published: date | None
+    first: date, end: date | None, span: DataSpan, last_published: date | None, today: date
 ) -> tuple[list[date], date | None]:
-    """The sessions to signal: ``first`` → ``end`` (default: the last session with indicators),
-    extended to the last published session when the range ends before it (the carry must hold).
-    Returns the sessions and the session it was extended to (None if not)."""
-    if last_data is None:
-        raise ConfigError("no indicators yet: run `alvh ingest` first")
-    last = end or last_data
+    """The sessions to signal: ``first`` → ``end`` (default: the last session every required input
+    covers), extended to the last published session when the range ends before it (the carry must
+    hold). Returns the sessions and the session it was extended to (None if not).
+
+    Raises ``ConfigError`` for a range no data exists for — in the future, before the VIX history,
+    reversed, or outside the warehouse's complete data — or with no NYSE session: like
+    ``alvh run --as-of``, never stale rows for sessions that cannot have data."""
+    check_as_of(first, today, "--start")
+    if end is not None:
+        check_as_of(end, today, "--end")
+        if end < first:
+            raise ConfigError(f"--end {end} is before --start {first}")
+    if span.first is None or span.last is None:
+        raise ConfigError(f"the warehouse has no {', '.join(span.missing)} history yet: run `alvh ingest` first")
+    if first < span.first:
+        raise ConfigError(f"--start {first} is before the data starts ({span.first}); give a date from {span.first} on")
+    if first > span.last or (end is not None and end > span.last):
+        option, day = ("--start", first) if first > span.last else ("--end", end)
+        raise ConfigError(
+            f"{option} {day} is after the data ends ({span.last}: {span.ends}); `alvh ingest` loads newer data, "
+            f"or give dates up to {span.last} (without --end, the range ends there)"
+        )
+    last = end or span.last
     extended = None
     if last_published is not None and last < last_published and first <= last_published:
         last, extended = last_published, last_published
@@ -59,7 +78,7 @@ def backfill_flow(start: date, end: date | None = None, settings: Settings | Non
     settings = settings or load_settings()
     check_export_dir(settings.export_dir)  # before the work, not after it
     with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
-        sessions, extended = backfill_range(start, end, last_indicator_session(con), last_published_session(con))
+        sessions, extended = backfill_range(start, end, data_span(con), last_published_session(con), today_new_york())
         if extended is not None:
             log.info("range carried forward to the last published session %s so positions carry", extended)
         batch, published = run_batch(

@@ -21,18 +21,18 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run, task_run
 
-from alvh.core.calendar import is_session, sessions_between
+from alvh.core.calendar import is_session, sessions_between, today_new_york
 from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.alerts import alert_urls, daily_message, send
-from alvh.pipeline.ingest import run_ingest, today_new_york
+from alvh.pipeline.ingest import run_ingest
 from alvh.pipeline.page import write_page
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.doctor import signals_disagreeing_with_inputs
 from alvh.warehouse.export import check_export_dir, export_marts
-from alvh.warehouse.lineage import input_ranges, revisions_in_run
+from alvh.warehouse.lineage import data_span, revisions_in_run
 from alvh.warehouse.signals import Batch
 
 
@@ -218,36 +218,33 @@ def daily_flow(
 FIRST_POSSIBLE = date(1990, 1, 2)  # the first session of CBOE's VIX history
 
 
-def check_as_of(day: date, today: date) -> None:
+def check_as_of(day: date, today: date, option: str = "--as-of") -> None:
     """Refuse a date no data can exist for: after today (New York) or before the VIX history."""
     if day > today:
         raise ConfigError(
-            f"--as-of {day} is in the future (today in New York is {today}): a signal needs the close of "
-            "a session that has happened; give a past date or omit --as-of for today"
+            f"{option} {day} is in the future (today in New York is {today}): a signal needs the close of "
+            "a session that has happened; give a past date"
+            + (" or omit --as-of for today" if option == "--as-of" else "")
         )
     if day < FIRST_POSSIBLE:
-        raise ConfigError(f"--as-of {day} is before the VIX history starts ({FIRST_POSSIBLE}); give a later date")
+        raise ConfigError(f"{option} {day} is before the VIX history starts ({FIRST_POSSIBLE}); give a later date")
 
 
 def check_in_data(settings: Settings, day: date, today: date) -> None:
     """A past ``--as-of`` must lie within the data of every required input (VIX, VVIX, SPX, VX
     settles): waiting cannot bring older data, and nothing but stale rows could be published."""
     with open_warehouse(settings.warehouse) as con:
-        ranges = input_ranges(con)
-    empty = [name for name, (first, _) in ranges.items() if first is None]
-    if empty:
+        span = data_span(con)
+    if span.first is None or span.last is None:
         raise ConfigError(
-            f"the sources gave no {', '.join(empty)} history: check --source-dir (or the network) and run again"
+            f"the sources gave no {', '.join(span.missing)} history: check --source-dir (or the network) and run again"
         )
-    first = max(f for f, _ in ranges.values() if f is not None)
-    last = min(last for _, last in ranges.values() if last is not None)
-    ends = ", ".join(f"{name} {last_}" for name, (_, last_) in ranges.items() if last_ == last)
-    if day < first:
-        raise ConfigError(f"--as-of {day} is before the data starts ({first}); give a date from {first} on")
-    if day > last and day < today:
+    if day < span.first:
+        raise ConfigError(f"--as-of {day} is before the data starts ({span.first}); give a date from {span.first} on")
+    if day > span.last and day < today:
         raise ConfigError(
-            f"--as-of {day} is after the data ends ({last}: {ends}): the sources have nothing for it; give a "
-            f"date up to {last}, or omit --as-of to signal today"
+            f"--as-of {day} is after the data ends ({span.last}: {span.ends}): the sources have nothing for it; "
+            f"give a date up to {span.last}, or omit --as-of to signal today"
         )
 
 

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from alvh.core.calendar import today_new_york
 from alvh.core.errors import SourceError
 from alvh.core.settings import Settings, load_settings, params_from
 from alvh.pipeline.indicators import build_indicators_mart
@@ -37,8 +37,6 @@ from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.lineage import final_files, http_validators
 from alvh.warehouse.load import FileOutcome, utcnow
 from alvh.warehouse.upsert import insert_ignore
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass
@@ -100,11 +98,6 @@ class IngestSummary:
         lines += [f"  {t}: {n}" for t, n in self.staging_notes.items() if n]
         lines += [f"  FAILED {o.locator}: {o.message}" for o in self.failed]
         return "\n".join(lines)
-
-
-def today_new_york() -> date:
-    """The calendar date in New York now (the exchange's day)."""
-    return datetime.now(NEW_YORK).date()
 
 
 @task(name="fetch-family", cache_policy=NO_CACHE)

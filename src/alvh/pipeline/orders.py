@@ -8,9 +8,11 @@ from pathlib import Path
 
 import duckdb
 
+from alvh.core.calendar import today_new_york
 from alvh.core.errors import AlvhError
 from alvh.sources.broker import basket_rows, write_csv_text
 from alvh.warehouse.daily_page import write_text_atomic
+from alvh.warehouse.signals import unpublished_message
 
 FORMATS = ("ibkr-basket", "csv")
 
@@ -19,11 +21,7 @@ def session_orders(con: duckdb.DuckDBPyConnection, d: date) -> list[dict[str, ob
     """The published tickets of session ``d``; raises naming the published range when ``d`` is not published."""
     published = con.execute("SELECT count(*) FROM marts.hedge_signal_daily WHERE session_date = ?", [d]).fetchall()
     if not published[0][0]:
-        first, last = con.execute(
-            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
-        ).fetchall()[0]
-        what = f"published: {first} → {last}" if first else "nothing is published yet"
-        raise AlvhError(f"no signal published for {d} ({what}); `alvh backfill --start {d}` computes it")
+        raise AlvhError(unpublished_message(con, d, today_new_york()))
     rows: list[dict[str, object]] = (
         con.sql("SELECT * FROM marts.hedge_order WHERE session_date = $d ORDER BY ticket", params={"d": d})
         .pl()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from alvh.core.calendar import today_new_york
 from alvh.core.errors import AlvhError
 from alvh.report.page import PageData, render_index, render_page
 from alvh.warehouse.daily_page import (
@@ -20,6 +21,7 @@ from alvh.warehouse.daily_page import (
     published_summaries,
     write_text_atomic,
 )
+from alvh.warehouse.signals import unpublished_message
 
 
 def page_data(con: duckdb.DuckDBPyConnection, d: date) -> PageData:
@@ -27,11 +29,7 @@ def page_data(con: duckdb.DuckDBPyConnection, d: date) -> PageData:
     range when ``d`` is not published."""
     rows = page_inputs(con, d)
     if rows["signal"] is None:
-        first, last = con.execute(
-            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
-        ).fetchall()[0]
-        published = f"published: {first} → {last}" if first else "nothing is published yet"
-        raise AlvhError(f"no signal published for {d} ({published}); `alvh backfill --start {d}` computes it")
+        raise AlvhError(unpublished_message(con, d, today_new_york()))
     return PageData(session=d, **rows)
 
 

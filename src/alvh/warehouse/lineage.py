@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -64,3 +65,27 @@ def input_ranges(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[date | None,
     ).fetchall()[0]
     out["VX futures"] = (first, last)
     return out
+
+
+@dataclass(frozen=True)
+class DataSpan:
+    """The sessions every required input covers: from the latest first session to the earliest
+    last one. ``missing`` names the inputs with no history at all (then ``first``/``last`` are None);
+    ``ends`` names the inputs whose history ends on ``last`` (``VX futures 2026-01-07``)."""
+
+    missing: list[str]
+    first: date | None
+    last: date | None
+    ends: str
+
+
+def data_span(con: duckdb.DuckDBPyConnection) -> DataSpan:
+    """The warehouse's span of complete input data (VIX, VVIX, SPX closes and VX settles)."""
+    ranges = input_ranges(con)
+    missing = [name for name, (first, _) in ranges.items() if first is None]
+    if missing:
+        return DataSpan(missing, None, None, "")
+    first = max(f for f, _ in ranges.values() if f is not None)
+    last = min(x for _, x in ranges.values() if x is not None)
+    ends = ", ".join(f"{name} {x}" for name, (_, x) in ranges.items() if x == last)
+    return DataSpan([], first, last, ends)

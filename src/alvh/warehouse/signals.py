@@ -15,11 +15,13 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
+from alvh.core.calendar import is_session
 from alvh.core.errors import ValidationFailed
 from alvh.schemas.meta import ValidationRun
 from alvh.schemas.registry import ROW_KEYS, SIGNAL_TABLES, TABLES
 from alvh.schemas.signals import check_cross_table
 from alvh.warehouse.connection import transaction
+from alvh.warehouse.lineage import data_span
 from alvh.warehouse.load import utcnow
 from alvh.warehouse.upsert import insert_ignore, write_frame
 
@@ -64,6 +66,26 @@ def last_published_session(con: duckdb.DuckDBPyConnection) -> date | None:
     """The latest session in ``marts.hedge_signal_daily`` (None when nothing is published)."""
     last: date | None = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
     return last
+
+
+def unpublished_message(con: duckdb.DuckDBPyConnection, d: date, today: date) -> str:
+    """Why session ``d`` has no published signal and what would publish it: which sessions are
+    published, and `alvh backfill` only where the warehouse's data can give a signal for ``d``."""
+    first, last, n = con.execute(
+        "SELECT min(session_date), max(session_date), count(*) FROM marts.hedge_signal_daily"
+    ).fetchall()[0]
+    published = f"published: {n} session(s), {first} → {last}" if n else "nothing is published yet"
+    span = data_span(con)
+    if d > today:
+        hint = f"{d} is in the future (today in New York is {today})"
+    elif not is_session(d):
+        hint = f"{d} is not an NYSE session"
+    elif span.first is None or span.last is None or not span.first <= d <= span.last:
+        have = f"{span.first} → {span.last}" if span.last else "none yet"
+        hint = f"the warehouse has no complete data for {d} (it has {have}); `alvh ingest` loads more"
+    else:
+        hint = f"`alvh backfill --start {d}` computes it from the warehouse's data"
+    return f"no signal published for {d} ({published}); {hint}"
 
 
 def last_indicator_session(con: duckdb.DuckDBPyConnection) -> date | None:
