@@ -43,6 +43,14 @@ def test_doctor_flags_stale_sources(fresh_signal_warehouse: Path) -> None:
     assert "session(s) behind" in res.stdout
 
 
+def test_doctor_flags_rows_dated_after_today(fresh_signal_warehouse: Path) -> None:
+    """Issue (QA): a signal published for 2027-06-01 was reported "ok" on 2026-11-30."""
+    res = runner.invoke(app, ["doctor", "--warehouse", str(fresh_signal_warehouse), "--as-of", "2018-01-05"])
+    assert res.exit_code == 1
+    text = " ".join(res.stdout.split())
+    assert "is after 2018-01-05: rows for a day that has not happened" in text
+
+
 def test_doctor_without_a_warehouse(tmp_path: Path) -> None:
     res = runner.invoke(app, ["doctor", "--warehouse", str(tmp_path / "none.duckdb")])
     assert res.exit_code == 1 and "does not exist" in res.stdout

@@ -46,6 +46,11 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) ->
         if last is None:
             checks.append(Check(name, "attention", f"no data (expected {want})"))
             continue
+        if last > as_of:
+            checks.append(
+                Check(name, "attention", f"last {last} is after {as_of}: rows for a day that has not happened")
+            )
+            continue
         behind = len([d for d in sessions_between(last, want) if d > last])
         status = "ok" if behind == 0 else "attention"
         checks.append(
