@@ -78,6 +78,8 @@ def test_ibkr_flex_positions() -> None:
         ('"U1","OPT","VIX   250318P00020000","","VIX","100","","","","1","1","1"', "a VIX put"),
         ('"U1","OPT","VIX   250318C00020000","","VIX","100","","","","-3","1","1"', "a short VIX call"),
         ('"U1","OPT","VIX   250318C00020000","","VIX","100","","","","2.5","1","1"', "not a whole number"),
+        # issue (QA): SPX legs had no limit, and every later run failed validation
+        ('"U1","OPT","SPXW  250321P05500000","","SPX","100","","","","-10000000","1","1"', "not a plausible SPX leg"),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_imported(
@@ -92,6 +94,30 @@ def test_a_bad_line_is_named_and_nothing_is_imported(
     with duckdb.connect(str(fresh_signal_warehouse), read_only=True) as con:
         assert con.sql("SELECT count(*) FROM meta.position_import_run").fetchall() == [(0,)]
         assert con.sql("SELECT count(*) FROM meta.ic_leg_import").fetchall() == [(0,)]
+
+
+def test_a_positions_file_with_an_impossible_or_expired_leg_names_the_file_and_leg(tmp_path: Path) -> None:
+    from alvh.core.errors import AlvhError
+    from alvh.pipeline.params import load_user_ic
+
+    head = "expiry,strike,put_call,quantity,entry_price\n"
+    ok = "2025-03-21,5700,P,-5,31\n"
+    f = tmp_path / "book.csv"
+    for leg, message in (
+        ("2025-03-21,nan,P,-5,31", "leg 2: strike nan: expected a finite strike > 0"),
+        ("2025-03-21,-5600,P,5,12.5", "leg 2: strike -5600.0"),
+        ("2025-03-21,5600,P,-10000000000,12.5", "leg 2: quantity -10000000000: expected at most positions_max_qty"),
+        ("2025-03-21,5600,P,5,inf", "leg 2: entry_price inf"),
+    ):
+        f.write_text(head + ok + leg + "\n")
+        with pytest.raises(AlvhError, match=message) as err:
+            load_user_ic(load_settings(positions_file=f), date(2025, 2, 6))
+        assert "book.csv" in str(err.value)
+    f.write_text(head + ok + "2025-01-17,5600,P,5,12.5\n")
+    settings = load_settings(positions_file=f)
+    assert load_user_ic(settings, date(2025, 1, 17)) is not None  # expiring that day: still the book
+    with pytest.raises(AlvhError, match="leg 2 expired on 2025-01-17, before the session 2025-02-06: update the file"):
+        load_user_ic(settings, date(2025, 2, 6))
 
 
 def test_occ_positions_round_trip_through_the_signal_to_the_basket(

@@ -48,6 +48,8 @@ def imports(db: Path) -> int:
         ("2018-03-22,19,10,1", "contract_expiry", "not a monthly VIX expiry"),
         ("2018-02-14,19,10,1", "contract_expiry", "has expired by 2018-03-02"),
         (f"{MAR18},19,10,nan", "avg_cost", "finite price"),
+        # issue (QA): a typo in the year was accepted and froze every later session as stale
+        ("2030-01-16,19,10,1", "contract_expiry", "no VIX option of this expiry is listed on 2018-03-02"),
     ],
 )
 def test_bad_fields_refuse_the_whole_file_naming_line_and_column(
@@ -64,6 +66,21 @@ def test_a_binary_file_is_refused_without_a_traceback(fresh_signal_warehouse: Pa
     f = write(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
     with pytest.raises(SourceError, match="not a text CSV file"):
         import_positions(load_settings(warehouse=fresh_signal_warehouse), f, date(2018, 3, 2))
+
+
+def test_lines_of_one_contract_may_not_add_up_past_the_limit(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    f = write(tmp_path, HEAD + f"{MAR18},19,60000,1.0\n{MAR18},19,60000,1.0\n")
+    settings = load_settings(warehouse=fresh_signal_warehouse, positions_max_qty=100_000)
+    with pytest.raises(SourceError, match="add up to more than positions_max_qty = 100,000") as err:
+        import_positions(settings, f, date(2018, 3, 2))
+    assert "'qty'" in str(err.value) and "120000" in str(err.value)
+    assert imports(fresh_signal_warehouse) == 0
+
+
+def test_the_furthest_listed_expiry_is_accepted(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    f = write(tmp_path, HEAD + "2019-02-13,19,10,1.0\n")  # the 12th monthly expiry after 2018-03-02
+    res = import_positions(load_settings(warehouse=fresh_signal_warehouse), f, date(2018, 3, 2))
+    assert res.holdings["qty"].to_list() == [10]
 
 
 def test_duplicate_lines_aggregate_with_a_weighted_cost() -> None:

@@ -89,7 +89,7 @@ def backfill_flow(start: date, end: date | None = None, settings: Settings | Non
             method_hash(settings),
             docs_dir=settings.export_dir / "data_docs",
             use_gx=settings.gx_validation,
-            user_ic=load_user_ic(settings),
+            user_ic=load_user_ic(settings, sessions[-1]),
             progress=lambda n, total: report("signals", n, total),
         )
         export_marts(con, settings.export_dir)

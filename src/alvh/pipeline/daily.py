@@ -96,7 +96,7 @@ def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, b
             method_hash(settings),
             docs_dir=settings.export_dir / "data_docs",
             use_gx=settings.gx_validation,
-            user_ic=load_user_ic(settings),
+            user_ic=load_user_ic(settings, sessions[-1]),
             revision=(revised_from, last, note) if revised_from is not None and last is not None else None,
         )
 

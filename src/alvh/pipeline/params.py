@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from datetime import date
 
 from alvh.core.errors import AlvhError
 from alvh.core.settings import Settings, params_from
@@ -41,7 +42,9 @@ def method_hash(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def load_user_ic(settings: Settings) -> IcBook | None:
+def load_user_ic(settings: Settings, last: date | None = None) -> IcBook | None:
+    """The SPX book of ``positions_file`` (None without one). ``last``: the last session it is
+    used for; a leg that expired before it is refused (the file no longer describes the book)."""
     if settings.positions_file is None:
         return None
     from alvh.transforms.ic_book import read_positions_file
@@ -49,6 +52,15 @@ def load_user_ic(settings: Settings) -> IcBook | None:
     path = settings.positions_file
     kind = "toml" if path.suffix.lower() == ".toml" else "csv"
     try:
-        return read_positions_file(path.read_text(), kind)
+        book = read_positions_file(path.read_text(), kind, settings.positions_max_qty)
     except (OSError, ValueError) as exc:
-        raise AlvhError(f"cannot read the positions file: {exc}", file=str(path)) from exc
+        raise AlvhError(f"cannot read the positions file: {exc}", file=str(path)) from None
+    gone = [(i, leg) for i, leg in enumerate(book.legs, start=1) if last is not None and leg.expiry < last]
+    if gone:
+        i, leg = gone[0]
+        raise AlvhError(
+            f"positions file leg {i} expired on {leg.expiry}, before the session {last}: update the file "
+            "(or unset ALVH_POSITIONS_FILE) so it holds the book you have",
+            file=str(path),
+        )
+    return book

@@ -18,7 +18,7 @@ from alvh.core.calendar import sessions_between, vix_monthly_expirations
 from alvh.core.errors import SourceError
 from alvh.core.settings import Settings
 from alvh.sources.broker import is_broker_file, read_broker_positions
-from alvh.transforms.ic_book import IcBook, IcLeg
+from alvh.transforms.ic_book import IcBook, IcLeg, spx_leg_problem
 from alvh.transforms.pricing import vix_strike_grid
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.positions import (
@@ -90,9 +90,16 @@ def broker_lines(text: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame, int]
     return lines, frame, pos.skipped
 
 
-def check_ic_legs(legs: pl.DataFrame, applies_from: date, file: str) -> None:
-    """Each SPX leg must still be open on ``applies_from``."""
+def check_ic_legs(legs: pl.DataFrame, applies_from: date, max_qty: int, file: str) -> None:
+    """Each SPX leg (duplicates summed) must be sane (``spx_leg_problem``) and still open on
+    ``applies_from``."""
     for r in legs.to_dicts():
+        problem = spx_leg_problem(float(r["strike"]), int(r["qty"]), float(r["entry_price"]), max_qty)
+        if problem is not None:
+            column, value, expected = problem
+            raise SourceError(
+                "not a plausible SPX leg", file=file, line=r["line"], column=column, value=value, expected=expected
+            )
         if r["expiry"] <= applies_from:
             raise SourceError(
                 f"this SPX leg has expired by {applies_from}, the first session these positions apply to",
@@ -117,6 +124,9 @@ def imported_ic(con: duckdb.DuckDBPyConnection, first: date) -> IcBook | None:
     return IcBook(opened=as_of, expiry=min(leg.expiry for leg in book), legs=book, source="imported SPX legs")
 
 
+LISTED_MONTHS = 12  # VIX options list up to 12 monthly expiries ahead
+
+
 def check_lines(lines: pl.DataFrame, applies_from: date, max_qty: int, file: str) -> None:
     """Market rules per line: a finite strike > 0 on the listed grid, at most ``max_qty``
     contracts, and a listed monthly VIX expiry still open on ``applies_from``."""
@@ -125,6 +135,8 @@ def check_lines(lines: pl.DataFrame, applies_from: date, max_qty: int, file: str
     first, last = lines["contract_expiry"].min(), lines["contract_expiry"].max()
     assert isinstance(first, date) and isinstance(last, date)
     monthly = set(vix_monthly_expirations(first, last))
+    listed = [e for e in vix_monthly_expirations(applies_from, date(applies_from.year + 2, 12, 31)) if e > applies_from]
+    furthest = listed[LISTED_MONTHS - 1]
     for r in lines.to_dicts():
         where = {"file": file, "line": r["line"]}
         k = r["strike"]
@@ -161,6 +173,28 @@ def check_lines(lines: pl.DataFrame, applies_from: date, max_qty: int, file: str
                 expected=f"an expiry after {applies_from}",
                 **where,
             )
+        if e > furthest:
+            raise SourceError(
+                f"no VIX option of this expiry is listed on {applies_from} (a typo in the year or month?)",
+                column="contract_expiry",
+                value=str(e),
+                expected=f"one of the next {LISTED_MONTHS} monthly expiries, up to {furthest}",
+                **where,
+            )
+
+
+def check_totals(holdings: pl.DataFrame, max_qty: int, file: str) -> None:
+    """Lines of one contract and strike add up; their sum too must be at most ``max_qty``."""
+    over = holdings.filter(pl.col("qty") > max_qty)
+    if over.height:
+        r = over.row(0, named=True)
+        raise SourceError(
+            f"the lines of {r['contract_expiry']} {r['strike']:g}C add up to more than positions_max_qty = {max_qty:,}",
+            file=file,
+            column="qty",
+            value=str(r["qty"]),
+            expected=f"at most {max_qty:,} contracts of one contract and strike",
+        )
 
 
 def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResult:
@@ -187,8 +221,9 @@ def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResul
             moved = as_of
         check_lines(lines, applies_from, settings.positions_max_qty, str(path))
         if ic_legs is not None:
-            check_ic_legs(ic_legs, applies_from, str(path))
+            check_ic_legs(ic_legs, applies_from, settings.positions_max_qty, str(path))
             ic_legs = ic_legs.drop("line")
         holdings = aggregate_holdings(lines)
+        check_totals(holdings, settings.positions_max_qty, str(path))
         store_import(con, holdings, applies_from, str(path), ic_legs)
     return ImportResult(holdings, applies_from, moved, ic_legs, skipped)

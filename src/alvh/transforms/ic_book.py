@@ -14,6 +14,7 @@ vega in dollars per vol point (∂price/∂σ × 0.01 × 100 × quantity). Quant
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar
@@ -196,9 +197,23 @@ def mark_ic(
     }
 
 
-def read_positions_file(text: str, kind: str) -> IcBook:
+def spx_leg_problem(strike: float, qty: int, entry_price: float, max_qty: int) -> tuple[str, str, str] | None:
+    """What is wrong with an SPX leg, as (column, value, expected), or None: a finite strike > 0
+    (index points), a signed quantity of at most ``max_qty`` contracts either way, a finite price
+    ≥ 0 (dollars per share)."""
+    if not math.isfinite(strike) or strike <= 0:
+        return "strike", f"{strike}", "a finite strike > 0, in SPX points"
+    if abs(qty) > max_qty:
+        return "quantity", f"{qty}", f"at most positions_max_qty = {max_qty:,} contracts either way"
+    if not math.isfinite(entry_price) or entry_price < 0:
+        return "entry_price", f"{entry_price}", "a finite price ≥ 0, dollars per share"
+    return None
+
+
+def read_positions_file(text: str, kind: str, max_qty: int) -> IcBook:
     """A user's SPX book from CSV (``expiry,strike,put_call,quantity,entry_price``) or TOML
-    (``[[legs]]`` tables with the same keys). Quantity signed; prices per share."""
+    (``[[legs]]`` tables with the same keys). Quantity signed (contracts, at most ``max_qty``
+    either way); strikes in SPX points; prices dollars per share."""
     import io
     import tomllib
 
@@ -221,6 +236,11 @@ def read_positions_file(text: str, kind: str) -> IcBook:
             )
             if pc not in ("C", "P"):
                 raise ValueError(f"put_call must be P or C, got {r['put_call']!r}")
+            leg = legs[-1]
+            problem = spx_leg_problem(leg.strike, leg.qty, leg.entry_price, max_qty)
+            if problem is not None:
+                column, value, expected = problem
+                raise ValueError(f"{column} {value}: expected {expected}")
         except (KeyError, ValueError, TypeError) as exc:
             raise ValueError(
                 f"positions file leg {i}: {exc}; expected expiry,strike,put_call,quantity,entry_price"
