@@ -171,3 +171,30 @@ def test_as_of_after_the_data_ends_is_refused(
         daily_flow(as_of=date(2026, 3, 2), settings=settings)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.sql("SELECT count(*) FROM marts.hedge_signal_daily").fetchall()[0][0] == 0
+
+
+def test_today_with_data_sessions_behind_fails_at_once_instead_of_waiting(
+    prefect_harness: None, signal_warehouse: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue (QA): `alvh run` (today) on data that ends months earlier waited 4 × 600 s for "late"
+    data. Only today's close can be late; data sessions behind is refused at once, naming the end."""
+    import shutil
+    import time
+
+    import alvh.pipeline.daily as daily_module
+    from alvh.core.errors import ConfigError
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.daily import daily_flow
+
+    monkeypatch.setattr(daily_module, "today_new_york", lambda: date(2026, 3, 2))
+    db = tmp_path / "w.duckdb"
+    shutil.copy(signal_warehouse, db)
+    settings = load_settings(warehouse=db, export_dir=tmp_path / "exp", source_dir=data_dir, late_data_delay_s=600)
+    t = time.monotonic()
+    with pytest.raises(
+        ConfigError, match=r"the data ends 2026-01-07 \(VX futures 2026-01-07\), 35 session\(s\) before"
+    ):
+        daily_flow(settings=settings)
+    assert time.monotonic() - t < 300  # no 600 s wait
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM marts.hedge_signal_daily").fetchall()[0][0] == 0

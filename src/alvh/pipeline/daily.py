@@ -246,6 +246,13 @@ def check_in_data(settings: Settings, day: date, today: date) -> None:
             f"--as-of {day} is after the data ends ({span.last}: {span.ends}): the sources have nothing for it; "
             f"give a date up to {span.last}, or omit --as-of to signal today"
         )
+    behind = [d for d in sessions_between(span.last, day) if span.last < d < day]
+    if day == today and behind:  # only today's close can still be on its way
+        raise ConfigError(
+            f"the data ends {span.last} ({span.ends}), {len(behind)} session(s) before today {day}: the sources "
+            "are behind, not late, and waiting will not bring it; check --source-dir (or the network), or give "
+            f"--as-of {span.last}"
+        )
 
 
 class LateData(Exception):
