@@ -156,3 +156,16 @@ def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir:
     assert snapshot(db) == before
     runs = q(db, "SELECT status, files_loaded, files_unchanged FROM meta.flow_run ORDER BY started_at")
     assert runs == [("completed", 531, 0), ("completed", 0, 531)]
+
+
+def test_a_folder_with_no_source_file_is_an_error_not_silent_success(prefect_harness: None, tmp_path: Path) -> None:
+    """Issue (QA): `alvh ingest --source-dir <empty folder>` printed nothing and exited 0."""
+    from alvh.core.errors import SourceError
+    from alvh.pipeline.ingest import ingest_flow
+
+    empty, db = tmp_path / "downloads", tmp_path / "alvh.duckdb"
+    (empty / "notes").mkdir(parents=True)
+    (empty / "notes" / "readme.txt").write_text("not a source file")
+    with pytest.raises(SourceError, match="no source file found under .*downloads: expected the CBOE"):
+        ingest_flow(source=str(empty), warehouse=str(db))
+    assert q(db, "SELECT status FROM meta.flow_run") == [("failed",)]

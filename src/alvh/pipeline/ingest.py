@@ -239,6 +239,13 @@ def run_ingest(
             sum(o.status == "missing" for o in outcomes),
             sum(o.status == "failed" for o in outcomes),
         )
+    if source.kind == "directory" and not summary.outcomes and not summary.not_fetched:
+        message = (
+            f"no source file found under {settings.source_dir}: expected the CBOE, CFE, breadth and FRED files "
+            "(VIX_History.csv, VX_*.csv, DTB3.csv, …) anywhere under it"
+        )
+        record_flow_run(wh, summary, started, "failed", message)
+        raise SourceError(message, file=str(settings.source_dir))
     changed = summary.rows_inserted + summary.rows_updated > 0
     if changed or not _staging_built(wh):
         summary.staging_notes = build_staging_task(wh, run_id, settings)
