@@ -166,6 +166,6 @@ def test_a_folder_with_no_source_file_is_an_error_not_silent_success(prefect_har
     empty, db = tmp_path / "downloads", tmp_path / "alvh.duckdb"
     (empty / "notes").mkdir(parents=True)
     (empty / "notes" / "readme.txt").write_text("not a source file")
-    with pytest.raises(SourceError, match="no source file found under .*downloads: expected the CBOE"):
+    with pytest.raises(SourceError, match=r"no source file found under .*downloads: expected the CBOE"):
         ingest_flow(source=str(empty), warehouse=str(db))
     assert q(db, "SELECT status FROM meta.flow_run") == [("failed",)]
