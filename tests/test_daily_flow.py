@@ -198,3 +198,30 @@ def test_today_with_data_sessions_behind_fails_at_once_instead_of_waiting(
     assert time.monotonic() - t < 300  # no 600 s wait
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.sql("SELECT count(*) FROM marts.hedge_signal_daily").fetchall()[0][0] == 0
+
+
+def test_a_run_whose_ingest_partly_failed_prints_the_published_plan_then_the_error(
+    prefect_harness: None, signal_warehouse: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Issue (QA): the plan was published but not printed when some file failed to ingest."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(signal_warehouse, db)
+    src = tmp_path / "src"
+    src.mkdir()
+    for part in data_dir.iterdir():
+        (src / part.name).symlink_to(part)
+    (src / "extra").mkdir()
+    (src / "extra" / "VX_2030-01-16.csv").write_text("foo,bar\n1,2\n")  # a broken download
+    args = ["run", "--as-of", "2018-02-06", "--source-dir", str(src), "--warehouse", str(db)]
+    res = CliRunner().invoke(app, [*args, "--export-dir", str(tmp_path / "exp")])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 1, text
+    assert "2018-02-06 VIX 29.98" in text and "OPEN" in text, text  # the plan
+    assert "the signal was published, but ingest failed" in text and "VX_2030-01-16.csv" in text
+    assert text.index("OPEN") < text.index("ingest failed")

@@ -169,3 +169,24 @@ def test_a_folder_with_no_source_file_is_an_error_not_silent_success(prefect_har
     with pytest.raises(SourceError, match=r"no source file found under .*downloads: expected the CBOE"):
         ingest_flow(source=str(empty), warehouse=str(db))
     assert q(db, "SELECT status FROM meta.flow_run") == [("failed",)]
+
+
+def test_many_failures_are_summed_up_in_a_short_error() -> None:
+    """Issue (QA): offline, `alvh run` printed one 31,105-character line listing 86 URLs."""
+    from datetime import UTC, datetime
+
+    from alvh.pipeline.ingest import failures_in_brief
+    from alvh.warehouse.load import FileOutcome
+
+    now = datetime(2026, 1, 7, tzinfo=UTC)
+    failed = [
+        FileOutcome("r", "vx_current", "http", f"https://cdn.cboe.com/VX_{i}.csv", f"VX_{i}.csv", None, 0, 0, 0, 0, 0,
+                    now, now, "failed", "NameResolutionError " + "x" * 1000)
+        for i in range(86)
+    ]  # fmt: skip
+    text = failures_in_brief(failed)
+    assert text.count("https://") == 3 and text.endswith(
+        "; … and 83 more (all in meta.flow_run.message and the run's logs)"
+    )
+    assert len(text) < 1200
+    assert failures_in_brief(failed[:2]).count("https://") == 2 and "more" not in failures_in_brief(failed[:2])

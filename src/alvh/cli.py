@@ -365,6 +365,10 @@ def run(
     except AlvhError as exc:
         from rich.markup import escape
 
+        from alvh.core.errors import IngestIncomplete
+
+        if isinstance(exc, IngestIncomplete):  # the plan went out: show it, then what failed
+            _print_plan(settings.warehouse, exc.day)
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
     if summary.status == "no session":
@@ -486,12 +490,28 @@ def signals_show(
             else:
                 console.print(f"[yellow]{escape(unpublished_message(con, day, today_new_york()))}[/yellow]")
             raise typer.Exit(1)
-        layers = (
-            con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
-            .pl()
-            .to_dicts()
-        )
+        layers = session_layers(con, day)
     out_console().print(signal_panel(sig[0], layers))
+
+
+def session_layers(con: Any, day: date) -> list[dict[str, Any]]:
+    """``marts.layer_adjustment`` rows of ``day``, by layer."""
+    rows: list[dict[str, Any]] = (
+        con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
+        .pl()
+        .to_dicts()
+    )
+    return rows
+
+
+def _print_plan(warehouse: Path, day: date) -> None:
+    """Print ``day``'s published plan from the warehouse (nothing if it is not there)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
+        if sig:
+            out_console().print(signal_panel(sig[0], session_layers(con, day)))
 
 
 def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ the CLI prints ``str(error)`` and exits non-zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass
@@ -48,6 +49,15 @@ class AlvhError(Exception):
 class SourceError(AlvhError):
     """A source file is not what it claims to be (HTML page, wrong header, empty, truncated),
     or could not be fetched. Nothing of that file is written."""
+
+
+class IngestIncomplete(SourceError):
+    """The day's signal was published from the data at hand, but some files could not be
+    ingested; ``day`` is the published session (its plan is still worth showing)."""
+
+    def __init__(self, message: str, day: date) -> None:
+        super().__init__(message)
+        self.day = day
 
 
 class ParseError(AlvhError):

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run, task_run
 
 from alvh.core.calendar import is_session, sessions_between, today_new_york
-from alvh.core.errors import ConfigError, SourceError
+from alvh.core.errors import ConfigError, IngestIncomplete, SourceError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.alerts import alert_urls, daily_message, send
 from alvh.pipeline.ingest import run_ingest
@@ -376,5 +376,5 @@ def _daily(settings: Settings, day: date, log: Any, attempt: int = 1) -> DailySu
         log.info("%s: %s", day, summary.signal["actions_summary"])
         create_markdown_artifact(key="alvh-daily", markdown=md, description=str(summary.signal["actions_summary"]))
     if ingest_error:
-        raise SourceError(f"the signal was published, but ingest failed: {ingest_error}")
+        raise IngestIncomplete(f"the signal was published, but ingest failed: {ingest_error}", day)
     return summary

@@ -240,12 +240,12 @@ def run_ingest(
             sum(o.status == "failed" for o in outcomes),
         )
     if source.kind == "directory" and not summary.outcomes and not summary.not_fetched:
-        message = (
+        nothing = (
             f"no source file found under {settings.source_dir}: expected the CBOE, CFE, breadth and FRED files "
             "(VIX_History.csv, VX_*.csv, DTB3.csv, …) anywhere under it"
         )
-        record_flow_run(wh, summary, started, "failed", message)
-        raise SourceError(message, file=str(settings.source_dir))
+        record_flow_run(wh, summary, started, "failed", nothing)
+        raise SourceError(nothing, file=str(settings.source_dir))
     changed = summary.rows_inserted + summary.rows_updated > 0
     if changed or not _staging_built(wh):
         summary.staging_notes = build_staging_task(wh, run_id, settings)
@@ -263,9 +263,18 @@ def run_ingest(
     record_flow_run(wh, summary, started, "failed" if summary.failed else "completed", message)
     if summary.failed:
         raise SourceError(
-            f"{len(summary.failed)} file(s) could not be ingested (everything else was loaded): {message}"
+            f"{len(summary.failed)} file(s) could not be ingested (everything else was loaded): "
+            + failures_in_brief(summary.failed)
         )
     return summary
+
+
+def failures_in_brief(failed: Sequence[FileOutcome], shown: int = 3) -> str:
+    """The first ``shown`` failures in full (file: message), then how many more; the whole list
+    is in ``meta.flow_run`` and the run's logs. Each message is cut at 300 characters."""
+    head = "; ".join(f"{o.locator}: {(o.message or '')[:300]}" for o in failed[:shown])
+    more = len(failed) - shown
+    return head + (f"; … and {more} more (all in meta.flow_run.message and the run's logs)" if more > 0 else "")
 
 
 def _mart_built(warehouse: Path) -> bool:
