@@ -102,6 +102,15 @@ def test_an_empty_or_all_zero_file_means_flat(fresh_signal_warehouse: Path, tmp_
     layers = batch.frames["marts.layer_adjustment"]
     assert layers["current_qty"].to_list() == [0, 0, 0]  # started flat, not from the paper book
     assert "differ from the paper book" in batch.frames["marts.hedge_signal_daily"]["positions_note"][0]
+    # `signals show` says which book the plan started from
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    res = CliRunner().invoke(
+        app, ["signals", "show", "--date", "2018-03-02", "--warehouse", str(fresh_signal_warehouse)]
+    )
+    assert res.exit_code == 0 and "positions:" in res.output and "differ from the paper" in " ".join(res.output.split())
 
 
 def test_an_import_dated_on_the_last_published_session_applies_from_the_next(

@@ -546,7 +546,10 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
         head = f"STALE — NO TRADES: {signal['stale_reason']}\n" + head
     if signal["breadth_missing"]:
         head += "  (breadth missing: RSI 50)"
-    table = Table(title=head, title_justify="left")
+    note = signal.get("positions_note")  # the book it started from, when imported holdings apply
+    table = Table(
+        title=head, title_justify="left", caption=f"positions: {note}" if note else None, caption_justify="left"
+    )
     for col in ("layer", "expiry", "strike", "held", "model", "target", "trade", "action", "reason"):
         table.add_column(
             col, justify="right" if col in ("layer", "strike", "held", "model", "target", "trade") else "left"
