@@ -142,3 +142,14 @@ def test_import_takes_the_run_lock(fresh_signal_warehouse: Path, tmp_path: Path)
         holder.kill()
         holder.wait()
     assert imports(fresh_signal_warehouse) == 0
+
+
+def test_an_import_dated_on_a_weekend_applies_from_the_next_session(
+    fresh_signal_warehouse: Path, tmp_path: Path
+) -> None:
+    res = import_positions(
+        load_settings(warehouse=fresh_signal_warehouse),
+        write(tmp_path, HEAD + f"{MAR18},19,10,1.0\n"),
+        date(2018, 3, 3),
+    )
+    assert res.applies_from == date(2018, 3, 5) and res.moved_from is None

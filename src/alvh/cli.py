@@ -327,7 +327,7 @@ def positions_import(
         raise typer.Exit(1) from None
     when = f"the signal for {res.applies_from} starts from them"
     if res.moved_from is not None:
-        when += f" ({res.moved_from} is already published, so they apply from the next session)"
+        when += f" ({res.moved_from} is not after the last published session, so they apply from the session after it)"
     extra = ""
     if res.ic_legs is not None:
         extra += f"; {res.ic_legs.height} SPX legs replace the model IC"
@@ -336,7 +336,8 @@ def positions_import(
     if res.holdings.is_empty():
         out_console().print(f"imported a flat book (no contracts held){extra}; {when}")
         return
-    out_console().print(f"imported {res.holdings['qty'].sum()} contracts in {res.holdings.height} lines{extra}; {when}")
+    held = f"{res.holdings['qty'].sum()} contracts at {res.holdings.height} expiry/strike pair(s)"
+    out_console().print(f"imported {held}{extra}; {when}")
 
 
 @app.command()

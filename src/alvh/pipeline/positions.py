@@ -197,6 +197,11 @@ def check_totals(holdings: pl.DataFrame, max_qty: int, file: str) -> None:
         )
 
 
+def next_session_from(d: date) -> date:
+    """``d`` if it is an NYSE session, else the first session after it."""
+    return next(x for x in sessions_between(d, date(d.year + 1, 12, 31)) if x >= d)
+
+
 def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResult:
     """Parse, check and store a holdings file under the run lock. An ``as_of`` on or before the
     last published session applies from the session after it (that session's signal has gone out
@@ -215,7 +220,7 @@ def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResul
         lines = parse_holdings(content, str(path))
     with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
         last = last_published_session(con)
-        applies_from, moved = as_of, None
+        applies_from, moved = next_session_from(as_of), None
         if last is not None and as_of <= last:
             applies_from = next(d for d in sessions_between(last, date(last.year + 1, 12, 31)) if d > last)
             moved = as_of
