@@ -189,6 +189,16 @@ def test_cli_rebuilds_the_page_and_exports_the_orders(published: tuple[Path, Pat
     assert tickets and all(o.startswith("VIX   25") and s == "BUY" for o, s, _ in tickets)  # opening the ladder
     res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--format", "fix", *common])
     assert res.exit_code == 2 and "ibkr-basket" in res.output
+    # issue (QA): raw NotADirectoryError / IsADirectoryError before
+    folder = tmp_path / "baskets"
+    folder.mkdir()
+    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--out", str(folder), *common])
+    assert res.exit_code == 0 and (folder / f"{START}-ibkr-basket.csv").is_file(), res.output
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    for cmd in (["page", "--date", str(START)], ["orders", "export", "--date", str(START)]):
+        res = CliRunner().invoke(app, [*cmd, "--warehouse", str(db), "--export-dir", str(a_file)])
+        assert res.exit_code == 1 and "Error" not in res.output and "not-a-folder" in res.output, res.output
 
 
 def test_a_stale_session_page_says_so_without_risk_or_grid() -> None:

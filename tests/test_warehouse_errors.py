@@ -45,6 +45,12 @@ def test_a_folder_is_not_a_warehouse(tmp_path: Path) -> None:
         check_writable(tmp_path)
 
 
+def test_a_place_duckdb_cannot_open_gets_its_own_message() -> None:
+    """Issue (QA): `--warehouse /proc/x.duckdb` gave DuckDB's raw IOException."""
+    with pytest.raises(WarehouseInvalid, match="cannot be opened here .*an ordinary, writable disk"):
+        connect("/proc/alvh-test.duckdb")
+
+
 def test_export_dir_that_is_a_file(tmp_path: Path) -> None:
     f = tmp_path / "exports"
     f.write_text("not a folder")

@@ -274,6 +274,7 @@ def orders_export(
     from alvh.pipeline.orders import FORMATS, default_out, export_orders
     from alvh.pipeline.page import latest_published
     from alvh.warehouse.connection import open_warehouse
+    from alvh.warehouse.export import check_export_dir
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     if fmt not in FORMATS:
@@ -288,7 +289,11 @@ def orders_export(
             if day is None:
                 console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
                 raise typer.Exit(1)
+            if out is None:
+                check_export_dir(settings.export_dir)
             path = out or default_out(settings.export_dir, day, fmt)
+            if path.is_dir():  # a folder given: the default file name inside it
+                path = path / default_out(settings.export_dir, day, fmt).name
             n = export_orders(con, day, fmt, path, settings.order_limit_offset)
     except AlvhError as exc:
         from rich.markup import escape
@@ -430,6 +435,7 @@ def page(
     from alvh.core.settings import load_settings
     from alvh.pipeline.page import latest_published, write_page
     from alvh.warehouse.connection import open_warehouse
+    from alvh.warehouse.export import check_export_dir
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     if not settings.warehouse.is_file():
@@ -441,6 +447,7 @@ def page(
             if day is None:
                 console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
                 raise typer.Exit(1)
+            check_export_dir(settings.export_dir)
             path = write_page(con, settings.export_dir.resolve(), day, settings.page_keep_sessions)
     except AlvhError as exc:
         from rich.markup import escape

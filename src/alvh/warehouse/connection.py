@@ -70,6 +70,12 @@ def _open_once(p: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                 "writable place and point --warehouse / ALVH_WAREHOUSE there",
                 file=str(p),
             ) from None
+        if _HOLDER.search(text) is None and "Cannot open file" in text:
+            raise WarehouseInvalid(
+                f"the warehouse file cannot be opened here ({text.split(':')[-1].strip()}); point --warehouse / "
+                "ALVH_WAREHOUSE at a file on an ordinary, writable disk",
+                file=str(p),
+            ) from None
         raise
 
 
