@@ -47,7 +47,7 @@ def test_a_folder_is_not_a_warehouse(tmp_path: Path) -> None:
 
 def test_a_place_duckdb_cannot_open_gets_its_own_message() -> None:
     """Issue (QA): `--warehouse /proc/x.duckdb` gave DuckDB's raw IOException."""
-    with pytest.raises(WarehouseInvalid, match="cannot be opened here .*an ordinary, writable disk"):
+    with pytest.raises(WarehouseInvalid, match=r"cannot be opened here .*an ordinary, writable disk"):
         connect("/proc/alvh-test.duckdb")
 
 
