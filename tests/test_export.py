@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -114,3 +115,24 @@ def test_snapshot_database_serves_readers_without_blocking_the_writer(
     reader_proc.wait(timeout=30)
     with duckdb.connect(str(exports / "current" / "signals.duckdb"), read_only=True) as reader:
         assert reader.execute("SELECT count(*) FROM marts.indicators_daily").fetchone() == after_rows
+
+
+def test_the_plan_prints_reasons_as_text_never_as_markup() -> None:
+    """Issue (QA): a reason with [brackets] lost them on the terminal (rich read them as markup)."""
+    from rich.console import Console
+
+    from alvh.cli import signal_panel
+
+    signal = {
+        "session_date": date(2026, 1, 7), "vix_close": 15.38, "regime": "elevated", "ratio_current": 0.0,
+        "ratio_target": 0.6, "ic_short_vega_usd": 7025.0, "breakeven_low": 6609.0, "breakeven_high": 7046.0,
+        "stale": False, "stale_reason": None, "breadth_missing": False, "positions_note": "imported [10 × 19C]",
+    }  # fmt: skip
+    layer = {
+        "layer": 3, "contract_expiry": date(2026, 3, 18), "strike": 24.0, "current_qty": 0, "model_target_qty": 76,
+        "target_qty": 76, "trade_qty": 76, "action": "OPEN", "reason": "held beyond M3: [bold]2026-06-17[/bold]",
+    }  # fmt: skip
+    console = Console(record=True, width=300)
+    console.print(signal_panel(signal, [layer]))
+    text = console.export_text()
+    assert "held beyond M3: [bold]2026-06-17[/bold]" in text and "positions: imported [10 × 19C]" in text

@@ -539,7 +539,8 @@ def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any]
 
 
 def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
-    """Today's actions, readable in ten seconds."""
+    """Today's actions, readable in ten seconds (every text cell escaped: data, never rich markup)."""
+    from rich.markup import escape
 
     def num(v: object, fmt: str) -> str:
         return "—" if v is None else fmt.format(v)
@@ -556,7 +557,10 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
         head += "  (breadth missing: RSI 50)"
     note = signal.get("positions_note")  # the book it started from, when imported holdings apply
     table = Table(
-        title=head, title_justify="left", caption=f"positions: {note}" if note else None, caption_justify="left"
+        title=escape(head),
+        title_justify="left",
+        caption=escape(f"positions: {note}") if note else None,
+        caption_justify="left",
     )
     for col in ("layer", "expiry", "strike", "held", "model", "target", "trade", "action", "reason"):
         table.add_column(
@@ -572,7 +576,7 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
             str(r["target_qty"]),
             f"{r['trade_qty']:+d}",
             r["action"],
-            r["reason"],
+            escape(str(r["reason"])),  # a reason is text, never rich markup
         )
     return table
 

@@ -111,7 +111,8 @@ def layer_rows(
             reason += BREADTH_NOTE
         rows.append(layer_row(day, j, s.models[j], s.current[j], s.q[j], dec.target, action, reason))
     if beyond:
-        rows[2]["reason"] = str(rows[2]["reason"]) + f"; note: contracts beyond M3 are held and left alone ({beyond})"
+        held = ", ".join(str(e) for e in beyond)
+        rows[2]["reason"] = str(rows[2]["reason"]) + f"; note: contracts beyond M3 are held and left alone ({held})"
     return rows
 
 
