@@ -229,3 +229,28 @@ def test_a_stale_session_page_says_so_without_risk_or_grid() -> None:
     assert "VVIX close: last value 2025-03-03, older than the session" in text
     assert "No book risk for this session" in text and "plotly-graph-div" not in text
     assert text.count("<td>—</td>") == 3  # no strike on a stale day
+
+
+def test_date_axes_tick_days_not_clock_times() -> None:
+    """Issue (QA): a three-session history was ticked 00:00, 06:00, 12:00, 18:00."""
+    import polars as pl
+
+    from alvh.report.page_figures import DAY_MS, ratio_figure
+
+    days = sessions_between(date(2026, 1, 5), date(2026, 1, 7))
+    short = pl.DataFrame(
+        {"session_date": days, "ratio_current": [0.0, 0.5, 0.6], "ratio_target": [0.6] * 3, "regime": ["calm"] * 3}
+    )
+    axis = ratio_figure(short).layout.xaxis
+    assert axis.dtick == DAY_MS and axis.tickformat == "%b %d, %Y"
+    year = sessions_between(date(2025, 1, 6), date(2026, 1, 7))
+    long = pl.DataFrame(
+        {
+            "session_date": year,
+            "ratio_current": [0.5] * len(year),
+            "ratio_target": [0.6] * len(year),
+            "regime": ["calm"] * len(year),
+        }
+    )
+    axis = ratio_figure(long).layout.xaxis
+    assert axis.dtick is None and axis.tickformat == "%b %Y"

@@ -97,6 +97,18 @@ def regime_runs(history: pl.DataFrame) -> list[tuple[date, date, str]]:
     return runs
 
 
+DAY_MS = 86_400_000  # one day on a Plotly date axis, milliseconds
+
+
+def _date_axis(fig: go.Figure, days: list[date]) -> None:
+    """Sessions are days: ticks are dates, never clock times (a window of a few sessions would
+    otherwise be ticked every few hours)."""
+    if days and (max(days) - min(days)).days <= 14:
+        fig.update_xaxes(tickformat="%b %d, %Y", dtick=DAY_MS)
+    else:
+        fig.update_xaxes(tickformat="%b %Y")
+
+
 def ratio_figure(history: pl.DataFrame) -> go.Figure:
     """Hedge ratio R (before each session's orders) and the target r* over the window, with the
     regime of each session shaded."""
@@ -122,6 +134,7 @@ def ratio_figure(history: pl.DataFrame) -> go.Figure:
             )
         )
     fig.update_yaxes(title_text="hedge vega ÷ |V_ic|")
+    _date_axis(fig, history["session_date"].to_list())
     return _layout(fig, "Hedge ratio R vs target r* over the last year (regimes shaded)")
 
 
@@ -146,6 +159,7 @@ def spx_figure(spx: pl.DataFrame, signal: dict[str, Any]) -> go.Figure:
                 annotation_position=where,
             )
     fig.update_yaxes(title_text="SPX points")
+    _date_axis(fig, spx["session_date"].to_list())
     return _layout(fig, f"SPX with the IC strikes and break-evens (IC expiry {signal.get('ic_expiry')})")
 
 
