@@ -16,7 +16,7 @@ from alvh.core.settings import load_settings
 from alvh.pipeline.orders import export_orders
 from alvh.pipeline.positions import import_positions
 from alvh.pipeline.signals import run_batch
-from alvh.sources.broker import format_occ, limit_price, parse_occ, read_broker_positions
+from alvh.sources.broker import format_occ, is_broker_file, limit_price, parse_occ, read_broker_positions
 from alvh.transforms.signal import HedgeParams
 from alvh.warehouse.connection import open_warehouse
 
@@ -52,6 +52,37 @@ def test_limits_step_away_from_the_model_on_the_tick() -> None:
     assert limit_price(1.23, "SELL", 0.05) == 1.15
     assert limit_price(0.02, "SELL", 0.05) == 0.05
     assert limit_price(1.30, "BUY", 0.0) == 1.30
+
+
+def with_header_and_trailer_records(flex: str) -> str:
+    """The same Flex query exported with "Include header and trailer records" (IBKR's layout)."""
+    head, *rows = flex.strip().splitlines()
+    return (
+        "\n".join(
+            [
+                '"BOF","U1234567","alvh positions","1","20250205","20250205","20250206;101500","2.0"',
+                '"BOA","U1234567"',
+                '"BOS","POST","Open Positions; trade date basis"',
+                '"HEADER","POST",' + head,
+                *('"DATA","POST",' + r for r in rows),
+                '"EOS","POST","8"',
+                '"EOA","U1234567"',
+                '"EOF","U1234567"',
+            ]
+        )
+        + "\n"
+    )
+
+
+def test_ibkr_flex_with_header_and_trailer_records_reads_the_same() -> None:
+    """Issue (QA): such a file failed with polars' "found more fields than defined in 'Schema'"."""
+    text = with_header_and_trailer_records(FLEX)
+    assert is_broker_file(text)
+    plain, framed = read_broker_positions(FLEX, "flex.csv"), read_broker_positions(text, "flex.csv")
+    assert [(str(b.symbol), b.qty, b.price) for b in framed.vix_calls + framed.spx_legs] == [
+        (str(b.symbol), b.qty, b.price) for b in plain.vix_calls + plain.spx_legs
+    ]
+    assert framed.skipped == plain.skipped == 1
 
 
 def test_ibkr_flex_positions() -> None:

@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -92,11 +93,27 @@ def _header(cells: list[str]) -> dict[str, int] | None:
     return None
 
 
+FLEX_MARKERS = {"BOF", "BOA", "BOS", "EOS", "EOA", "EOF"}  # Flex "header and trailer records"
+FLEX_RECORDS = {"HEADER", "DATA"}  # then the section code (e.g. POST), then the row itself
+
+
+def broker_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of each non-empty row; a Flex export with header and trailer records is read
+    as the plain one (its BOF/BOA/BOS/EOS/EOA/EOF rows left out, HEADER/DATA and the section code
+    taken off)."""
+    for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not any(c.strip() for c in row):
+            continue
+        kind = row[0].strip().upper()
+        if kind in FLEX_MARKERS:
+            continue
+        yield n, (row[2:] if kind in FLEX_RECORDS and len(row) > 2 else row)
+
+
 def is_broker_file(text: str) -> bool:
-    """True when the first non-empty row is a broker positions header (OCC symbols or IBKR Flex)."""
-    for row in csv.reader(io.StringIO(text)):
-        if any(c.strip() for c in row):
-            return _header(row) is not None
+    """True when the first row with content is a broker positions header (OCC symbols or IBKR Flex)."""
+    for _, row in broker_rows(text):
+        return _header(row) is not None
     return False
 
 
@@ -127,9 +144,7 @@ def read_broker_positions(content: str, file: str) -> BrokerPositions:
     out. The first bad line raises ``SourceError`` naming it, and nothing is returned."""
     out = BrokerPositions([], [], 0)
     cols: dict[str, int] | None = None
-    for n, row in enumerate(csv.reader(io.StringIO(content)), start=1):
-        if not any(c.strip() for c in row):
-            continue
+    for n, row in broker_rows(content):
         head = _header(row)
         if head is not None:
             cols = head
