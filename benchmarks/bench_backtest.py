@@ -38,7 +38,6 @@ from alvh.transforms.backtest import Costs, default_strategies, hedge_daily, hed
 from alvh.transforms.backtest_compiled import kernel_hedge_daily, kernel_trades, prepared, run_kernel
 from alvh.transforms.signal import HedgeParams
 
-
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the harness's server phones no one
 
 

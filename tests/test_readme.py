@@ -28,7 +28,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     blocks = re.findall(r"```bash\n(.+?)\n```", readme, re.S)
     test_cmd = next(b for b in blocks if "pytest" in b)
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
-    assert test_cmd in ci
+    # set -e ignores a failure inside an && list: without `|| exit $?` a lint failure would skip the tests and pass
+    assert f"{test_cmd} || exit $?" in ci
     # and the main-job command, read from the README by .ci/main_job, in a fresh clone
     assert ci[-1] == "bash .ci/main_job"
     main_cmd = next(b for b in blocks if " alvh run " in b)
