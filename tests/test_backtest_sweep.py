@@ -262,3 +262,20 @@ def test_choice_and_verdict_on_literal_rows() -> None:
         "Out of sample, summed over 2 folds, net of costs: the settings chosen in sample beat the default steward "
         "($180 vs $130; better in 1 of 2 folds); unhedged made $410. Best of the three out of sample: unhedged."
     )
+
+
+def test_a_backtest_window_that_cannot_run_is_refused_in_words(market: Market) -> None:
+    """Issue (QA): --start after --end gave "ValueError: no SPX monthly expiry session after …";
+    a window before the data said "run `alvh ingest` first" on a full warehouse."""
+    from alvh.pipeline.backtest import backtest_window
+
+    assert backtest_window(market, date(2018, 1, 2), date(2018, 12, 31)) == date(2018, 12, 31)
+    with pytest.raises(ConfigError, match="--end 2025-01-01 is before --start 2025-06-01"):
+        backtest_window(market, date(2025, 6, 1), date(2025, 1, 1))
+    with pytest.raises(ConfigError, match="no SPX monthly expiry between --start 2018-12-24 and 2018-12-31"):
+        backtest_window(market, date(2018, 12, 24), date(2018, 12, 31))
+    before = [r for r in market.rows if r["session_date"] < date(1991, 1, 1)]  # as read up to --end 1990-12-31
+    with pytest.raises(ConfigError, match="no session with SPX, VIX, VVIX and a VX curve up to --end 1990-12-31"):
+        backtest_window(
+            Market(before, market.settles, market.vix_open, market.spx_open), date(1990, 1, 2), date(1990, 12, 31)
+        )

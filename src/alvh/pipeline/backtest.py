@@ -22,7 +22,7 @@ from alvh.pipeline.progress import report
 from alvh.report import write_report
 from alvh.schemas.backtest import BacktestResult
 from alvh.schemas.registry import TABLES
-from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies
+from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies, first_cycle_start
 from alvh.transforms.backtest_run import run_backtest
 from alvh.warehouse.backtest import export_backtest, save_backtest, save_run_rows
 from alvh.warehouse.connection import open_warehouse
@@ -60,19 +60,50 @@ def strategies_for(settings: Settings, names: list[str] | None) -> list[Strategy
     return chosen
 
 
-def last_complete_session(market: Market) -> date:
-    """The last session with a complete curve: SPX, VIX and VVIX closes and a forward for each of
-    M1–M3 (settle or interpolated, §3). Past it the hedge could be neither marked nor settled, so
-    the backtest's default end is this session."""
-    days = [
+def complete_sessions(market: Market) -> list[date]:
+    """Sessions with a complete curve: SPX, VIX and VVIX closes and a forward for each of M1–M3
+    (settle or interpolated, §3)."""
+    return [
         r["session_date"]
         for r in market.rows
         if all(r.get(c) is not None for c in ("spx_close", "vix_close", "vvix_close"))
         and all(market.settle_of(r["session_date"], r[f"m{i}_expiry"]) is not None for i in (1, 2, 3))
     ]
+
+
+def last_complete_session(market: Market) -> date:
+    """The last session with a complete curve. Past it the hedge could be neither marked nor
+    settled, so the backtest's default end is this session."""
+    days = complete_sessions(market)
     if not days:
         raise ConfigError("the warehouse has no session with SPX, VIX, VVIX and a VX curve: run `alvh ingest` first")
     return days[-1]
+
+
+def backtest_window(market: Market, start: date, end: date | None) -> date:
+    """The last session of a replay from ``start`` (``market`` read up to ``end``): ``end``, or
+    the last session with a complete curve if earlier. Refuses a reversed window, one with no
+    complete session, and one with no SPX monthly expiry (where an IC cycle starts) before its end."""
+    if end is not None and end < start:
+        raise ConfigError(f"--end {end} is before --start {start}")
+    days = complete_sessions(market)
+    if not days:
+        upto = f" up to --end {end}" if end is not None else ""
+        raise ConfigError(
+            f"no session with SPX, VIX, VVIX and a VX curve{upto} (VVIX starts in 2007): give a later --end, "
+            "or run `alvh ingest`"
+        )
+    last = min(end or date.max, days[-1])
+    try:
+        first = first_cycle_start(start, [d for d in days if d <= last])
+    except ValueError:
+        first = None
+    if first is None or first > last:
+        raise ConfigError(
+            f"no SPX monthly expiry between --start {start} and {last} (the last session with complete data in "
+            "the window), where an IC cycle starts: give an earlier --start"
+        )
+    return last
 
 
 @task(name="load-history", cache_policy=NO_CACHE)
@@ -126,7 +157,7 @@ def backtest_flow(
     target = Path(out) if out else settings.backtest_out
     chosen = strategies_for(settings, strategies)
     market = load_task(settings.warehouse, end)
-    last = min(end or date.max, last_complete_session(market))
+    last = backtest_window(market, start or settings.backtest_start, end)
     res = replay_task(
         market, chosen, start or settings.backtest_start, last, costs_params(settings), str(uuid.uuid4()), engine
     )
@@ -170,7 +201,7 @@ def sweep_flow(
         settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
     configs = read_sweep(Path(file), settings)
     market = load_task(settings.warehouse, end)
-    last = min(end or date.max, last_complete_session(market))
+    last = backtest_window(market, start or settings.backtest_start, end)
     table = sweep(
         market,
         configs,

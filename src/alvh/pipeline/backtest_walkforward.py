@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
-from alvh.pipeline.backtest import last_complete_session, load_task, store_rows_task
+from alvh.pipeline.backtest import backtest_window, load_task, store_rows_task
 from alvh.pipeline.backtest_sweep import (
     CHUNKS_PER_WORKER,
     backtest_sessions,
@@ -124,7 +124,7 @@ def walk_forward_flow(
         settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
     grid = read_sweep(Path(grid_file), settings) if grid_file else expand_spec(DEFAULT_GRID, settings)
     market = load_task(settings.warehouse, end)
-    last = min(end or date.max, last_complete_session(market))
+    last = backtest_window(market, start or settings.backtest_start, end)
     table = walk_forward(
         market,
         grid,
