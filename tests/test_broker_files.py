@@ -211,3 +211,35 @@ def test_occ_positions_round_trip_through_the_signal_to_the_basket(
     # a ticket selling an imported contract names the very symbol of the positions file
     sold = {r["occ_symbol"] for r in plain if r["side"] == "SELL"}
     assert sold <= {"VIX   250219C00018000", "VIX   250318C00020000"}
+
+
+def test_spx_only_imports_the_legs_alone_and_keeps_the_hedge_book(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    """Issue (QA): a broker file with SPX legs only made the hedge book flat (the VIX calls may be
+    held at another broker); `--spx-only` imports the legs alone."""
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    db, day = fresh_signal_warehouse, date(2025, 2, 6)
+    spx = tmp_path / "spx.csv"
+    head, *rows = FLEX.strip().splitlines()
+    spx.write_text("\n".join([head, *(r for r in rows if '"SPX' in r)]) + "\n")
+    native = tmp_path / "calls.csv"
+    native.write_text("contract_expiry,strike,qty,avg_cost\n2025-03-18,20,30,1.2\n")
+    settings = load_settings(warehouse=db)
+    import_positions(settings, native, day)
+    res = import_positions(settings, spx, day, spx_only=True)
+    assert res.hedge_kept and res.ic_legs is not None and res.ic_legs.height == 4
+    with open_warehouse(db) as con:
+        assert con.sql("SELECT count(*) FROM meta.position_import_run").fetchall() == [(1,)]  # the calls' import only
+        run_batch(con, [day], HedgeParams(), "spx-only", "h", use_gx=False)
+        held = con.sql(
+            f"SELECT contract_expiry, current_qty FROM marts.layer_adjustment WHERE session_date = DATE '{day}'"
+        )
+        sig = con.sql(f"SELECT ic_contracts, short_put FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'")
+        assert (date(2025, 3, 18), 30) in held.fetchall() and sig.fetchall() == [(5, 5700.0)]
+    # without the flag the same file means a flat hedge book, and the message says how to keep it
+    out = CliRunner().invoke(app, ["positions", "import", str(spx), "--as-of", "2025-02-07", "--warehouse", str(db)])
+    assert out.exit_code == 0 and "--spx-only imports its SPX legs alone" in " ".join(out.output.split())
+    with pytest.raises(SourceError, match="--spx-only, but the file holds no SPX legs"):
+        import_positions(settings, native, day, spx_only=True)

@@ -313,6 +313,9 @@ def positions_import(
         ),
     ],
     as_of: Annotated[str | None, typer.Option("--as-of", help="first session they apply to (default: today)")] = None,
+    spx_only: Annotated[
+        bool, typer.Option("--spx-only", help="import a broker file's SPX legs alone; keep the hedge book")
+    ] = False,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Import actual VIX-call holdings; the next signal starts from them and reports the difference.
@@ -324,7 +327,7 @@ def positions_import(
     settings = load_settings(warehouse=warehouse)
     day = _parse_date(as_of, "--as-of") or today_new_york()
     try:
-        res = import_positions(settings, file, day)
+        res = import_positions(settings, file, day, spx_only)
     except AlvhError as exc:
         from rich.markup import escape
 
@@ -338,8 +341,16 @@ def positions_import(
         extra += f"; {res.ic_legs.height} SPX legs replace the model IC"
     if res.skipped:
         extra += f"; {res.skipped} line(s) of other asset classes left out"
+    if res.hedge_kept:
+        out_console().print(f"imported the SPX legs alone (the hedge book is kept){extra}; {when}")
+        return
     if res.holdings.is_empty():
-        out_console().print(f"imported a flat book (no contracts held){extra}; {when}")
+        hint = (
+            " (a broker file without VIX calls: --spx-only imports its SPX legs alone)"
+            if res.ic_legs is not None
+            else ""
+        )
+        out_console().print(f"imported a flat book (no contracts held){hint}{extra}; {when}")
         return
     held = f"{res.holdings['qty'].sum()} contracts at {res.holdings.height} expiry/strike pair(s)"
     out_console().print(f"imported {held}{extra}; {when}")

@@ -42,6 +42,7 @@ class ImportResult:
     moved_from: date | None  # the --as-of given, when it was on or before the last published session
     ic_legs: pl.DataFrame | None = None  # SPX legs of a broker file (None: the model IC stays)
     skipped: int = 0  # broker-file lines of other asset classes left out
+    hedge_kept: bool = False  # --spx-only: the SPX legs alone were imported; the hedge book is as it was
 
 
 def broker_lines(text: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -202,10 +203,11 @@ def next_session_from(d: date) -> date:
     return next(x for x in sessions_between(d, date(d.year + 1, 12, 31)) if x >= d)
 
 
-def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResult:
+def import_positions(settings: Settings, path: Path, as_of: date, spx_only: bool = False) -> ImportResult:
     """Parse, check and store a holdings file under the run lock. An ``as_of`` on or before the
     last published session applies from the session after it (that session's signal has gone out
-    already); an empty or all-zero file means flat."""
+    already); an empty or all-zero file means flat. ``spx_only``: import the SPX legs of a broker
+    file alone and keep the hedge book (e.g. the VIX calls are held at another broker)."""
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -218,6 +220,10 @@ def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResul
             ic_legs = None
     else:
         lines = parse_holdings(content, str(path))
+    if spx_only and ic_legs is None:
+        raise SourceError(
+            "--spx-only, but the file holds no SPX legs", file=str(path), expected="a broker file with SPX/SPXW options"
+        )
     with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
         last = last_published_session(con)
         applies_from, moved = next_session_from(as_of), None
@@ -230,5 +236,5 @@ def import_positions(settings: Settings, path: Path, as_of: date) -> ImportResul
             ic_legs = ic_legs.drop("line")
         holdings = aggregate_holdings(lines)
         check_totals(holdings, settings.positions_max_qty, str(path))
-        store_import(con, holdings, applies_from, str(path), ic_legs)
-    return ImportResult(holdings, applies_from, moved, ic_legs, skipped)
+        store_import(con, holdings, applies_from, str(path), ic_legs, hedge=not spx_only)
+    return ImportResult(holdings, applies_from, moved, ic_legs, skipped, hedge_kept=spx_only)

@@ -108,9 +108,10 @@ def store_import(
     as_of: date,
     source_file: str,
     ic_legs: pl.DataFrame | None = None,
+    hedge: bool = True,
 ) -> str:
     """Store one import (its record, its holding lines and any SPX legs, ``IC_LEG_SCHEMA``) in one
-    transaction; returns its id."""
+    transaction; returns its id. ``hedge`` False: the SPX legs alone (the hedge book stays)."""
     import_id, now = str(uuid.uuid4()), utcnow()
     run = pl.DataFrame(
         [
@@ -137,8 +138,9 @@ def store_import(
         pl.lit(source_file).alias("source_file"),
     ]
     with transaction(con):
-        insert_ignore(con, "meta.position_import_run", PositionImportRun, run)
-        insert_ignore(con, "meta.position_import", PositionImport, frame)
+        if hedge:
+            insert_ignore(con, "meta.position_import_run", PositionImportRun, run)
+            insert_ignore(con, "meta.position_import", PositionImport, frame)
         if ic_legs is not None and ic_legs.height:
             insert_ignore(con, "meta.ic_leg_import", IcLegImport, ic_legs.with_columns(stamp))
     return import_id
