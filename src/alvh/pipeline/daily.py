@@ -232,7 +232,8 @@ def check_as_of(day: date, today: date, option: str = "--as-of") -> None:
 
 def check_in_data(settings: Settings, day: date, today: date) -> None:
     """A past ``--as-of`` must lie within the data of every required input (VIX, VVIX, SPX, VX
-    settles): waiting cannot bring older data, and nothing but stale rows could be published."""
+    settles), and for today that data may lack today's close only: waiting cannot bring older
+    data, and nothing but stale rows could be published."""
     with open_warehouse(settings.warehouse) as con:
         span = data_span(con)
     if span.first is None or span.last is None:
