@@ -133,3 +133,12 @@ def test_trading_days_to_expiry() -> None:
 def test_spx_expiry_before_a_holiday_friday(year: int, month: int, expiry: date) -> None:
     """§2 (ALVH-2026.2): the Good Fridays the method names → the trading day before."""
     assert spx_monthly_expiration(year, month) == expiry
+
+
+def test_next_session_skips_weekends_and_holidays() -> None:
+    from alvh.core.calendar import next_session
+
+    assert next_session(date(2018, 3, 2)) == date(2018, 3, 5)  # Friday → Monday
+    assert next_session(date(2018, 3, 3), inclusive=True) == date(2018, 3, 5)  # a Saturday
+    assert next_session(date(2018, 3, 5), inclusive=True) == date(2018, 3, 5)  # a session itself
+    assert next_session(date(2018, 3, 29)) == date(2018, 4, 2)  # Good Friday 2018-03-30 closed

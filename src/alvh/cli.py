@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import polars as pl
 import typer
@@ -81,12 +81,35 @@ def _parse_date(value: str | None, name: str) -> date | None:
         raise typer.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD", param_hint=name) from None
 
 
+def _require_warehouse(path: Path) -> None:
+    if not path.is_file():
+        _fail(f"no warehouse at {path}: run `alvh run` first")
+
+
+def _session_or_latest(con: Any, date_: str | None) -> date:
+    """The ``--date`` given, else the latest published session (exits when nothing is published)."""
+    from alvh.warehouse.signals import last_published_session
+
+    day = _parse_date(date_, "--date") or last_published_session(con)
+    if day is None:
+        _fail("nothing is published yet: run `alvh run` first")
+    return day
+
+
 class _NoErrorLogs(logging.Filter):
     """Keeps Prefect's ERROR records (with their tracebacks) off the terminal: the CLI prints the
     error itself, in one line. They still reach the Prefect API (the run's logs)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.levelno < logging.ERROR
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """Print one error line (the message as text, never rich markup) and exit with ``code``."""
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
 
 
 def _preflight(settings: Settings, export: bool = True) -> None:
@@ -168,10 +191,7 @@ def ingest(
                     accept_revisions=accept_revisions or None,
                 )
         except AlvhError as exc:
-            from rich.markup import escape
-
-            console.print(f"[red]error:[/red] {escape(str(exc))}")  # values may hold [brackets]
-            raise typer.Exit(1) from None
+            _fail(str(exc))
     table = Table(title=f"ingest {summary.run_id} → {settings.warehouse}")
     rows = summary.by_family()
     for col in rows[0] if rows else []:
@@ -200,10 +220,7 @@ def indicators(
         with open_warehouse(settings.warehouse) as con:
             frame = build_indicators_mart(con, indicator_params(settings))
     except AlvhError as exc:
-        from rich.markup import escape
-
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     if frame.is_empty():
         console.print("[yellow]the warehouse holds no VIX history yet: run `alvh ingest` first[/yellow]")
         raise typer.Exit(1)
@@ -272,23 +289,16 @@ def orders_export(
     """Write a session's tickets as a broker basket: limit = model price ± order_limit_offset."""
     from alvh.core.settings import load_settings
     from alvh.pipeline.orders import FORMATS, default_out, export_orders
-    from alvh.pipeline.page import latest_published
     from alvh.warehouse.connection import open_warehouse
     from alvh.warehouse.export import check_export_dir
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     if fmt not in FORMATS:
-        console.print(f"[red]error:[/red] --format {fmt!r} is not one of {', '.join(FORMATS)}")
-        raise typer.Exit(2)
-    if not settings.warehouse.is_file():
-        console.print(f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` first")
-        raise typer.Exit(1)
+        _fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}", 2)
+    _require_warehouse(settings.warehouse)
     try:
         with open_warehouse(settings.warehouse, read_only=True) as con:
-            day = _parse_date(date_, "--date") or latest_published(con)
-            if day is None:
-                console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
-                raise typer.Exit(1)
+            day = _session_or_latest(con, date_)
             if out is None:
                 check_export_dir(settings.export_dir)
             path = out or default_out(settings.export_dir, day, fmt)
@@ -296,10 +306,7 @@ def orders_export(
                 path = path / default_out(settings.export_dir, day, fmt).name
             n = export_orders(con, day, fmt, path, settings.order_limit_offset)
     except AlvhError as exc:
-        from rich.markup import escape
-
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     out_console().print(f"{n} ticket(s) of {day} written to {path} ({fmt})")
 
 
@@ -329,10 +336,7 @@ def positions_import(
     try:
         res = import_positions(settings, file, day, spx_only)
     except AlvhError as exc:
-        from rich.markup import escape
-
-        console.print(f"[red]error:[/red] {escape(str(exc))} — nothing was imported")
-        raise typer.Exit(1) from None
+        _fail(f"{exc} — nothing was imported")
     when = f"the signal for {res.applies_from} starts from them"
     if res.moved_from is not None:
         when += f" ({res.moved_from} is not after the last published session, so they apply from the session after it)"
@@ -380,14 +384,11 @@ def run(
                 settings=settings,
             )
     except AlvhError as exc:
-        from rich.markup import escape
-
         from alvh.core.errors import IngestIncomplete
 
         if isinstance(exc, IngestIncomplete):  # the plan went out: show it, then what failed
             _print_plan(settings.warehouse, exc.day)
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     if summary.status == "no session":
         out_console().print(f"{summary.as_of} is not an NYSE session: no signal.")
         return
@@ -423,10 +424,7 @@ def backfill(
             with reporting(on_progress):
                 summary = backfill_flow(first, _parse_date(end, "--end"), settings=settings)
         except AlvhError as exc:
-            from rich.markup import escape
-
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(1) from None
+            _fail(str(exc))
     s = summary.sessions
     carried = f" (carried forward to {summary.extended_to} so positions carry)" if summary.extended_to else ""
     out_console().print(
@@ -444,27 +442,19 @@ def page(
 ) -> None:
     """Rebuild a session's daily HTML page (and the index) from the warehouse."""
     from alvh.core.settings import load_settings
-    from alvh.pipeline.page import latest_published, write_page
+    from alvh.pipeline.page import write_page
     from alvh.warehouse.connection import open_warehouse
     from alvh.warehouse.export import check_export_dir
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
-    if not settings.warehouse.is_file():
-        console.print(f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` first")
-        raise typer.Exit(1)
+    _require_warehouse(settings.warehouse)
     try:
         with open_warehouse(settings.warehouse) as con:
-            day = _parse_date(date_, "--date") or latest_published(con)
-            if day is None:
-                console.print("[red]error:[/red] nothing is published yet: run `alvh run` first")
-                raise typer.Exit(1)
+            day = _session_or_latest(con, date_)
             check_export_dir(settings.export_dir)
             path = write_page(con, settings.export_dir.resolve(), day, settings.page_keep_sessions)
     except AlvhError as exc:
-        from rich.markup import escape
-
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     out_console().print(f"daily page for {day}: {path}")
 
 
@@ -482,11 +472,10 @@ def signals_show(
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     wanted = _parse_date(date_, "--date")
     if not settings.warehouse.exists():
-        console.print(
-            f"[red]error:[/red] no warehouse at {settings.warehouse}: run `alvh run` (or `alvh ingest`) first, "
+        _fail(
+            f"no warehouse at {settings.warehouse}: run `alvh run` (or `alvh ingest`) first, "
             "or point --warehouse / ALVH_WAREHOUSE at yours"
         )
-        raise typer.Exit(1)
     try:
         con = connect(settings.warehouse, read_only=True)
     except WarehouseLocked:
@@ -495,10 +484,12 @@ def signals_show(
         out_console().print(signal_panel(sig, layers))
         out_console().print("[dim](read from the exports: the warehouse is busy with a run)[/dim]")
         return
+    from alvh.warehouse.signals import last_published_session, session_plan
+
     with con:
-        day = wanted or con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
-        sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
-        if not sig:
+        day = wanted or last_published_session(con)
+        plan = session_plan(con, day) if day is not None else None
+        if plan is None:
             from rich.markup import escape
 
             from alvh.core.calendar import today_new_york
@@ -509,36 +500,26 @@ def signals_show(
             else:
                 console.print(f"[yellow]{escape(unpublished_message(con, day, today_new_york()))}[/yellow]")
             raise typer.Exit(1)
-        layers = session_layers(con, day)
-    out_console().print(signal_panel(sig[0], layers))
-
-
-def session_layers(con: Any, day: date) -> list[dict[str, Any]]:
-    """``marts.layer_adjustment`` rows of ``day``, by layer."""
-    rows: list[dict[str, Any]] = (
-        con.sql(f"SELECT * FROM marts.layer_adjustment WHERE session_date = DATE '{day}' ORDER BY layer")
-        .pl()
-        .to_dicts()
-    )
-    return rows
+    out_console().print(signal_panel(*plan))
 
 
 def _print_plan(warehouse: Path, day: date) -> None:
     """Print ``day``'s published plan from the warehouse (nothing if it is not there)."""
     import duckdb
 
+    from alvh.warehouse.signals import session_plan
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        sig = con.sql(f"SELECT * FROM marts.hedge_signal_daily WHERE session_date = DATE '{day}'").pl().to_dicts()
-        if sig:
-            out_console().print(signal_panel(sig[0], session_layers(con, day)))
+        plan = session_plan(con, day)
+    if plan is not None:
+        out_console().print(signal_panel(*plan))
 
 
 def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     base = export_dir / "current"
     sig_path, lay_path = base / "hedge_signal_daily.csv", base / "layer_adjustment.csv"
     if not sig_path.exists():
-        console.print(f"[red]error:[/red] the warehouse is busy and there are no exports in {export_dir}")
-        raise typer.Exit(1)
+        _fail(f"the warehouse is busy and there are no exports in {export_dir}")
     sig = pl.read_csv(sig_path, try_parse_dates=True)
     day: Any = wanted or sig["session_date"].max()
     rows = sig.filter(pl.col("session_date") == day).to_dicts()
@@ -627,11 +608,9 @@ def backtest(
 
     settings = load_settings(warehouse=warehouse, dask_address=dask_address)
     if objective not in ("net", "calmar", "max_drawdown"):
-        console.print(f"[red]error:[/red] --objective must be net, calmar or max_drawdown, got {objective!r}")
-        raise typer.Exit(2)
+        _fail(f"--objective must be net, calmar or max_drawdown, got {objective!r}", 2)
     if engine not in ("compiled", "readable"):
-        console.print(f"[red]error:[/red] --engine must be compiled or readable, got {engine!r}")
-        raise typer.Exit(2)
+        _fail(f"--engine must be compiled or readable, got {engine!r}", 2)
     with progress_bars(26) as on_progress:
         try:
             with reporting(on_progress):
@@ -662,8 +641,7 @@ def backtest(
                         engine=engine,
                     )
         except AlvhError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(1) from None
+            _fail(str(exc))
     if sweep is not None:
         out_console().print(result.select("config", "total_pnl_net_usd", "max_drawdown_net_usd", "calmar_net"))
         return

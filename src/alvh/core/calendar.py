@@ -85,6 +85,16 @@ def previous_session(d: date) -> date:
     return result
 
 
+def next_session(d: date, *, inclusive: bool = False) -> date:
+    """The first XNYS session after ``d`` (on or after it when ``inclusive``)."""
+    arr = _session_array()
+    i = np.searchsorted(arr, np.datetime64(d, "D"), side="left" if inclusive else "right")
+    if i == len(arr):
+        raise ValueError(f"no XNYS session after {d} in the loaded calendar")
+    result: date = arr[i].item()
+    return result
+
+
 def third_friday(year: int, month: int) -> date:
     """The third Friday of a calendar month."""
     first = date(year, month, 1)

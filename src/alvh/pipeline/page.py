@@ -53,8 +53,3 @@ def pages_to_prune(present: list[tuple[date, str]], keep: int, written: date) ->
     """The pages beyond the newest ``keep`` sessions (``present`` sorted by session), except
     ``written``."""
     return [(day, name) for day, name in present[: max(len(present) - keep, 0)] if day != written]
-
-
-def latest_published(con: duckdb.DuckDBPyConnection) -> date | None:
-    last: date | None = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
-    return last

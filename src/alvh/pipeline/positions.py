@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from alvh.core.calendar import sessions_between, vix_monthly_expirations
+from alvh.core.calendar import next_session, vix_monthly_expirations
 from alvh.core.errors import SourceError
 from alvh.core.settings import Settings
 from alvh.sources.broker import is_broker_file, read_broker_positions
@@ -198,11 +198,6 @@ def check_totals(holdings: pl.DataFrame, max_qty: int, file: str) -> None:
         )
 
 
-def next_session_from(d: date) -> date:
-    """``d`` if it is an NYSE session, else the first session after it."""
-    return next(x for x in sessions_between(d, date(d.year + 1, 12, 31)) if x >= d)
-
-
 def import_positions(settings: Settings, path: Path, as_of: date, spx_only: bool = False) -> ImportResult:
     """Parse, check and store a holdings file under the run lock. An ``as_of`` on or before the
     last published session applies from the session after it (that session's signal has gone out
@@ -226,9 +221,9 @@ def import_positions(settings: Settings, path: Path, as_of: date, spx_only: bool
         )
     with run_lock(settings.warehouse, settings.lock_timeout_s), open_warehouse(settings.warehouse) as con:
         last = last_published_session(con)
-        applies_from, moved = next_session_from(as_of), None
+        applies_from, moved = next_session(as_of, inclusive=True), None
         if last is not None and as_of <= last:
-            applies_from = next(d for d in sessions_between(last, date(last.year + 1, 12, 31)) if d > last)
+            applies_from = next_session(last)
             moved = as_of
         check_lines(lines, applies_from, settings.positions_max_qty, str(path))
         if ic_legs is not None:

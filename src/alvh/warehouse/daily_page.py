@@ -12,6 +12,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from alvh.warehouse.signals import session_plan
+
 PAGES_DIR = "pages"
 INDEX = "index.html"
 
@@ -34,8 +36,8 @@ def page_inputs(con: duckdb.DuckDBPyConnection, d: date, history_days: int = 365
     payoff grid, the last ``history_days`` calendar days of R/r*/regime and SPX, the VX curve
     (monthly settles of the session; M1–M3 forwards where a settle is missing), the indicators row
     and the freshness of each input. ``signal`` is None when ``d`` is not published."""
-    signal = _rows(con, "SELECT * FROM marts.hedge_signal_daily WHERE session_date = $d", d)
-    if not signal:
+    plan = session_plan(con, d)
+    if plan is None:
         return {"signal": None}
     lo = d - timedelta(days=history_days)
     ind = _rows(con, "SELECT * FROM marts.indicators_daily WHERE session_date = $d", d)
@@ -55,8 +57,8 @@ def page_inputs(con: duckdb.DuckDBPyConnection, d: date, history_days: int = 365
         if extra:
             curve = pl.concat([settles, pl.DataFrame(extra, schema=settles.schema)]).sort("contract_expiry")
     return {
-        "signal": signal[0],
-        "layers": _rows(con, "SELECT * FROM marts.layer_adjustment WHERE session_date = $d ORDER BY layer", d),
+        "signal": plan[0],
+        "layers": plan[1],
         "orders": _rows(con, "SELECT * FROM marts.hedge_order WHERE session_date = $d ORDER BY ticket", d),
         "positions": _rows(
             con, "SELECT * FROM marts.hedge_position WHERE session_date = $d ORDER BY contract_expiry, strike", d

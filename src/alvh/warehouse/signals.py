@@ -68,6 +68,15 @@ def last_published_session(con: duckdb.DuckDBPyConnection) -> date | None:
     return last
 
 
+def session_plan(con: duckdb.DuckDBPyConnection, d: date) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """Session ``d``'s published signal row and its layer rows (by layer); None if not published."""
+    signal = con.sql("SELECT * FROM marts.hedge_signal_daily WHERE session_date = $d", params={"d": d}).pl()
+    if signal.is_empty():
+        return None
+    layers = con.sql("SELECT * FROM marts.layer_adjustment WHERE session_date = $d ORDER BY layer", params={"d": d})
+    return signal.row(0, named=True), layers.pl().to_dicts()
+
+
 def unpublished_message(con: duckdb.DuckDBPyConnection, d: date, today: date) -> str:
     """Why session ``d`` has no published signal and what would publish it: which sessions are
     published, and `alvh backfill` only where the warehouse's data can give a signal for ``d``."""
