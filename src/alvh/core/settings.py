@@ -218,7 +218,51 @@ class Settings(BaseSettings):
         30.0, gt=0, le=365, allow_inf_nan=False, description="VVIX term scaling reference, calendar days"
     )
     vvix_exponent: float = Field(
-        0.30, ge=0, le=2, allow_inf_nan=False, description="σ_i = VVIX/100 × (ref/dte)^exponent"
+        0.30, ge=0, le=2, allow_inf_nan=False, description="legacy VIX-call vol: σ_i = VVIX/100 × (ref/dte)^exponent"
+    )
+    vix_vol_model: Literal["smile", "legacy"] = Field(
+        "smile",
+        description="VIX-call vol: the ALVH-2026.3 smile surface, or ALVH-2026.2's legacy term formula (comparison)",
+    )
+    smile_atm_level: float = Field(
+        0.976, gt=0, le=5, allow_inf_nan=False, description="surface: at-the-money σ / VVIX at ref_days (30 d)"
+    )
+    smile_atm_slope: float = Field(
+        0.100, ge=-1, le=1, allow_inf_nan=False, description="surface: ATM term factor exp(slope·ln τ − curvature·ln²τ)"
+    )
+    smile_atm_curvature: float = Field(
+        0.126, ge=0, le=1, allow_inf_nan=False, description="surface: ATM term hump curvature (≥ 0)"
+    )
+    smile_skew: float = Field(
+        1.356,
+        ge=0,
+        le=10,
+        allow_inf_nan=False,
+        description="surface: call skew at 30 d, dσ/σ_atm per unit x = ln(K/F)/√τ",
+    )
+    smile_skew_decay: float = Field(
+        0.283, ge=0, le=2, allow_inf_nan=False, description="surface: skew falls as τ^(−decay) with tenor"
+    )
+    smile_skew_cap: float = Field(
+        0.377,
+        gt=0,
+        le=5,
+        allow_inf_nan=False,
+        description="surface: skew bends to a plateau at |x| ≈ this (c·tanh(x/c))",
+    )
+    smile_skew_vvix_pivot: float = Field(
+        120.0,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="surface: above this VVIX the skew in vol points stops growing",
+    )
+    smile_min_days: float = Field(
+        14.0,
+        gt=0,
+        le=365,
+        allow_inf_nan=False,
+        description="surface: level and skew held flat below this dte, calendar days",
     )
     default_rate: float = Field(
         0.04, ge=-0.05, le=0.5, allow_inf_nan=False, description="risk-free rate when DTB3 is absent (decimal)"
@@ -366,6 +410,17 @@ class Settings(BaseSettings):
             lo, hi = getattr(self, name)
             if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
                 problems.append(f"{name} {[lo, hi]} must be [low, high] with finite low < high")
+        floor_slope = self.smile_skew * (self.smile_min_days / self.vvix_ref_days) ** (-self.smile_skew_decay)
+        if floor_slope * self.smile_skew_cap >= 0.95:
+            problems.append(
+                f"smile_skew × smile_skew_cap × (smile_min_days/vvix_ref_days)^(−smile_skew_decay) = "
+                f"{floor_slope * self.smile_skew_cap:.3f} must be < 0.95 (else deep in-the-money calls get σ ≤ 0)"
+            )
+        if 2 * self.smile_atm_slope + 1 < 4 * self.smile_atm_curvature * math.log(270 / self.vvix_ref_days):
+            problems.append(
+                "smile_atm_slope / smile_atm_curvature let at-the-money total variance fall with tenor before "
+                "270 days, the longest listed VIX option (need 2·slope + 1 ≥ 4·curvature·ln(270/vvix_ref_days))"
+            )
         if not self.ic_wing_delta < self.ic_short_delta:
             problems.append(f"ic_wing_delta {self.ic_wing_delta} must be < ic_short_delta {self.ic_short_delta}")
         try:
