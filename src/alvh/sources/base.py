@@ -12,7 +12,9 @@ import polars as pl
 
 from alvh.sources.text import empty_quarantine
 
-Family = Literal["cboe_index", "vx_current", "vx_legacy", "vx_reconstructed", "unicorn", "vendor_breadth", "fred"]
+Family = Literal[
+    "cboe_index", "vx_current", "vx_legacy", "vx_reconstructed", "unicorn", "vendor_breadth", "fred", "option_eod"
+]
 
 
 @dataclass(frozen=True)

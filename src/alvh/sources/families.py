@@ -18,6 +18,7 @@ from alvh.sources.breadth import parse_unicorn_files, parse_vendor_breadth, spli
 from alvh.sources.cboe import parse_cboe_indices, split_cboe_index
 from alvh.sources.cfe import parse_cfe_files, split_cfe
 from alvh.sources.fred import parse_fred
+from alvh.sources.option_eod import parse_option_eod_files, split_option_eod
 from alvh.sources.plausible import Plausibility, check_plausible
 from alvh.sources.text import QUARANTINE_SCHEMA, SplitRows, empty_quarantine
 
@@ -29,6 +30,7 @@ RAW_TABLE: dict[Family, str] = {
     "unicorn": "raw.breadth",
     "vendor_breadth": "raw.breadth",
     "fred": "raw.rates",
+    "option_eod": "raw.option_quote",
 }
 VX_PROVIDER: dict[Family, str] = {
     "vx_current": "cfe_current",
@@ -64,7 +66,7 @@ class RowChecks:
 
 
 # raw tables that keep each row's line as read (quarantine rows built later point back to it)
-KEEPS_LINE = frozenset({"unicorn", "vendor_breadth"})
+KEEPS_LINE = frozenset({"unicorn", "vendor_breadth", "option_eod"})
 
 
 @dataclass
@@ -148,6 +150,8 @@ def _parse_family(
                 )
             elif family == "unicorn":
                 splits.append(split_unicorn(f.content, f.ref.locator, bad_date_max_share=share))
+            elif family == "option_eod":
+                splits.append(split_option_eod(f.content, f.ref.locator, bad_date_max_share=share))
             else:
                 raise ValueError(f"unknown family {family!r}")
         except SourceError as exc:
@@ -158,6 +162,8 @@ def _parse_family(
         parsed = parse_cboe_indices(splits)
     elif family in VX_PROVIDER:
         parsed = parse_cfe_files(splits)
+    elif family == "option_eod":
+        parsed = parse_option_eod_files(splits)
     else:
         parsed = parse_unicorn_files(splits)
     return FamilyParse(parsed, failed)

@@ -32,6 +32,8 @@ FIRST_DATE: dict[str, date] = {
     "vx": date(2004, 3, 26),  # the VX future was first listed on 2004-03-26
     "breadth": date(1940, 1, 1),
     "fred": date(1900, 1, 1),
+    "SPX_OPTIONS": date(1983, 3, 11),  # SPX options were first listed on 1983-03-11
+    "VIX_OPTIONS": date(2006, 2, 24),  # VIX options on 2006-02-24
 }
 
 
@@ -104,6 +106,13 @@ def _rules(family: Family, p: Plausibility) -> tuple[str, pl.Expr, list[tuple[st
         return "session_date", pl.lit(FIRST_DATE["breadth"]), [("value", lo, hi)]
     if family == "fred":
         return "date", pl.lit(FIRST_DATE["fred"]), [("value", pl.lit(p.rate[0]), pl.lit(p.rate[1]))]
+    if family == "option_eod":  # dates only: the prices' own rules are the parser's
+        first = (
+            pl.when(pl.col("root").is_in(["VIX", "VIXW"]))
+            .then(pl.lit(FIRST_DATE["VIX_OPTIONS"]))
+            .otherwise(pl.lit(FIRST_DATE["SPX_OPTIONS"]))
+        )
+        return "quote_date", first, []
     raise ValueError(f"unknown family {family!r}")
 
 
