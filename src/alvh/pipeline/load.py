@@ -42,12 +42,14 @@ def load_family(
     source_kind: str,
     vendor: VendorBreadthFormat | None = None,
     checks: IngestChecks | None = None,
+    command: str = "alvh ingest",
 ) -> list[FileOutcome]:
     """Load the fetched files of one family; returns one outcome per file.
 
     Unchanged files (same sha256 as their last load) are not parsed. Files that fail their
     file-level checks, or whose revisions the guard finds suspect (and the user did not accept
-    by name), are recorded as ``failed`` with the error and write nothing.
+    by name), are recorded as ``failed`` with the error and write nothing. ``command``: the
+    command whose ``--accept-revisions`` a refusal names.
     """
     checks = checks or IngestChecks()
     started = utcnow()
@@ -123,7 +125,7 @@ def load_family(
             err = SourceError(
                 reason + " — nothing of it was written",
                 file=f.ref.locator,
-                expected=f"a few recent revisions; to apply it on purpose: alvh ingest --accept-revisions {f.ref.name}",
+                expected=f"a few recent revisions; to apply it on purpose: {command} --accept-revisions {f.ref.name}",
             )
             o = outcomes[f.ref.locator]
             o.status, o.message = "failed", str(err)

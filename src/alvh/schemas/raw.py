@@ -88,3 +88,52 @@ class RawRates(_LoadMeta):
         strict = "filter"
         coerce = True
         unique = ["series", "date"]
+
+
+class RawOptionQuote(_LoadMeta):
+    """One row per DataShop layout, quote date and option (root, expiration, strike, type), as
+    received: the Option EOD Summary's columns (prices in index points, counts in contracts),
+    the calcs null in the Quotes layout. ``layout``: ``calcs`` or ``quotes`` (staging merges the
+    two; the Calcs layout's values win)."""
+
+    layout: str = pa.Field(isin=["calcs", "quotes"])
+    quote_date: date
+    root: str = pa.Field(isin=["VIX", "VIXW", "SPX", "SPXW"])
+    expiration: date
+    strike: float = pa.Field(gt=0, description="index points")
+    option_type: str = pa.Field(isin=["C", "P"])
+    underlying_symbol: str = pa.Field(isin=["^VIX", "^SPX"])
+    open: float = pa.Field(ge=0, description="index points; 0 = no trade")
+    high: float = pa.Field(ge=0)
+    low: float = pa.Field(ge=0)
+    close: float = pa.Field(ge=0)
+    trade_volume: pl.Int64 = pa.Field(ge=0, description="contracts")
+    bid_size_1545: pl.Int64 = pa.Field(ge=0)
+    ask_size_1545: pl.Int64 = pa.Field(ge=0)
+    bid_size_eod: pl.Int64 = pa.Field(ge=0)
+    ask_size_eod: pl.Int64 = pa.Field(ge=0)
+    open_interest: pl.Int64 = pa.Field(ge=0, description="contracts")
+    bid_1545: float = pa.Field(ge=0, description="15:45 snapshot")
+    ask_1545: float = pa.Field(ge=0)
+    underlying_bid_1545: float = pa.Field(ge=0)
+    underlying_ask_1545: float = pa.Field(ge=0)
+    bid_eod: float = pa.Field(ge=0, description="end-of-day quote; 0 = no bid")
+    ask_eod: float = pa.Field(ge=0)
+    underlying_bid_eod: float = pa.Field(ge=0, description="for VIX: spot VIX")
+    underlying_ask_eod: float = pa.Field(ge=0)
+    vwap: float = pa.Field(ge=0)
+    implied_underlying_price_1545: float = pa.Field(ge=0, nullable=True, description="Calcs layout only")
+    active_underlying_price_1545: float = pa.Field(ge=0, nullable=True)
+    implied_volatility_1545: float = pa.Field(ge=0, nullable=True)
+    delta_1545: float = pa.Field(nullable=True)
+    gamma_1545: float = pa.Field(nullable=True)
+    theta_1545: float = pa.Field(nullable=True)
+    vega_1545: float = pa.Field(nullable=True, description="per 1 vol point")
+    rho_1545: float = pa.Field(nullable=True)
+    delivery_code: str = pa.Field(nullable=True)
+    raw_text: str = pa.Field(description="the file's line exactly as read (not compared for revisions)")
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["layout", "quote_date", "root", "expiration", "strike", "option_type"]

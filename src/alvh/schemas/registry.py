@@ -25,20 +25,22 @@ from alvh.schemas.meta import (
     ValidationRun,
     VxConflict,
 )
-from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawRates, RawVxFutures
+from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawOptionQuote, RawRates, RawVxFutures
 from alvh.schemas.risk import BookRisk, PayoffGrid
 from alvh.schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
-from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgRates, StgVxFutures
+from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgOptionQuote, StgRates, StgVxFutures
 
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw.cboe_index": RawCboeIndex,
     "raw.vx_futures": RawVxFutures,
     "raw.breadth": RawBreadth,
     "raw.rates": RawRates,
+    "raw.option_quote": RawOptionQuote,
     "staging.stg_index_daily": StgIndexDaily,
     "staging.stg_vx_futures": StgVxFutures,
     "staging.stg_breadth": StgBreadth,
     "staging.stg_rates": StgRates,
+    "staging.option_quote": StgOptionQuote,
     "marts.indicators_daily": IndicatorsDaily,
     "marts.hedge_signal_daily": HedgeSignalDaily,
     "marts.layer_adjustment": LayerAdjustment,

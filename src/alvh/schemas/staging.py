@@ -80,3 +80,47 @@ class StgRates(pa.DataFrameModel):
         strict = True
         coerce = True
         unique = ["series", "date"]
+
+
+class StgOptionQuote(pa.DataFrameModel):
+    """One row per quote date and option: the DataShop end-of-day quotes with the 15:45 calcs,
+    the two layouts merged (the Calcs layout's values win; the quote columns of both must agree,
+    else the option is left out and both lines quarantined). ``mid`` only where the close is a
+    two-sided quote (bid > 0, ask > 0, ask ≥ bid)."""
+
+    quote_date: date
+    root: str = pa.Field(isin=["VIX", "VIXW", "SPX", "SPXW"])
+    expiration: date
+    strike: float = pa.Field(gt=0, description="index points")
+    option_type: str = pa.Field(isin=["C", "P"])
+    underlying_symbol: str = pa.Field(isin=["^VIX", "^SPX"])
+    bid_eod: float = pa.Field(ge=0, description="index points; 0 = no bid")
+    ask_eod: float = pa.Field(ge=0, description="index points; 0 = no offer")
+    mid: float = pa.Field(gt=0, nullable=True, description="(bid + ask) / 2 of a two-sided close; else null")
+    two_sided: bool = pa.Field(description="bid_eod > 0, ask_eod > 0 and ask_eod ≥ bid_eod")
+    bid_size_eod: pl.Int64 = pa.Field(ge=0)
+    ask_size_eod: pl.Int64 = pa.Field(ge=0)
+    bid_1545: float = pa.Field(ge=0)
+    ask_1545: float = pa.Field(ge=0)
+    underlying_bid_eod: float = pa.Field(ge=0, description="for VIX: spot VIX at the close")
+    underlying_ask_eod: float = pa.Field(ge=0)
+    underlying_bid_1545: float = pa.Field(ge=0)
+    underlying_ask_1545: float = pa.Field(ge=0)
+    implied_underlying_1545: float = pa.Field(
+        ge=0, nullable=True, description="Cboe's implied forward at 15:45 (for VIX: the expiry's VX forward)"
+    )
+    iv_1545: float = pa.Field(ge=0, nullable=True, description="implied volatility at 15:45 (0.931 = 93.1 %)")
+    delta_1545: float = pa.Field(nullable=True)
+    gamma_1545: float = pa.Field(nullable=True)
+    theta_1545: float = pa.Field(nullable=True)
+    vega_1545: float = pa.Field(nullable=True, description="per 1 vol point")
+    open_interest: pl.Int64 = pa.Field(ge=0, description="contracts")
+    trade_volume: pl.Int64 = pa.Field(ge=0, description="contracts")
+    layout: str = pa.Field(isin=["calcs", "quotes"], description="layout the values come from (calcs wins)")
+    source_file: str = pa.Field(description="file (with its member path in a ZIP) the row came from")
+    run_id: str = pa.Field(description="the import run that wrote that raw row")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["quote_date", "root", "expiration", "strike", "option_type"]

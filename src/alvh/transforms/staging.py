@@ -205,3 +205,113 @@ def build_stg_rates(raw: pl.DataFrame) -> Staged:
     """FRED observations as they are (percent per annum); missing days were never loaded."""
     frame = raw.select("date", "series", "value").sort("series", "date")
     return Staged(frame=frame, excluded=0, note="")
+
+
+OPTION_KEY = ("quote_date", "root", "expiration", "strike", "option_type")
+# columns both DataShop layouts carry: where an option is in both, they must agree
+OPTION_QUOTE_COLUMNS = (
+    "underlying_symbol",
+    "open",
+    "high",
+    "low",
+    "close",
+    "trade_volume",
+    "bid_size_1545",
+    "bid_1545",
+    "ask_size_1545",
+    "ask_1545",
+    "underlying_bid_1545",
+    "underlying_ask_1545",
+    "bid_size_eod",
+    "bid_eod",
+    "ask_size_eod",
+    "ask_eod",
+    "underlying_bid_eod",
+    "underlying_ask_eod",
+    "vwap",
+    "open_interest",
+    "delivery_code",
+)
+
+
+def build_stg_option_quote(raw: pl.DataFrame) -> Staged:
+    """One row per quote date and option from ``raw.option_quote`` rows (both layouts).
+
+    Rules: the Calcs layout's row is taken when there is one (its calcs columns are the only
+    ones); an option in both layouts whose quote columns (``OPTION_QUOTE_COLUMNS``) differ is
+    left out and both lines are quarantined (which is right is not ours to guess). ``two_sided``:
+    bid_eod > 0, ask_eod > 0 and ask_eod ≥ bid_eod; ``mid`` only then. ``raw`` carries
+    ``source_file, line_no, raw_text, sha256`` (the quarantine points back to the lines).
+    """
+    key = list(OPTION_KEY)
+    calcs = raw.filter(pl.col("layout") == "calcs")
+    quotes = raw.filter(pl.col("layout") == "quotes")
+    both = calcs.join(quotes, on=key, how="inner", suffix="_q")
+    differs = [
+        pl.when(pl.col(c).ne_missing(pl.col(f"{c}_q"))).then(
+            pl.format(f"{c} {{}} vs {{}}", *(pl.col(x).cast(pl.String).fill_null("null") for x in (c, f"{c}_q")))
+        )
+        for c in OPTION_QUOTE_COLUMNS
+    ]
+    conflicts = both.with_columns(pl.concat_str(differs, separator="; ", ignore_nulls=True).alias("_diff")).filter(
+        pl.col("_diff") != ""
+    )
+    key_text = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" ")
+    quarantine = pl.concat(
+        [
+            conflicts.select(
+                pl.col(f"source_file{s}").alias("file"),
+                pl.col(f"line_no{s}").alias("line_no"),
+                pl.col(f"raw_text{s}").alias("raw_text"),
+                pl.format(
+                    f"the {layout} layout's quote columns disagree with the {other} layout's "
+                    "({} line {}): {}: {}",
+                    pl.col(f"source_file{o}"),
+                    pl.col(f"line_no{o}"),
+                    key_text,
+                    pl.col("_diff"),
+                ).alias("reason"),
+                pl.col(f"sha256{s}").alias("sha256"),
+            )
+            for s, o, layout, other in (("", "_q", "Calcs", "Quotes"), ("_q", "", "Quotes", "Calcs"))
+        ]
+    )
+    chosen = pl.concat([calcs, quotes.join(calcs.select(key), on=key, how="anti")]).join(
+        conflicts.select(key), on=key, how="anti"
+    )
+    bid, ask = pl.col("bid_eod"), pl.col("ask_eod")
+    two_sided = (bid > 0) & (ask > 0) & (ask >= bid)
+    frame = chosen.select(
+        *key,
+        "underlying_symbol",
+        "bid_eod",
+        "ask_eod",
+        pl.when(two_sided).then((bid + ask) / 2).otherwise(None).alias("mid"),
+        two_sided.alias("two_sided"),
+        "bid_size_eod",
+        "ask_size_eod",
+        "bid_1545",
+        "ask_1545",
+        "underlying_bid_eod",
+        "underlying_ask_eod",
+        "underlying_bid_1545",
+        "underlying_ask_1545",
+        pl.col("implied_underlying_price_1545").alias("implied_underlying_1545"),
+        pl.col("implied_volatility_1545").alias("iv_1545"),
+        "delta_1545",
+        "gamma_1545",
+        "theta_1545",
+        "vega_1545",
+        "open_interest",
+        "trade_volume",
+        "layout",
+        "source_file",
+        "run_id",
+    ).sort(key)
+    one_sided = frame.height - int(frame["two_sided"].sum())
+    note = (
+        f"{frame.height} options ({one_sided} without a two-sided close); {quotes.height - both.height} "
+        f"from the Quotes layout alone; {conflicts.height} in both layouts with quote columns that "
+        "disagree, left out (both lines quarantined)"
+    )
+    return Staged(frame=frame, excluded=conflicts.height, note=note, quarantine=quarantine)

@@ -18,6 +18,17 @@ def last_loaded_sha(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, st
     return {name: sha for name, sha in rows}
 
 
+def last_load_counts(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, tuple[int, int]]:
+    """File name → (rows read, rows quarantined) of its last successful load (what an unchanged
+    file, skipped by its sha256, still holds)."""
+    rows = con.execute(
+        "SELECT file_name, arg_max(rows_read, finished_at), arg_max(rows_quarantined, finished_at) "
+        "FROM meta.ingest_run WHERE family = ? AND status = 'loaded' GROUP BY file_name",
+        [family],
+    ).fetchall()
+    return {name: (int(read), int(quarantined)) for name, read, quarantined in rows}
+
+
 def http_validators(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, tuple[str | None, str | None]]:
     """URL → (ETag, Last-Modified) the server gave for the version last loaded (or confirmed
     unchanged) from it; sent back so an unchanged file is not downloaded again."""

@@ -18,7 +18,7 @@ import polars as pl
 
 from alvh.warehouse.ddl import LOAD_META_COLUMNS, column_order, primary_key
 
-DATE_KEYS = ("date", "trade_date", "session_date")  # the key column that dates a revised row
+DATE_KEYS = ("date", "trade_date", "session_date", "quote_date")  # the key column that dates a revised row
 # columns written with a row but never compared: the line as read is not a value of the row
 NOT_COMPARED = ("raw_text",)
 
