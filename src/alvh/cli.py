@@ -276,6 +276,8 @@ positions_app = typer.Typer(no_args_is_help=True, help="The hedge book the signa
 app.add_typer(positions_app, name="positions")
 orders_app = typer.Typer(no_args_is_help=True, help="The night's tickets, for the broker")
 app.add_typer(orders_app, name="orders")
+quotes_app = typer.Typer(no_args_is_help=True, help="Real end-of-day option quotes (Cboe DataShop files)")
+app.add_typer(quotes_app, name="quotes")
 
 
 @orders_app.command("export")
@@ -358,6 +360,80 @@ def positions_import(
         return
     held = f"{res.holdings['qty'].sum()} contracts at {res.holdings.height} expiry/strike pair(s)"
     out_console().print(f"imported {held}{extra}; {when}")
+
+
+@quotes_app.command("import")
+def quotes_import(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Cboe DataShop Option EOD Summary files: a CSV (with or without calcs), a ZIP of them, "
+            "or Cboe's package (a ZIP of ZIPs)"
+        ),
+    ],
+    accept_revisions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-revisions",
+            help="apply this file's suspect revisions of stored quotes on purpose (file name or path; "
+            "repeatable); who and when are recorded in meta.revision",
+        ),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load end-of-day option quotes into raw.option_quote and staging.option_quote; print per file
+    the rows kept, quarantined and refused and the quote dates covered. A refused file (exit 1)
+    writes nothing; the others still load."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.quotes import import_quotes
+
+    settings = load_settings(warehouse=warehouse)
+    try:
+        result = import_quotes(settings, files, accept_revisions or ())
+    except AlvhError as exc:
+        _fail(str(exc))
+    for line in quotes_report_lines(result):
+        out_console().print(line, markup=False, highlight=False, soft_wrap=True)
+    refusals = result.refusals
+    if refusals:
+        shown = "; ".join((m.message or m.name)[:300] for m in refusals[:3])
+        more = f"; … and {len(refusals) - 3} more" if len(refusals) > 3 else ""
+        _fail(f"{len(refusals)} file(s) refused, nothing of them written (the others loaded): {shown}{more}")
+
+
+def quotes_report_lines(result: Any) -> list[str]:
+    """Per given file: rows kept, quarantined, refused and the quote dates; per CSV member of a
+    ZIP the same; the ZIP members left out; the staging rebuild."""
+
+    def dates(ds: list[date]) -> str:
+        if not ds:
+            return "none"
+        return ", ".join(map(str, ds)) if len(ds) <= 3 else f"{ds[0]} → {ds[-1]} ({len(ds)} dates)"
+
+    def counts(kept: int, quarantined: int, refused: int) -> str:
+        return f"{kept:,} rows kept, {quarantined:,} quarantined, {refused:,} refused"
+
+    def word(status: str) -> str:
+        return "refused" if status == "failed" else status
+
+    lines = []
+    for f in result.files:
+        one = len(f.members) == 1 and not f.ignored and f.members[0].name == Path(f.path).name
+        status = f" ({word(f.members[0].status)})" if one else ""
+        lines.append(
+            f"{f.path}{status}: {counts(f.total('kept'), f.total('quarantined'), f.total('refused'))}; "
+            f"quote dates {dates(f.dates)}"
+        )
+        for m in [] if one else f.members:
+            lines.append(
+                f"  {m.name} ({word(m.status)}): {counts(m.kept, m.quarantined, m.refused)}; "
+                f"quote dates {dates(m.dates)}"
+            )
+        for name in f.ignored:
+            lines.append(f"  {name}: ignored")
+    if result.staging_note:
+        lines.append(f"staging.option_quote rebuilt for {dates(result.staged_dates)}: {result.staging_note}")
+    return lines
 
 
 @app.command()
