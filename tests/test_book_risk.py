@@ -13,6 +13,7 @@ import pytest
 from alvh.transforms.book_risk import book_risk_row, book_risk_rows, bs_gamma
 from alvh.transforms.ic_book import IcBook, IcLeg, IcParams
 from alvh.transforms.payoff_grid import payoff_grid, payoff_grids
+from alvh.transforms.vix_surface import LEGACY, VixSurface
 from alvh.transforms.whole_book import HedgeLine, WholeBook
 
 D0 = date(2025, 1, 2)
@@ -33,11 +34,16 @@ def ref_black(f: float, k: float, t: float, sigma: float, call: bool) -> float:
 
 
 def book(
-    legs: tuple[IcLeg, ...], hedge: tuple[HedgeLine, ...] = (), spx: float = 100.0, vix: float = 25.0
+    legs: tuple[IcLeg, ...],
+    hedge: tuple[HedgeLine, ...] = (),
+    spx: float = 100.0,
+    vix: float = 25.0,
+    surface: VixSurface = LEGACY,
 ) -> WholeBook:
+    """A book at VVIX 100; VIX calls on the legacy σ = (30/dte)^0.30 unless ``surface`` says."""
     expiry = max((leg.expiry for leg in legs), default=D0 + timedelta(days=30))
     ic = IcBook(opened=D0, expiry=expiry, legs=legs)
-    return WholeBook(D0, spx, vix, 100.0, 0.0, ic, hedge, P)
+    return WholeBook(D0, spx, vix, 100.0, 0.0, ic, hedge, P, surface)
 
 
 def test_one_atm_call_has_the_textbook_greeks() -> None:
@@ -73,13 +79,13 @@ def test_hedge_greeks_and_the_net_row() -> None:
     assert row["hedge_contracts"] == 10 and row["ic_contracts"] == 0
 
 
-def put_spread_with_calls() -> WholeBook:
+def put_spread_with_calls(surface: VixSurface = LEGACY) -> WholeBook:
     """Short 1 put 95, long 1 put 90, 30 days; 10 calls K = 20 on F = 20 expiring in 10 days, β = 0.5."""
     legs = (
         IcLeg(D0 + timedelta(days=30), 95.0, False, -1, 0.0),
         IcLeg(D0 + timedelta(days=30), 90.0, False, 1, 0.0),
     )
-    return book(legs, (HedgeLine(D0 + timedelta(days=10), 20.0, 10, 20.0, 0.5),))
+    return book(legs, (HedgeLine(D0 + timedelta(days=10), 20.0, 10, 20.0, 0.5),), surface=surface)
 
 
 def smile_sigma(s: float, k: float, days: float, vix: float) -> float:
@@ -165,3 +171,24 @@ def test_many_books_priced_together_equal_each_priced_alone() -> None:
     assert together.height == sum(a.height for a in alone)
     for i, want in enumerate(alone):  # all three books share a session date: compare in order
         assert together.slice(i * want.height, want.height).equals(want)
+
+
+def vix_smile_sigma(vvix: float, f: float, k: float, dte: float) -> float:
+    """The default surface written out by hand (README, "The VIX-call surface"): τ' = max(dte, 14)/30."""
+    lt = math.log(max(dte, 14.0) / 30.0)
+    level = 0.976 * math.exp(0.100 * lt - 0.126 * lt * lt)
+    slope = 1.356 * math.exp(-0.283 * lt) * min(1.0, 120.0 / vvix)
+    x = math.log(k / f) / math.sqrt(dte / 30.0)
+    return vvix / 100.0 * level * (1.0 + slope * 0.377 * math.tanh(x / 0.377))
+
+
+def test_one_day_vix_move_on_the_smile_reprices_at_the_new_moneyness() -> None:
+    """The same cell on the default smile: the 20 strike is 20 % in the money after the move, so
+    its σ falls with the skew (sticky moneyness) — hand-worked from the surface's formula."""
+    wb = put_spread_with_calls(VixSurface())
+    grid = payoff_grid(wb)
+    cell = grid.filter((grid["horizon"] == "1d") & (grid["spx_move_pct"] == 0.0) & (grid["vix_move"] == 10.0))
+    h0 = 10 * 100 * ref_black(20, 20, 10 / 365, vix_smile_sigma(100.0, 20.0, 20.0, 10.0), True)
+    h1 = 10 * 100 * ref_black(25, 20, 9 / 365, vix_smile_sigma(100.0, 25.0, 20.0, 9.0), True)
+    assert vix_smile_sigma(100.0, 25.0, 20.0, 9.0) < vix_smile_sigma(100.0, 20.0, 20.0, 10.0)
+    assert cell["hedge_pnl_usd"][0] == pytest.approx(h1 - h0, abs=1e-6)

@@ -5,6 +5,7 @@ literal mart row with a literal VX curve. No warehouse, no Prefect."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -41,8 +42,10 @@ from alvh.transforms.signal.sizing import (
     target_ratio,
 )
 from alvh.transforms.signal.vega import program_vega
+from alvh.transforms.vix_surface import LEGACY
 
-P = HedgeParams()
+P = HedgeParams(vix_vol_model="legacy")  # §10's worked example was measured on ALVH-2026.2's formula
+SMILE = HedgeParams()
 D = date(2024, 1, 2)
 E1, E2, E3 = D + timedelta(days=30), D + timedelta(days=58), D + timedelta(days=86)
 
@@ -135,9 +138,9 @@ def test_largest_remainder() -> None:
 # --- rules on a literal situation --------------------------------------------------------------
 
 MODELS = [
-    LayerModel(16.2, 30, 0.9, 19.0, 0.74, 0.31, -0.0245, 0.7, 21.8),
-    LayerModel(17.3, 58, 0.75, 21.0, 0.85, 0.30, -0.0152, 0.5, 15.1),
-    LayerModel(18.0, 86, 0.68, 22.0, 1.00, 0.32, -0.0117, 0.4, 12.6),
+    LayerModel(16.2, 30, 0.9, 19.0, 0.74, 0.31, -0.0245, 0.7, 21.8, 90.0, LEGACY),
+    LayerModel(17.3, 58, 0.75, 21.0, 0.85, 0.30, -0.0152, 0.5, 15.1, 90.0, LEGACY),
+    LayerModel(18.0, 86, 0.68, 22.0, 1.00, 0.32, -0.0117, 0.4, 12.6, 90.0, LEGACY),
 ]
 
 
@@ -331,7 +334,7 @@ IC = open_model_ic(D, E1, 5000.0, 15.0, 0.04, IcParams())  # the worked example'
 
 def test_step_opens_the_worked_example_ladder() -> None:
     res, spend = step(mart_row(), {}, IC, FakeQuotes(CURVE), P, 0.0)
-    assert not res.signal["stale"] and res.signal["method_version"] == METHOD_VERSION == "ALVH-2026.2"
+    assert not res.signal["stale"] and res.signal["method_version"] == "ALVH-2026.2" and METHOD_VERSION == "ALVH-2026.3"
     assert [x["action"] for x in res.layers] == ["OPEN"] * 3
     assert [x["target_qty"] for x in res.layers] == [83, 83, 41]  # capped as in the worked example
     assert res.signal["ratio_current"] == 0.0 and res.signal["steward_capped"]
@@ -435,3 +438,41 @@ def test_step_properties(
     assert p.ratio_min - 1e-9 <= s["ratio_target"] <= ratio_max + 1e-9
     if old and regime in ("spike", "elevated"):
         assert [x["target_qty"] >= x["current_qty"] for x in res.layers] == [True] * 3
+
+
+def _surface_sigma_by_hand(vvix: float, f: float, k: float, dte: float) -> float:
+    """The default VIX-call surface written out (README, "The VIX-call surface")."""
+    lt = math.log(max(dte, 14.0) / 30.0)
+    level = 0.976 * math.exp(0.100 * lt - 0.126 * lt * lt)
+    slope = 1.356 * math.exp(-0.283 * lt) * min(1.0, 120.0 / vvix)
+    x = math.log(k / f) / math.sqrt(dte / 30.0)
+    return vvix / 100.0 * level * (1.0 + slope * 0.377 * math.tanh(x / 0.377))
+
+
+def _call_by_hand(f: float, k: float, dte: float, r: float, sigma: float) -> tuple[float, float]:
+    t = dte / 365.0
+    sd = sigma * math.sqrt(t)
+    d1 = math.log(f / k) / sd + sd / 2
+    n = lambda x: 0.5 * math.erfc(-x / math.sqrt(2.0))  # noqa: E731
+    disc = math.exp(-r * t)
+    return disc * (f * n(d1) - k * n(d1 - sd)), disc * n(d1)
+
+
+def test_worked_example_on_the_smile() -> None:
+    """§10's market on the ALVH-2026.3 surface: the 30Δ calls move out to 20C / 24C / 26C and cost
+    0.86 / 1.15 / 1.37 (legacy: 19C / 21C / 22C at 0.74 / 0.85 / 1.00) — each strike the grid's
+    nearest to 30Δ, each price Black-76 at its own σ(K), worked here from the formula."""
+    models = layer_models(example_day(), SMILE)
+    assert [m.strike for m in models] == [20.0, 24.0, 26.0]
+    for m, (f, dte) in zip(models, ((16.2, 30), (17.3, 58), (18.0, 86)), strict=True):
+        price, delta = _call_by_hand(f, m.strike, dte, 0.04, _surface_sigma_by_hand(90.0, f, m.strike, dte))
+        assert m.price == pytest.approx(price, rel=1e-9) and m.delta == pytest.approx(delta, rel=1e-9)
+        neighbours = [
+            _call_by_hand(f, k, dte, 0.04, _surface_sigma_by_hand(90.0, f, k, dte))[1]
+            for k in (m.strike - 1, m.strike + 1)
+        ]
+        assert all(abs(d - 0.30) > abs(delta - 0.30) for d in neighbours)
+    assert [round(m.price, 2) for m in models] == [0.86, 1.15, 1.37]
+    res, _ = step(mart_row(), {}, IC, FakeQuotes(CURVE), SMILE, 0.0)
+    assert res.signal["method_version"] == "ALVH-2026.3"
+    assert [x["target_qty"] for x in res.layers] == [72, 71, 36]  # dearer calls: the cap buys fewer

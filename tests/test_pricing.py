@@ -29,10 +29,10 @@ from alvh.transforms.pricing import (
     implied_vol_black76,
     implied_vol_black_scholes,
     spx_smile_vol,
-    strike_by_target_delta,
     vix_strike_grid,
     vvix_term_sigma,
 )
+from alvh.transforms.vix_surface import LEGACY, STRIKES, target_delta_strike
 
 
 def test_hull_black76_futures_put() -> None:
@@ -63,8 +63,8 @@ def test_method_worked_example_spx_legs() -> None:
 
 
 def test_method_worked_example_vix_calls() -> None:
-    # M1/M2/M3 16.2/17.3/18.0 at 30/58/86 days, VVIX 90: 30-delta calls are the 19 and 21 strikes
-    strikes = [strike_by_target_delta(f, d / 365, 0.04, vvix_term_sigma(90, d)) for f, d in ((16.2, 30), (17.3, 58))]
+    # M1/M2/M3 16.2/17.3/18.0 at 30/58/86 days, VVIX 90, ALVH-2026.2's σ: 30-delta calls are the 19 and 21 strikes
+    strikes = [target_delta_strike(90.0, f, float(d), 0.04, 0.30, STRIKES, LEGACY) for f, d in ((16.2, 30), (17.3, 58))]
     assert strikes == [19.0, 21.0]
     assert black76(16.2, 19, 30 / 365, 0.04, vvix_term_sigma(90, 30), True) == pytest.approx(0.74, abs=0.01)
 

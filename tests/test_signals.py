@@ -139,7 +139,7 @@ def test_missing_futures_contract_is_interpolated_not_stale(fresh_signal_warehou
     """ALVH-2026.2 §3: Mar-2022 (expiry 2022-03-15) is absent from the data; its forward is
     interpolated between bracketing contracts, flagged, and named in the layer's reason."""
     sig, layers, _ = signal_for(fresh_signal_warehouse, date(2022, 2, 22))
-    assert not sig["stale"] and sig["method_version"] == "ALVH-2026.2"
+    assert not sig["stale"] and sig["method_version"] == "ALVH-2026.3"
     l1 = layers[0]
     assert l1["contract_expiry"] == date(2022, 3, 15) and l1["forward_source"] == "interpolated"
     assert l1["future_settle"] > 0 and "interpolated between the" in l1["reason"]
@@ -268,7 +268,7 @@ def test_ratio_bounds_come_from_the_settings(fresh_signal_warehouse: Path) -> No
         batch, published = run_batch(con, days, wide, "wide", "h", use_gx=True)
         assert published
         sig = con.sql("SELECT ratio_target, method_version FROM marts.hedge_signal_daily").pl()
-    assert (sig["ratio_target"] == 1.4).all() and (sig["method_version"] == "ALVH-2026.2").all()
+    assert (sig["ratio_target"] == 1.4).all() and (sig["method_version"] == "ALVH-2026.3").all()
     gx = [v for v in batch.validation if v["engine"] == "gx"]
     assert gx and all(v["success"] for v in gx)
     with open_warehouse(fresh_signal_warehouse) as con:

@@ -18,7 +18,8 @@ from alvh.transforms.book_risk import book_risk_rows
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook, ic_cycle
 from alvh.transforms.payoff_grid import payoff_grids
-from alvh.transforms.signal import METHOD_VERSION, CurveQuotes, HedgeParams, Replay, book_from_positions, replay
+from alvh.transforms.signal import CurveQuotes, HedgeParams, Replay, book_from_positions, replay
+from alvh.transforms.signal.quote_check import quote_check_rows
 from alvh.transforms.signal.stress import shock_sessions
 from alvh.transforms.term_structure import expected_contracts
 from alvh.transforms.whole_book import WholeBook, replay_books
@@ -32,6 +33,7 @@ from alvh.warehouse.signals import (
     mart_rows_on,
     positions_on,
     signal_spend_on,
+    vix_calls_between,
     vix_opens_between,
     vx_settles_between,
 )
@@ -99,30 +101,44 @@ def compute_batch(
     rows += [placeholder_row(d, params.roll_tdte) for d in sessions if d not in have]
     rows += [r for r in mart_rows_on(con, shock_sessions()) if r["session_date"] not in have]
     book = book_from_positions(prev_pos.to_dicts())
-    quotes = load_quotes(con, min([lo, *(e for e, _ in book)]), last)
+    quotes = load_quotes(con, min([lo, *(e for e, _ in book)]), last, first)
     rp = replay(rows, list(sessions), book, quotes, params, user_ic, spend, progress)
     if note is not None and rp.signals:
         rp.signals[0]["positions_note"] = note
         rp.signals[0]["actions_summary"] = f"{note}. {rp.signals[0]['actions_summary']}"
     bounds = (params.ratio_min, params.ratio_max)
-    frames = frames_from_replay(rp, run_id, settings_hash) | risk_frames(replay_books(rp, params))
+    version = params.method_version
+    frames = frames_from_replay(rp, run_id, settings_hash, version) | risk_frames(replay_books(rp, params), version)
+    checks = quote_check_rows(rp.days, rp.layers, rp.positions, params.surface)
+    frames["marts.quote_check"] = typed_frame("marts.quote_check", checks, version)
     return Batch(list(sessions), frames, prev_pos, ratio_bounds=bounds)
 
 
-def load_quotes(con: duckdb.DuckDBPyConnection, lo: date, hi: date) -> CurveQuotes:
+def load_quotes(con: duckdb.DuckDBPyConnection, lo: date, hi: date, first: date | None = None) -> CurveQuotes:
     """Every VX settle (weeklies too: they bracket a missing monthly, §3) and the VIX opens (the
-    final-settlement proxy) between ``lo`` and ``hi``."""
-    return CurveQuotes(ForwardCurves.from_frame(vx_settles_between(con, lo, hi)), vix_opens_between(con, lo, hi))
+    final-settlement proxy) between ``lo`` and ``hi``, and the imported VIX-call quotes of the
+    sessions from ``first`` (default ``lo``) to ``hi`` (§4)."""
+    curves = ForwardCurves.from_frame(vx_settles_between(con, lo, hi))
+    return CurveQuotes(curves, vix_opens_between(con, lo, hi), vix_calls_between(con, first or lo, hi))
 
 
-def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str, pl.DataFrame]:
-    """Typed frames in table column order."""
+def typed_frame(table: str, rows: list[dict[str, Any]], method_version: str) -> pl.DataFrame:
+    """``rows`` stamped with ``method_version``, typed in ``table``'s column order."""
+    schema = polars_schema(TABLES[table])
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    stamped = [r | {"method_version": method_version} for r in rows]
+    return pl.DataFrame(stamped, infer_schema_length=None).select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def frames_from_replay(rp: Replay, run_id: str, settings_hash: str, method_version: str) -> dict[str, pl.DataFrame]:
+    """Typed frames in table column order, every row stamped with ``method_version`` (§8)."""
 
     def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
         schema = polars_schema(TABLES[table])
         if not rows:
             return pl.DataFrame(schema=schema)
-        stamped = [r | {"method_version": METHOD_VERSION} for r in rows]  # every published row (§8)
+        stamped = [r | {"method_version": method_version} for r in rows]  # every published row (§8)
         return pl.DataFrame(stamped, infer_schema_length=None).select(
             [pl.col(c).cast(t) if c in stamped[0] else pl.lit(None, dtype=t).alias(c) for c, t in schema.items()]
         )
@@ -141,10 +157,10 @@ def frames_from_replay(rp: Replay, run_id: str, settings_hash: str) -> dict[str,
     }
 
 
-def risk_frames(books: Sequence[WholeBook]) -> dict[str, pl.DataFrame]:
+def risk_frames(books: Sequence[WholeBook], method_version: str) -> dict[str, pl.DataFrame]:
     """``marts.book_risk`` and ``marts.payoff_grid`` of the sessions' whole books, typed, in table
     column order."""
-    stamp = pl.lit(METHOD_VERSION).alias("method_version")
+    stamp = pl.lit(method_version).alias("method_version")
     out = {}
     for table, frame in (
         ("marts.book_risk", pl.DataFrame(book_risk_rows(books), infer_schema_length=None)),

@@ -73,6 +73,13 @@ def suites(ratio_bounds: tuple[float, float] = (0.6, 1.2)) -> dict[str, list[Any
             gxe.ExpectColumnValuesToBeBetween(column="vix_move", min_value=-10, max_value=40),
             gxe.ExpectColumnValuesToNotBeNull(column="net_pnl_usd"),
         ],
+        "quote_check": [
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "contract_expiry", "strike"]),
+            gxe.ExpectColumnValuesToBeInSet(column="role", value_set=["layer", "held"]),
+            gxe.ExpectColumnValuesToBeBetween(column="quote_delta", min_value=0, max_value=1),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="ask", column_B="bid", or_equal=True),
+            gxe.ExpectColumnValuesToNotBeNull(column="error_pct"),
+        ],
     }
 
 

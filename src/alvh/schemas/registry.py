@@ -27,7 +27,14 @@ from alvh.schemas.meta import (
 )
 from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawOptionQuote, RawRates, RawVxFutures
 from alvh.schemas.risk import BookRisk, PayoffGrid
-from alvh.schemas.signals import HedgeOrder, HedgePosition, HedgeSignalDaily, LayerAdjustment, StressScenario
+from alvh.schemas.signals import (
+    HedgeOrder,
+    HedgePosition,
+    HedgeSignalDaily,
+    LayerAdjustment,
+    QuoteCheck,
+    StressScenario,
+)
 from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgOptionQuote, StgRates, StgVxFutures
 
 TABLES: dict[str, type[pa.DataFrameModel]] = {
@@ -49,6 +56,7 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "marts.stress_scenario": StressScenario,
     "marts.book_risk": BookRisk,
     "marts.payoff_grid": PayoffGrid,
+    "marts.quote_check": QuoteCheck,
     "backtest.run": BacktestRun,
     "backtest.daily": BacktestDaily,
     "backtest.event": BacktestEvent,
@@ -77,6 +85,7 @@ SIGNAL_TABLES = (
     "marts.stress_scenario",
     "marts.book_risk",
     "marts.payoff_grid",
+    "marts.quote_check",
 )
 # the marts exported as CSV/Parquet; the payoff grid (297 rows a session) stays in the warehouse and
 # on the daily page: exported, a full history would rewrite ~1.4 million rows every evening

@@ -98,6 +98,11 @@ class LayerAdjustment(pa.DataFrameModel):
     # last, so a migrated warehouse file (columns appended) has the same order as a new one
     forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True, description="settle / interpolated (§3)")
     method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
+    price_source: str = pa.Field(
+        isin=["quote", "model"],
+        nullable=True,
+        description="quote: an imported EOD quote priced it; model: the surface (§4)",
+    )
 
     class Config:
         strict = True
@@ -128,13 +133,20 @@ class HedgeOrder(pa.DataFrameModel):
     strike: float = pa.Field(gt=0)
     side: str = pa.Field(isin=["BUY", "SELL"])
     qty: pl.Int64 = pa.Field(ge=1, description="contracts")
-    model_price: float = pa.Field(ge=0, description="Black-76 price, VIX points")
+    model_price: float = pa.Field(ge=0, description="price, VIX points: the quote's mid or Black-76 on the surface")
     layer: pl.Int64 = pa.Field(isin=[1, 2, 3])
     action: str = pa.Field(isin=ORDER_ACTIONS)
     reason: str
     method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
     # last, so a migrated warehouse file (column appended) has the same order as a new one
     occ_symbol: str = pa.Field(nullable=True, description="the contract's OCC symbol, e.g. 'VIX   260121C00019000'")
+    price_source: str = pa.Field(
+        isin=["quote", "model"],
+        nullable=True,
+        description="quote: an imported EOD quote priced it; model: the surface (§4)",
+    )
+    bid: float = pa.Field(ge=0, nullable=True, description="the imported quote's EOD bid (quote-priced tickets)")
+    ask: float = pa.Field(ge=0, nullable=True, description="the imported quote's EOD ask (quote-priced tickets)")
 
     class Config:
         strict = True
@@ -151,6 +163,11 @@ class HedgePosition(pa.DataFrameModel):
     qty: pl.Int64 = pa.Field(ge=1, description="contracts held")
     avg_cost: float = pa.Field(ge=0, description="average entry price, VIX points")
     method_version: str = pa.Field(nullable=True, description="engine method (null: before ALVH-2026.2)")
+    price_source: str = pa.Field(
+        isin=["quote", "model"],
+        nullable=True,
+        description="quote: an imported EOD quote priced it; model: the surface (§4)",
+    )
 
     class Config:
         strict = True
@@ -184,6 +201,36 @@ class StressScenario(pa.DataFrameModel):
         return data.lazyframe.select(
             (pl.col("net_pnl_usd") - pl.col("ic_pnl_usd") - pl.col("hedge_pnl_usd")).abs() < 1e-6
         )
+
+
+class QuoteCheck(pa.DataFrameModel):
+    """Model against market (§4): the surface's price of each quoted layer strike and held
+    contract beside the imported EOD mid, one row per session × contract × strike."""
+
+    session_date: date
+    contract_expiry: date
+    strike: float = pa.Field(gt=0)
+    role: str = pa.Field(isin=["layer", "held"], description="the layer's target strike, or a held contract")
+    layer: pl.Int64 = pa.Field(isin=[1, 2, 3])
+    qty_held: pl.Int64 = pa.Field(ge=0, description="contracts held after the session's orders")
+    forward: float = pa.Field(gt=0, description="VX forward the quote's IV is implied on")
+    dte: pl.Int64 = pa.Field(ge=1, description="calendar days to expiry")
+    bid: float = pa.Field(gt=0)
+    ask: float = pa.Field(gt=0)
+    mid: float = pa.Field(gt=0)
+    quote_iv: float = pa.Field(gt=0, description="the quote's own Black-76 IV (decimal)")
+    quote_delta: float = pa.Field(ge=0, le=1)
+    model_price: float = pa.Field(ge=0, description="the surface's price, VIX points")
+    model_sigma: float = pa.Field(gt=0, description="the surface's σ (decimal)")
+    error_pct: float = pa.Field(description="model ÷ mid − 1, percent")
+    error_vol_pts: float = pa.Field(description="model σ − quote IV, vol points")
+    inside_spread: bool
+    method_version: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["session_date", "contract_expiry", "strike"]
 
 
 @dataclass

@@ -244,6 +244,7 @@ CSV_COLUMNS = (
     "contract_expiry",
     "strike",
     "model_price",
+    "price_source",
     "limit_price",
     "layer",
     "action",
@@ -256,12 +257,20 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
-def limit_price(model_price: float, side: str, offset: float) -> float:
-    """The limit of a ticket in index points: model price + ``offset`` for a BUY, − for a SELL,
-    rounded away from the model to the 0.05 tick (a BUY up, a SELL down), never below 0.05."""
+def limit_price(
+    model_price: float, side: str, offset: float, bid: float | None = None, ask: float | None = None
+) -> float:
+    """The limit of a ticket in index points: price + ``offset`` for a BUY, − for a SELL, rounded
+    away from the price to the 0.05 tick (a BUY up, a SELL down), never below 0.05. A ticket
+    priced on an imported quote is kept inside it: a BUY at most its ask, a SELL at least its bid."""
     raw = Decimal(str(model_price)) + (Decimal(str(offset)) if side == "BUY" else -Decimal(str(offset)))
     steps = (raw / TICK).to_integral_value(rounding=ROUND_CEILING if side == "BUY" else ROUND_FLOOR)
-    return float(max(steps * TICK, TICK))
+    limit = max(steps * TICK, TICK)
+    if side == "BUY" and ask is not None and ask > 0:
+        limit = min(limit, Decimal(str(ask)))
+    if side == "SELL" and bid is not None and bid > 0:
+        limit = max(limit, Decimal(str(bid)))
+    return float(limit)
 
 
 def basket_rows(orders: list[dict[str, Any]], offset: float, fmt: str) -> tuple[tuple[str, ...], list[list[str]]]:
@@ -272,7 +281,7 @@ def basket_rows(orders: list[dict[str, Any]], offset: float, fmt: str) -> tuple[
     for o in orders:
         if o["action"] == "SETTLE":
             continue
-        lmt = f"{limit_price(float(o['model_price']), o['side'], offset):.2f}"
+        lmt = f"{limit_price(float(o['model_price']), o['side'], offset, o.get('bid'), o.get('ask')):.2f}"
         occ = o.get("occ_symbol") or format_occ("VIX", o["contract_expiry"], True, float(o["strike"]))
         if fmt == "ibkr-basket":
             rows.append(
@@ -306,6 +315,7 @@ def basket_rows(orders: list[dict[str, Any]], offset: float, fmt: str) -> tuple[
                     str(o["contract_expiry"]),
                     f"{float(o['strike']):g}",
                     f"{float(o['model_price']):.4f}",
+                    str(o.get("price_source") or "model"),
                     lmt,
                     str(o["layer"]),
                     o["action"],

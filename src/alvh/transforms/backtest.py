@@ -35,17 +35,11 @@ from alvh.core.calendar import spx_monthly_expiration
 from alvh.core.settings import setting_default
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook
-from alvh.transforms.pricing import (
-    b76_scalar,
-    black76,
-    black_scholes,
-    spx_smile_vol,
-    strike_by_target_delta,
-    vvix_term_sigma,
-)
+from alvh.transforms.pricing import black76, black_scholes, spx_smile_vol
 from alvh.transforms.signal import CurveQuotes, HedgeParams, model_ic_for, replay
 from alvh.transforms.signal.params import rate_of
 from alvh.transforms.signal.quotes import FINAL_SETTLEMENT
+from alvh.transforms.vix_surface import STRIKES, call_on_surface, target_delta_strike, vix_sigma_array
 
 
 @dataclass(frozen=True)
@@ -181,12 +175,11 @@ def _calls_trades(strategy: Strategy, market: Market, sessions: Sequence[date]) 
                     orders.append(_order(d, held, "SELL", strategy.qty, price, k, "ROLL"))
                 f = float(fwd)
                 dte = int(row[f"m{k}_dte"])
-                sig = vvix_term_sigma(float(row["vvix_close"]), float(dte), p.vvix_ref_days, p.vvix_exponent)
-                strike = float(strike_by_target_delta(f, dte / 365.0, r, sig, p.target_delta))
+                vvix = float(row["vvix_close"])
+                strike = target_delta_strike(vvix, f, float(dte), r, p.target_delta, STRIKES, p.surface)
                 held = (exp, strike)
-                orders.append(
-                    _order(d, held, "BUY", strategy.qty, b76_scalar(f, strike, dte / 365.0, r, sig)[0], k, "OPEN")
-                )
+                price = call_on_surface(vvix, f, strike, float(dte), r, p.surface)[0]
+                orders.append(_order(d, held, "BUY", strategy.qty, price, k, "OPEN"))
         if held is not None:
             positions.append({"session_date": d, "contract_expiry": held[0], "strike": held[1], "qty": strategy.qty})
     return Trades(orders, positions, stale)
@@ -219,8 +212,7 @@ def _price_held(
     if f is None or row.get("vvix_close") is None:
         return None
     dte = (exp - d).days
-    sig = vvix_term_sigma(float(row["vvix_close"]), float(dte), p.vvix_ref_days, p.vvix_exponent)
-    return b76_scalar(f, k, dte / 365.0, r, sig)[0]
+    return call_on_surface(float(row["vvix_close"]), f, k, float(dte), r, p.surface)[0]
 
 
 # --- the IC program (common to every strategy) --------------------------------------------------
@@ -323,7 +315,7 @@ def hedge_daily(market: Market, sessions: Sequence[date], trades: Trades, p: Hed
         ok = np.isfinite(f) & np.isfinite(vv) & (dte > 0)
         px = np.full(len(pos), np.nan)
         if ok.any():
-            sig = vvix_term_sigma(vv[ok], dte[ok], p.vvix_ref_days, p.vvix_exponent)
+            sig = vix_sigma_array(vv[ok], f[ok], k[ok], dte[ok], p.surface)
             px[ok] = np.asarray(black76(f[ok], k[ok], dte[ok] / 365.0, r[ok], sig, True))
         last_px: dict[tuple[date, float], float] = {}
         for x, price in zip(pos, px, strict=True):

@@ -62,8 +62,6 @@ def kernel_params(p: HedgeParams, costs: Costs) -> np.ndarray:
             p.harvest_multiple,
             p.harvest_b_multiple,
             p.harvest_b_vix,
-            p.vvix_ref_days,
-            p.vvix_exponent,
             costs.commission,
             costs.vix_half_spread,
         ],
@@ -119,6 +117,7 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, record: bool
         if strategy.kind == "alvh":
             no, npos = alvh_kernel(
                 kp,
+                strategy.hedge.surface,
                 arr.ordinal,
                 arr.exp_ordinal,
                 arr.vix,
@@ -150,6 +149,7 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, record: bool
                 strategy.tenor,
                 strategy.qty,
                 kp,
+                strategy.hedge.surface,
                 arr.ordinal,
                 arr.exp_ordinal,
                 arr.vix,

@@ -22,13 +22,12 @@ import numba as nb
 import numpy as np
 
 from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER
+from alvh.transforms.vix_surface import VixSurface, call_on_surface
 
 ACTIONS = ("SETTLE", "ROLL", "OPEN", "HARVEST", "ADD", "TRIM", "HOLD")
 A_SETTLE, A_ROLL, A_OPEN, A_HARVEST, A_ADD, A_TRIM, A_HOLD = range(7)
 MODES = {"steward": 0, "fixed": 1}  # any other mode: the breadth ratio without a cap
 MAX_LINES = 128  # book lines (contract × strike) a day can hold
-SQRT2 = math.sqrt(2.0)
-INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 # kp: the hedge settings, by position
 (
@@ -51,26 +50,10 @@ INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
     K_HARV,
     K_HARV_B,
     K_HARV_VIX,
-    K_VREF,
-    K_VEXP,
     K_COMM,
     K_VIX_HS,
-) = range(23)
-N_KP = 23
-
-
-@nb.njit(cache=True)
-def _b76_call(f: float, k: float, t: float, r: float, s: float) -> tuple[float, float]:
-    """Black-76 call (price, delta), the same operations as ``pricing.b76_scalar``."""
-    disc = math.exp(-r * t)
-    sd = s * math.sqrt(t)
-    if sd <= 0.0:
-        intrinsic = max(f - k, 0.0)
-        return disc * intrinsic, disc if f > k else 0.0
-    d1 = math.log(f / k) / sd + 0.5 * sd
-    n1 = 0.5 * math.erfc(-d1 / SQRT2)
-    n2 = 0.5 * math.erfc(-(d1 - sd) / SQRT2)
-    return disc * (f * n1 - k * n2), disc * n1
+) = range(21)
+N_KP = 21
 
 
 @nb.njit(cache=True)
@@ -201,6 +184,7 @@ def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bc: np.ndarray, b
 @nb.njit(cache=True)
 def alvh_kernel(
     kp: np.ndarray,
+    surf: VixSurface,
     ordinal: np.ndarray,
     exp_ordinal: np.ndarray,
     vix: np.ndarray,
@@ -314,8 +298,7 @@ def alvh_kernel(
                     stale = True
                     break
                 dte = exp_ordinal[e] - day
-                sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
-                bpx[x], bdl[x] = _b76_call(f, bk[x], dte / 365.0, r, sig)
+                bpx[x], bdl[x], _ = call_on_surface(vvix[i], f, bk[x], float(dte), r, surf)
         if not stale:
             vega_ic = vega_ic_a[i]
             for j in range(3):
@@ -480,8 +463,7 @@ def alvh_kernel(
             dte = exp_ordinal[e] - day
             f = _forward_of(i, e, m_idx, fwd, win_base, win_fwd)
             if f == f and vvix[i] == vvix[i] and dte > 0:
-                sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
-                bl[x] = _b76_call(f, bk[x], dte / 365.0, r, sig)[0]
+                bl[x] = call_on_surface(vvix[i], f, bk[x], float(dte), r, surf)[0]
             else:
                 d_carried[i] = True
             d_mark[i] += bq[x] * bl[x] * 100.0
@@ -499,6 +481,7 @@ def calls_kernel(
     tenor: int,
     qty: int,
     kp: np.ndarray,
+    surf: VixSurface,
     ordinal: np.ndarray,
     exp_ordinal: np.ndarray,
     vix: np.ndarray,
@@ -561,8 +544,7 @@ def calls_kernel(
                         f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
                         if f == f:
                             dte = exp_ordinal[held_e] - day
-                            sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
-                            px = _b76_call(f, held_k, dte / 365.0, r, sig)[0]
+                            px = call_on_surface(vvix[i], f, held_k, float(dte), r, surf)[0]
                     if px != px:
                         d_stale[i] = True
                         skip = True
@@ -593,8 +575,7 @@ def calls_kernel(
             dte = exp_ordinal[held_e] - day
             f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
             if f == f and vvix[i] == vvix[i] and dte > 0:
-                sig = vvix[i] / 100.0 * (kp[K_VREF] / float(dte)) ** kp[K_VEXP]
-                last = _b76_call(f, held_k, dte / 365.0, r, sig)[0]
+                last = call_on_surface(vvix[i], f, held_k, float(dte), r, surf)[0]
             else:
                 d_carried[i] = True
             d_mark[i] += qty * last * 100.0

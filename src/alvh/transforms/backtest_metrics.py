@@ -28,8 +28,8 @@ import numpy as np
 import polars as pl
 
 from alvh.transforms.ic_book import IcBook
-from alvh.transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
 from alvh.transforms.signal.params import rate_of
+from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike
 
 # (name, start = the last close before the jump, VIX closing peak, window end) — the start and
 # peak are fixed by ALVH_METHOD.md §9 and shared by every implementation.
@@ -214,9 +214,7 @@ class LadderParams(Protocol):
     @property
     def target_delta(self) -> float: ...
     @property
-    def vvix_ref_days(self) -> float: ...
-    @property
-    def vvix_exponent(self) -> float: ...
+    def surface(self) -> VixSurface: ...
     @property
     def default_rate(self) -> float: ...
 
@@ -287,7 +285,7 @@ def static_ladder(
     """The §9 static ladder: ``contracts`` calls split by ``params.weights`` over M1/M2/M3 of
     ``start_row`` (rows of ``marts.indicators_daily``), each at the listed strike whose Black-76
     delta is nearest ``params.target_delta``, bought at the start close at the model price
-    (F = the tenor's forward, σ_i = VVIX/100 × (ref/dte_i)^exp, r = DTB3 else the default, T =
+    (F = the tenor's forward, σ_i(K) from the surface (§4), r = DTB3 else the default, T =
     dte_i/365) and marked at the peak close on its own contract's settle that day with that day's
     VVIX, rate and dte; a contract expired by the peak is worth its intrinsic value at its final
     settlement (its settle on its expiry day). ``settles`` maps (trade date, expiry) → settle.
@@ -304,9 +302,9 @@ def static_ladder(
         dte0 = (expiry - d0).days
         if f0 is None or dte0 <= 0:
             return None
-        sig0 = vvix_term_sigma(vvix0, dte0, params.vvix_ref_days, params.vvix_exponent)
-        strike = float(strike_by_target_delta(f0, dte0 / 365.0, r0, sig0, params.target_delta))
-        cost = b76_scalar(f0, strike, dte0 / 365.0, r0, sig0)[0]
+        surface = params.surface
+        strike = target_delta_strike(vvix0, f0, float(dte0), r0, params.target_delta, STRIKES, surface)
+        cost = call_on_surface(vvix0, f0, strike, float(dte0), r0, surface)[0]
         value: float | None
         if expiry <= d1:
             final = settles.get((expiry, expiry))
@@ -317,8 +315,7 @@ def static_ladder(
             if f1 is None or vvix1 is None:
                 value = None
             else:
-                sig1 = vvix_term_sigma(vvix1, dte1, params.vvix_ref_days, params.vvix_exponent)
-                value = b76_scalar(f1, strike, dte1 / 365.0, r1, sig1)[0]
+                value = call_on_surface(vvix1, f1, strike, float(dte1), r1, surface)[0]
         legs.append(LadderLeg(layer, expiry, qty, strike, f0, cost, value))
     rise = vix1 - vix0
     values = [leg.value for leg in legs]

@@ -26,16 +26,15 @@ import numpy as np
 
 from alvh.transforms.backtest import Market
 from alvh.transforms.ic_book import IcBook, open_model_ic_with_vega
-from alvh.transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
 from alvh.transforms.signal.inputs import DayInputs, day_inputs
 from alvh.transforms.signal.params import HedgeParams
 from alvh.transforms.signal.replay import model_ic_for
 from alvh.transforms.signal.vega import program_vega
+from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
 
 WINDOW_BEFORE = 3  # held contracts priced off the curve: expiries from M1 − 3 …
 WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
 REGIMES = {"calm": 1, "fading": 2, "spike": 3, "elevated": 4}  # None → 0, any other → 5
-STRIKE_CHUNK = 1200  # (session, layer) pairs per vectorised strike search (bounds its memory)
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,13 @@ class MarketKey:
     """The parameters the prepared arrays depend on (everything else is the kernel's)."""
 
     target_delta: float
-    vvix_ref_days: float
-    vvix_exponent: float
+    surface: VixSurface
     default_rate: float
     ic: object
 
     @classmethod
     def of(cls, p: HedgeParams) -> MarketKey:
-        return cls(p.target_delta, p.vvix_ref_days, p.vvix_exponent, p.default_rate, p.ic)
+        return cls(p.target_delta, p.surface, p.default_rate, p.ic)
 
 
 @dataclass(frozen=True)
@@ -217,22 +215,29 @@ def _prepare(market: Market, sessions: Sequence[date], p: HedgeParams) -> Engine
 def _layer_models(
     vvix: np.ndarray, dte: np.ndarray, fwd: np.ndarray, rate: np.ndarray, p: HedgeParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``layer_models`` of every (session, layer) with VVIX and a forward: σ_j, the
-    target-delta strike (one vectorised search, in chunks) and its Black-76 (price, delta,
-    theta). The calls-only strategies read one layer, so each layer stands on its own."""
-    n = len(vvix)
-    strike, price, delta, theta, sigma = (np.full((n, 3), math.nan) for _ in range(5))
-    ii, jj = np.nonzero(np.isfinite(vvix)[:, None] & np.isfinite(fwd) & (dte > 0))
-    for i, j in zip(ii, jj, strict=True):
-        sigma[i, j] = vvix_term_sigma(float(vvix[i]), float(int(dte[i, j])), p.vvix_ref_days, p.vvix_exponent)
-    years = dte / 365.0
-    for c in range(0, len(ii), STRIKE_CHUNK):
-        si, sj = ii[c : c + STRIKE_CHUNK], jj[c : c + STRIKE_CHUNK]
-        k = strike_by_target_delta(fwd[si, sj], years[si, sj], rate[si], sigma[si, sj], p.target_delta)
-        strike[si, sj] = np.asarray(k)
-    for i, j in zip(ii, jj, strict=True):
-        pr, de, th = b76_scalar(
-            float(fwd[i, j]), float(strike[i, j]), int(dte[i, j]) / 365.0, float(rate[i]), float(sigma[i, j]), True
-        )
-        price[i, j], delta[i, j], theta[i, j] = pr, de, th
+    """``layer_models`` of every (session, layer) with VVIX and a forward: the target-delta strike
+    on the surface, its σ and Black-76 (price, delta, theta) — the very functions the readable
+    engine calls. The calls-only strategies read one layer, so each layer stands on its own."""
+    return _layer_models_kernel(vvix, dte.astype(np.float64), fwd, rate, p.target_delta, STRIKES, p.surface)
+
+
+@numba.njit(cache=True)
+def _layer_models_kernel(
+    vvix: np.ndarray, dte: np.ndarray, fwd: np.ndarray, rate: np.ndarray, target: float, grid: np.ndarray, s: VixSurface
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = vvix.shape[0]
+    strike = np.full((n, 3), np.nan)
+    price = np.full((n, 3), np.nan)
+    delta = np.full((n, 3), np.nan)
+    theta = np.full((n, 3), np.nan)
+    sigma = np.full((n, 3), np.nan)
+    for i in range(n):
+        for j in range(3):
+            f, d = fwd[i, j], dte[i, j]
+            if not (vvix[i] == vvix[i] and f == f and d > 0):
+                continue
+            k = target_delta_strike(vvix[i], f, d, rate[i], target, grid, s)
+            strike[i, j] = k
+            sigma[i, j] = vix_sigma(vvix[i], f, k, d, s)
+            price[i, j], delta[i, j], theta[i, j] = call_on_surface(vvix[i], f, k, d, rate[i], s)
     return strike, price, delta, theta, sigma

@@ -11,9 +11,10 @@ from typing import Any
 
 from alvh.transforms.backtest import Costs, Market, Trades
 from alvh.transforms.ic_book import IcBook
-from alvh.transforms.pricing import b76_scalar, bs_scalar, smile_scalar, vvix_term_sigma
+from alvh.transforms.pricing import bs_scalar, smile_scalar
 from alvh.transforms.signal import HedgeParams
 from alvh.transforms.signal.params import rate_of
+from alvh.transforms.vix_surface import call_on_surface
 
 
 def reference_equity(
@@ -79,8 +80,7 @@ def reference_equity(
             if f is None or vvix is None or dte <= 0:
                 price = last_price.get(key, 0.0)
             else:
-                sig = vvix_term_sigma(float(vvix), float(dte), p.vvix_ref_days, p.vvix_exponent)
-                price = b76_scalar(f, x["strike"], dte / 365.0, r, sig, True)[0]
+                price = call_on_surface(float(vvix), f, x["strike"], float(dte), r, p.surface)[0]
             last_price[key] = price
             hedge_mark += x["qty"] * price * 100.0
         gross = cash + ic_mark + hedge_mark

@@ -50,8 +50,7 @@ def group_key(c: SweepConfig) -> tuple[Any, ...]:
     h = c.strategy.hedge
     return (
         h.target_delta,
-        h.vvix_ref_days,
-        h.vvix_exponent,
+        h.surface,
         h.default_rate,
         h.ic,
         c.costs.spx_half_spread,

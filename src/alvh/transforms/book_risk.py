@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from alvh.transforms.ic_book import smile
-from alvh.transforms.pricing import INV_SQRT_2PI, black76_greeks, black_scholes_greeks, vvix_term_sigma
+from alvh.transforms.pricing import INV_SQRT_2PI, black76_greeks, black_scholes_greeks
+from alvh.transforms.vix_surface import vix_sigma_array
 from alvh.transforms.whole_book import MULTIPLIER, WholeBook
 
 
@@ -95,10 +96,11 @@ def hedge_greeks_many(books: Sequence[WholeBook]) -> list[Greeks]:
         return [Greeks() for _ in books]
     days = np.array([(h.expiry - wb.session).days for _, wb, h in rows], dtype=np.float64)
     vvix = np.array([wb.vvix for _, wb, _ in rows])
-    sigma = np.asarray(vvix_term_sigma(vvix, days, books[0].vvix_ref_days, books[0].vvix_exponent))
     f = np.array([h.forward for _, _, h in rows])
+    k = np.array([h.strike for _, _, h in rows])
+    sigma = vix_sigma_array(vvix, f, k, days, books[0].surface)
     r = np.array([wb.rate for _, wb, _ in rows])
-    g = black76_greeks(f, np.array([h.strike for _, _, h in rows]), days / 365.0, r, sigma, True)
+    g = black76_greeks(f, k, days / 365.0, r, sigma, True)
     n = np.array([h.qty for _, _, h in rows], dtype=np.float64) * MULTIPLIER
     beta = np.array([h.beta for _, _, h in rows])
     book = np.array([i for i, _, _ in rows])

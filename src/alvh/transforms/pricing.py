@@ -359,38 +359,14 @@ def vix_strike_grid(low: float = 5.0, high: float = 300.0) -> np.ndarray:
     return grid[(grid >= low - 1e-9) & (grid <= high + 1e-9)]
 
 
-def strike_by_target_delta(
-    F: ArrayLike,
-    T: ArrayLike,
-    r: ArrayLike,
-    sigma: ArrayLike,
-    target: float = 0.30,
-    grid: np.ndarray | None = None,
-) -> Any:
-    """The listed call strike whose Black-76 delta is nearest ``target`` (ties: the lower strike)."""
-    f, t, rr, s = (
-        np.atleast_1d(np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64))
-        for x in (F, T, r, sigma)
-    )
-    f, t, rr, s = np.broadcast_arrays(f, t, rr, s)
-    g = vix_strike_grid() if grid is None else np.asarray(grid, dtype=np.float64)
-    n, m = f.size, g.size
-    ff = np.repeat(f.ravel(), m)
-    kk = np.tile(g, n)
-    _, delta = black76_price_delta(
-        ff, kk, np.repeat(t.ravel(), m), np.repeat(rr.ravel(), m), np.repeat(s.ravel(), m), True
-    )
-    best = np.argmin(np.abs(np.asarray(delta).reshape(n, m) - target), axis=1)
-    out = g[best]
-    return float(out[0]) if np.ndim(F) == 0 and not isinstance(F, pl.Series) else out
-
-
 # --- scalar versions for day-by-day state machines (pure Python math: no array overhead) ------
 
 
+@nb.njit(cache=True, nogil=True)
 def b76_scalar(f: float, k: float, t: float, r: float, s: float, is_call: bool = True) -> tuple[float, float, float]:
     """Black-76 ``(price, delta, theta per calendar day)`` for one option; same domain rule as
-    :func:`black76` (inputs assumed already valid: F, K > 0, T, σ ≥ 0)."""
+    :func:`black76` (inputs assumed already valid: F, K > 0, T, σ ≥ 0). Compiled, so the readable
+    engine and the compiled kernel run the very same floating-point operations."""
     disc = math.exp(-r * t)
     sd = s * math.sqrt(t)
     if sd <= 0.0:
@@ -408,6 +384,12 @@ def b76_scalar(f: float, k: float, t: float, r: float, s: float, is_call: bool =
         delta = -disc * (1.0 - n1)
     decay = disc * f * INV_SQRT_2PI * math.exp(-0.5 * d1 * d1) * s / (2.0 * math.sqrt(t))
     return price, delta, (r * price - decay) / 365.0
+
+
+@nb.njit(cache=True, nogil=True)
+def b76_call(f: float, k: float, t: float, r: float, s: float) -> tuple[float, float, float]:
+    """:func:`b76_scalar` for a call."""
+    return b76_scalar(f, k, t, r, s, True)
 
 
 def bs_scalar(s: float, k: float, t: float, r: float, sigma: float, is_call: bool, q: float = 0.0) -> float:

@@ -80,7 +80,8 @@ def fit_surface(points: pl.DataFrame, vvix: float, rate: float, start: VixSurfac
     half = np.maximum((points["ask_eod"] - points["bid_eod"]).to_numpy() / 2.0, 0.005)
 
     def surface_of(theta: np.ndarray) -> VixSurface:
-        return start._replace(**dict(zip(FIT_FIELDS, (float(v) for v in theta), strict=True)))
+        fitted: dict[str, float] = dict(zip(FIT_FIELDS, (float(v) for v in theta), strict=True))
+        return start._replace(**fitted)  # type: ignore[arg-type]
 
     def residuals(theta: np.ndarray) -> np.ndarray:
         sig = vix_sigma_array(vvix, f, k, d, surface_of(theta))

@@ -34,6 +34,7 @@ import numba as nb
 import numpy as np
 
 from alvh.core.settings import Settings, setting_default
+from alvh.transforms.pricing import b76_call, vix_strike_grid
 
 
 class VixSurface(NamedTuple):
@@ -74,6 +75,7 @@ class VixSurface(NamedTuple):
         return "smile" if self.smile else "legacy"
 
 
+DEFAULT = VixSurface()  # the calibrated smile (the settings' defaults)
 LEGACY = VixSurface(smile=False)
 
 
@@ -111,3 +113,27 @@ def vix_sigma_array(vvix: Any, f: Any, k: Any, dte: Any, s: VixSurface) -> np.nd
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{name} must be finite and > 0; {int(bad.sum())} value(s) are not (first: {a[i]!r})")
     return vix_sigmas(v, ff, kk, d, s)
+
+
+@nb.njit(cache=True, nogil=True)
+def call_on_surface(vvix: float, f: float, k: float, dte: float, r: float, s: VixSurface) -> tuple[float, float, float]:
+    """Black-76 ``(price, delta, theta per calendar day)`` of a VIX call at its own σ(K) on the
+    surface; ``dte`` calendar days (> 0), ``r`` continuously compounded."""
+    return b76_call(f, k, dte / 365.0, r, vix_sigma(vvix, f, k, dte, s))
+
+
+@nb.njit(cache=True, nogil=True)
+def target_delta_strike(
+    vvix: float, f: float, dte: float, r: float, target: float, grid: np.ndarray, s: VixSurface
+) -> float:
+    """The strike of ``grid`` (listed strikes, ascending) whose delta on the surface is nearest
+    ``target``; ties go to the lower strike."""
+    best, gap = grid[0], math.inf
+    for k in grid:
+        g = abs(call_on_surface(vvix, f, k, dte, r, s)[1] - target)
+        if g < gap:
+            best, gap = k, g
+    return best
+
+
+STRIKES = vix_strike_grid()

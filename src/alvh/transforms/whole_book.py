@@ -18,11 +18,13 @@ from datetime import date
 import numpy as np
 
 from alvh.transforms.ic_book import IcBook, IcParams, smile
-from alvh.transforms.pricing import black76, black_scholes, vvix_term_sigma
+from alvh.transforms.pricing import black76, black_scholes
 from alvh.transforms.signal.book import Lot
 from alvh.transforms.signal.inputs import DayInputs
 from alvh.transforms.signal.params import HedgeParams
 from alvh.transforms.signal.replay import Replay
+from alvh.transforms.vix_surface import DEFAULT as DEFAULT_SURFACE
+from alvh.transforms.vix_surface import VixSurface, vix_sigma_array
 
 MULTIPLIER = 100.0  # dollars per index point, SPX and VIX options alike
 MIN_VIX = 1.0  # a moved VIX (or forward) is floored here: the grid's −10 points on a 9 VIX
@@ -52,8 +54,7 @@ class WholeBook:
     ic: IcBook
     hedge: tuple[HedgeLine, ...]
     ic_params: IcParams
-    vvix_ref_days: float = 30.0
-    vvix_exponent: float = 0.30
+    surface: VixSurface = DEFAULT_SURFACE  # the VIX-call surface (§4)
 
     @property
     def ic_dte(self) -> int:
@@ -70,8 +71,7 @@ def whole_book(
     ic: IcBook,
     book: Mapping[tuple[date, float], Lot],
     ic_params: IcParams,
-    vvix_ref_days: float = 30.0,
-    vvix_exponent: float = 0.30,
+    surface: VixSurface,
 ) -> WholeBook | None:
     """The whole book of a session (None when a close it needs is missing: a stale session)."""
     if day.spx is None or day.vix is None or day.vvix is None:
@@ -94,8 +94,7 @@ def whole_book(
         ic,
         tuple(lines),
         ic_params,
-        vvix_ref_days,
-        vvix_exponent,
+        surface,
     )
 
 
@@ -161,8 +160,7 @@ def hedge_values(books: Sequence[WholeBook], cells: Sequence[tuple[np.ndarray, n
     if not parts["f"]:
         return [np.zeros(n) for n in sizes]
     a = {k: np.concatenate(v) for k, v in parts.items()}
-    ref, exponent = books[0].vvix_ref_days, books[0].vvix_exponent
-    sigma = np.asarray(vvix_term_sigma(a["vvix"], np.maximum(a["days"], 1e-6), ref, exponent))
+    sigma = vix_sigma_array(a["vvix"], a["f"], a["k"], np.maximum(a["days"], 1e-6), books[0].surface)
     px = np.asarray(black76(a["f"], a["k"], np.maximum(a["days"], 0.0) / 365.0, a["rate"], sigma, True))
     return _per_book(a["cell"], a["w"] * px, offset, sizes)
 
@@ -193,7 +191,7 @@ def replay_books(rp: Replay, p: HedgeParams) -> list[WholeBook]:
         ic = rp.ics.get(d)
         if s["stale"] or ic is None:
             continue
-        wb = whole_book(rp.days[d], ic, rp.books[d], p.ic, p.vvix_ref_days, p.vvix_exponent)
+        wb = whole_book(rp.days[d], ic, rp.books[d], p.ic, p.surface)
         if wb is not None:
             out.append(wb)
     return out

@@ -151,6 +151,28 @@ def vix_opens_between(con: duckdb.DuckDBPyConnection, lo: date, hi: date) -> dic
     return dict(rows)
 
 
+def vix_calls_between(
+    con: duckdb.DuckDBPyConnection, lo: date, hi: date
+) -> dict[tuple[date, date], list[tuple[float, float, float]]]:
+    """Imported two-sided end-of-day VIX calls (roots VIX and VIXW) quoted in ``[lo, hi]``:
+    (quote date, expiry) → [(strike, bid, ask)], strikes ascending (ALVH-2026.3 §4)."""
+    has_table = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging' AND table_name = 'option_quote'"
+    ).fetchall()[0][0]
+    if not has_table:
+        return {}
+    rows = con.execute(
+        "SELECT quote_date, expiration, strike, bid_eod, ask_eod FROM staging.option_quote "
+        "WHERE root IN ('VIX', 'VIXW') AND option_type = 'C' AND bid_eod > 0 AND ask_eod >= bid_eod "
+        "AND quote_date BETWEEN ? AND ? ORDER BY quote_date, expiration, strike",
+        [lo, hi],
+    ).fetchall()
+    out: dict[tuple[date, date], list[tuple[float, float, float]]] = {}
+    for d, exp, k, bid, ask in rows:
+        out.setdefault((d, exp), []).append((float(k), float(bid), float(ask)))
+    return out
+
+
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
     for name, sql in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
@@ -296,4 +318,5 @@ __all__ = [
     "audit_and_publish",
     "ensure_views",
     "publish",
+    "vix_calls_between",
 ]

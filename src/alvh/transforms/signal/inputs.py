@@ -5,10 +5,12 @@ rates decimal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from alvh.transforms.signal.option_quotes import Chain, chain_of
 from alvh.transforms.signal.params import LAYERS, HedgeParams, rate_of
 
 
@@ -33,6 +35,10 @@ class Quotes(Protocol):
         """(value, where it came from) of an expired contract's final settlement."""
         ...
 
+    def option_calls(self, session: date, expiry: date) -> Sequence[tuple[float, float, float]]:
+        """Imported two-sided end-of-day calls ``(strike, bid, ask)`` of ``expiry`` (empty: none)."""
+        ...
+
 
 @dataclass(frozen=True)
 class LayerInputs:
@@ -45,6 +51,7 @@ class LayerInputs:
     forward_source: str | None  # "settle" / "interpolated" / None (missing)
     forward_basis: str | None
     beta: float
+    chain: Chain = field(default_factory=dict)  # imported quotes of this contract (§4), by strike
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ def day_inputs(row: dict[str, Any], quotes: Quotes, p: HedgeParams) -> DayInputs
                 forward_source=None if fwd is None else fwd.source,
                 forward_basis=None if fwd is None else fwd.basis(),
                 beta=float(beta) if beta is not None else float("nan"),
+                chain=chain_at(quotes, d, exp, fwd, int(row[f"m{i}_dte"]), rate_of(row, p.default_rate)),
             )
         )
     rsi_raw = row.get("ad_rsi")
@@ -111,6 +119,15 @@ def day_inputs(row: dict[str, Any], quotes: Quotes, p: HedgeParams) -> DayInputs
         regime=row.get("regime"),
         layers=(layers[0], layers[1], layers[2]),
     )
+
+
+def chain_at(quotes: Quotes, session: date, expiry: date, fwd: ForwardQuote | None, dte: int, rate: float) -> Chain:
+    """The imported quotes of one contract with their greeks on the session's forward (empty
+    without quotes or without a forward)."""
+    calls = quotes.option_calls(session, expiry)
+    if not calls or fwd is None:
+        return {}
+    return chain_of(calls, float(fwd.value), dte, rate)
 
 
 def stale_reason(day: DayInputs) -> str | None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, ClassVar
 
 from alvh.core.settings import setting_default
 from alvh.transforms.ic_book import IcParams
+from alvh.transforms.vix_surface import VixSurface
 
-METHOD_VERSION = "ALVH-2026.2"
+METHOD_VERSION = "ALVH-2026.3"  # the smile surface (§4); ALVH-2026.2 with vix_vol_model = "legacy"
+LEGACY_METHOD_VERSION = "ALVH-2026.2"
 LAYERS = (1, 2, 3)
 
 CARRY_DAYS = 30.0  # calendar days in the steward's "monthly" carry (theta per day × 30)
@@ -51,8 +54,39 @@ class HedgeParams:
     roll_tdte: int = setting_default("roll_tdte")
     vvix_ref_days: float = setting_default("vvix_ref_days")
     vvix_exponent: float = setting_default("vvix_exponent")
+    vix_vol_model: str = setting_default("vix_vol_model")  # smile or legacy
+    smile_atm_level: float = setting_default("smile_atm_level")
+    smile_atm_slope: float = setting_default("smile_atm_slope")
+    smile_atm_curvature: float = setting_default("smile_atm_curvature")
+    smile_skew: float = setting_default("smile_skew")
+    smile_skew_decay: float = setting_default("smile_skew_decay")
+    smile_skew_cap: float = setting_default("smile_skew_cap")
+    smile_skew_vvix_pivot: float = setting_default("smile_skew_vvix_pivot")
+    smile_min_days: float = setting_default("smile_min_days")
     default_rate: float = setting_default("default_rate")
     ic: IcParams = field(default_factory=IcParams)
+
+    @cached_property
+    def surface(self) -> VixSurface:
+        """The VIX-call volatility surface these parameters describe (§4)."""
+        return VixSurface(
+            self.vix_vol_model == "smile",
+            self.vvix_ref_days,
+            self.vvix_exponent,
+            self.smile_atm_level,
+            self.smile_atm_slope,
+            self.smile_atm_curvature,
+            self.smile_skew,
+            self.smile_skew_decay,
+            self.smile_skew_cap,
+            self.smile_skew_vvix_pivot,
+            self.smile_min_days,
+        )
+
+    @property
+    def method_version(self) -> str:
+        """ALVH-2026.3 on the smile surface, ALVH-2026.2 on the legacy formula (§4)."""
+        return METHOD_VERSION if self.vix_vol_model == "smile" else LEGACY_METHOD_VERSION
 
 
 def rate_of(row: dict[str, Any], default: float) -> float:

@@ -11,7 +11,7 @@ from typing import Any
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.signal.book import Book, Order, held_in, position_rows
 from alvh.transforms.signal.inputs import DayInputs
-from alvh.transforms.signal.params import LAYERS, METHOD_VERSION, HedgeParams, fmt_strike
+from alvh.transforms.signal.params import LAYERS, HedgeParams, fmt_strike
 from alvh.transforms.signal.rules import Decision, Situation
 from alvh.transforms.signal.sizing import LayerModel, target_ratio
 
@@ -48,7 +48,7 @@ def base_signal(row: dict[str, Any], day: DayInputs, ic: IcBook, p: HedgeParams)
         "ic_credit_usd": ic.credit_usd,
         "short_put": ic.short_put,
         "short_call": ic.short_call,
-        "method_version": METHOD_VERSION,
+        "method_version": p.method_version,
     }
 
 
@@ -82,6 +82,7 @@ def layer_row(
         "forward_source": x.forward_source,
         "strike": None if model is None else model.strike,
         "model_price": None if model is None else model.price,
+        "price_source": None if model is None else model.price_source,
         "delta": None if model is None else model.delta,
         "hedge_vega_per_contract_usd": None if model is None else model.h,
         "current_qty": current,
@@ -191,5 +192,6 @@ def stale_day(
         "hedge_spend_usd": None,
         "actions_summary": f"STALE — no trades: {cause}{settled}",
     }
-    rows = [o.as_row(day.session) for o in settles]
-    return DayResult(signal, layers, rows, position_rows(day.session, book), book, ic, day)
+    rows = [o.as_row(day.session) | {"price_source": None, "bid": None, "ask": None} for o in settles]
+    positions = [r | {"price_source": None} for r in position_rows(day.session, book)]  # marks carried
+    return DayResult(signal, layers, rows, positions, book, ic, day)

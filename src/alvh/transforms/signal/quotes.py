@@ -1,9 +1,10 @@
-"""The engine's view of the VX market: forwards (settle or interpolated, §3) and final
-settlements of expired contracts (the expiry-day settle; else the VIX open of that day)."""
+"""The engine's view of the VX market: forwards (settle or interpolated, §3), final settlements
+of expired contracts (the expiry-day settle; else the VIX open of that day) and the VIX calls'
+end-of-day quotes the user imported (§4)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from alvh.transforms.forwards import Forward, ForwardCurves
@@ -14,9 +15,19 @@ FINAL_SETTLEMENT = "final settlement"  # the source of a true final settlement (
 class CurveQuotes:
     """:class:`~alvh.transforms.signal.inputs.Quotes` over every VX settle and the VIX opens."""
 
-    def __init__(self, curves: ForwardCurves, vix_open: Mapping[date, float]) -> None:
+    def __init__(
+        self,
+        curves: ForwardCurves,
+        vix_open: Mapping[date, float],
+        option_calls: Mapping[tuple[date, date], Sequence[tuple[float, float, float]]] | None = None,
+    ) -> None:
         self.curves = curves
         self.vix_open = vix_open
+        self.calls = option_calls or {}
+
+    def option_calls(self, session: date, expiry: date) -> Sequence[tuple[float, float, float]]:
+        """The imported two-sided calls ``(strike, bid, ask)`` of ``expiry`` at ``session``'s close."""
+        return self.calls.get((session, expiry), ())
 
     def forward(self, session: date, expiry: date) -> Forward | None:
         return self.curves.forward(session, expiry)

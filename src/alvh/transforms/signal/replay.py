@@ -135,5 +135,5 @@ def stress_pass(rp: Replay, by_date: dict[date, dict[str, Any]], p: HedgeParams)
         day = rp.days[d]
         shocks = grid_shocks([x.beta for x in day.layers]) + [h for h in hist if h.on <= d]
         held = [(e, k, lot.qty) for (e, k), lot in rp.books[d].items()]
-        out += stress_rows(day, ic, held, shocks, p.ic, p.vvix_ref_days, p.vvix_exponent)
+        out += stress_rows(day, ic, held, shocks, p.ic, p.surface)
     return out

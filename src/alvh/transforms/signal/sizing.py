@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import numpy as np
-
-from alvh.transforms.pricing import b76_scalar, strike_by_target_delta, vvix_term_sigma
 from alvh.transforms.signal.inputs import DayInputs
+from alvh.transforms.signal.option_quotes import MODEL, QUOTE, Chain, quoted_target
 from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER, HedgeParams
+from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
 
 
 @dataclass(frozen=True)
@@ -22,33 +21,50 @@ class LayerModel:
 
     forward: float  # VIX points
     dte: int  # calendar days
-    sigma: float  # Black-76 vol (decimal)
+    sigma: float  # Black-76 vol of the target strike, from the surface (decimal)
     strike: float
     price: float  # VIX points
     delta: float
     theta: float  # VIX points per calendar day (Black-76)
     beta: float
     h: float  # $ per VIX point per contract: 100 × Δ × β
+    vvix: float  # the session's VVIX close (the surface's anchor)
+    surface: VixSurface
+    price_source: str = MODEL  # "quote": strike, price, delta and theta from an imported quote
+    chain: Chain = field(default_factory=dict)
 
     def price_of(self, strike: float, rate: float) -> tuple[float, float]:
-        """(price, delta) of another strike of the same contract."""
-        price, delta, _ = b76_scalar(self.forward, strike, self.dte / 365.0, rate, self.sigma, True)
+        """(price, delta) of another strike of the same contract: its quote's mid and delta when
+        imported, else the surface."""
+        q = self.chain.get(strike)
+        if q is not None:
+            return q.mid, q.delta
+        price, delta, _ = call_on_surface(self.vvix, self.forward, strike, float(self.dte), rate, self.surface)
         return price, delta
 
 
 def layer_models(day: DayInputs, p: HedgeParams) -> list[LayerModel]:
-    """The target-delta strike of each layer and its greeks (requires a non-stale day)."""
+    """The target-delta strike of each layer and its greeks (requires a non-stale day): from the
+    imported quotes when they bracket the target delta (the quoted strike whose own delta is
+    nearest), else from the surface."""
     assert day.vvix is not None
-    fwd = [float(x.forward) for x in day.layers if x.forward is not None]
-    assert len(fwd) == 3
-    sigmas = [vvix_term_sigma(day.vvix, float(x.dte), p.vvix_ref_days, p.vvix_exponent) for x in day.layers]
-    years = [x.dte / 365.0 for x in day.layers]
-    strikes = strike_by_target_delta(np.array(fwd), np.array(years), day.rate, np.array(sigmas), p.target_delta)
+    s = p.surface
     out = []
-    for x, f, sig, t, k_ in zip(day.layers, fwd, sigmas, years, strikes, strict=True):
-        k = float(k_)
-        price, delta, theta = b76_scalar(f, k, t, day.rate, sig, True)
-        out.append(LayerModel(f, x.dte, sig, k, price, delta, theta, x.beta, OPTION_MULTIPLIER * delta * x.beta))
+    for x in day.layers:
+        assert x.forward is not None
+        f = float(x.forward)
+        q = quoted_target(x.chain, p.target_delta)
+        if q is not None:
+            h = OPTION_MULTIPLIER * q.delta * x.beta
+            out.append(
+                LayerModel(f, x.dte, q.iv, q.strike, q.mid, q.delta, q.theta, x.beta, h, day.vvix, s, QUOTE, x.chain)
+            )
+            continue
+        k = target_delta_strike(day.vvix, f, float(x.dte), day.rate, p.target_delta, STRIKES, s)
+        sig = vix_sigma(day.vvix, f, k, float(x.dte), s)
+        price, delta, theta = call_on_surface(day.vvix, f, k, float(x.dte), day.rate, s)
+        h = OPTION_MULTIPLIER * delta * x.beta
+        out.append(LayerModel(f, x.dte, sig, k, price, delta, theta, x.beta, h, day.vvix, s, MODEL, x.chain))
     return out
 
 

@@ -10,34 +10,67 @@ from typing import Any
 
 from alvh.core.calendar import trading_days_between
 from alvh.transforms.ic_book import IcBook
-from alvh.transforms.pricing import b76_scalar, vvix_term_sigma
 from alvh.transforms.signal.book import Book, Order, apply_orders, held_in, position_rows
 from alvh.transforms.signal.execution import layer_orders, settle_expired
-from alvh.transforms.signal.inputs import DayInputs, Quotes, day_inputs, stale_reason
+from alvh.transforms.signal.inputs import DayInputs, Quotes, chain_at, day_inputs, stale_reason
+from alvh.transforms.signal.option_quotes import MODEL, QUOTE, Chain
 from alvh.transforms.signal.params import HedgeParams, fmt_strike
 from alvh.transforms.signal.publish import DayResult, layer_rows, signal_row, stale_day
 from alvh.transforms.signal.rules import Situation, decide
 from alvh.transforms.signal.sizing import layer_models, steward_sizing, target_ratio
 from alvh.transforms.signal.vega import program_vega
+from alvh.transforms.vix_surface import call_on_surface
 
 HeldPrices = dict[tuple[date, float], tuple[float, float]]  # (expiry, strike) → (price, delta)
+Chains = dict[date, Chain]  # contract expiry → imported quotes by strike
 
 
-def price_book(book: Book, day: DayInputs, quotes: Quotes, p: HedgeParams) -> tuple[HeldPrices, str | None]:
-    """Black-76 (price, delta) of every held line on its own contract's forward (settle or
-    interpolated), or the reason one cannot be priced."""
+def session_chains(day: DayInputs, book: Book, quotes: Quotes) -> Chains:
+    """The imported quotes of M1–M3 and of every other held contract that has a forward today."""
+    out: Chains = {x.expiry: x.chain for x in day.layers}
+    for exp in sorted({e for e, _ in book} - set(out)):
+        fwd = quotes.forward(day.session, exp)
+        out[exp] = chain_at(quotes, day.session, exp, fwd, (exp - day.session).days, day.rate)
+    return out
+
+
+def price_book(
+    book: Book, day: DayInputs, quotes: Quotes, p: HedgeParams, chains: Chains | None = None
+) -> tuple[HeldPrices, str | None]:
+    """(price, delta) of every held line: its imported quote's mid and delta, else Black-76 on the
+    surface (§4) on its own contract's forward (settle or interpolated); or the reason one cannot
+    be priced."""
     out: HeldPrices = {}
     assert day.vvix is not None
+    chains = chains or {}
     for (exp, k), _lot in book.items():
+        q = chains.get(exp, {}).get(k)
+        if q is not None:
+            out[(exp, k)] = (q.mid, q.delta)
+            continue
         j = day.layer_of(exp)
         fwd = day.layers[j].forward if j is not None else getattr(quotes.forward(day.session, exp), "value", None)
         if fwd is None:
             return out, f"no VX settle and no bracketing contracts for the held contract {exp}; cannot price it"
         dte = (exp - day.session).days
-        sig = vvix_term_sigma(day.vvix, float(dte), p.vvix_ref_days, p.vvix_exponent)
-        price, delta, _ = b76_scalar(float(fwd), k, dte / 365.0, day.rate, sig, True)
+        price, delta, _ = call_on_surface(day.vvix, float(fwd), k, float(dte), day.rate, p.surface)
         out[(exp, k)] = (price, delta)
     return out, None
+
+
+def with_price_source(rows: list[dict[str, Any]], chains: Chains) -> list[dict[str, Any]]:
+    """Order or position rows with ``price_source`` (``quote`` where the contract has an imported
+    two-sided quote, else ``model``) and, on quoted orders, the quote's ``bid`` and ``ask``."""
+    out = []
+    for r in rows:
+        q = chains.get(r["contract_expiry"], {}).get(float(r["strike"]))
+        if r.get("action") == "SETTLE":
+            out.append(r | {"price_source": None, "bid": None, "ask": None})
+        elif q is None:
+            out.append(r | {"price_source": MODEL, "bid": None, "ask": None})
+        else:
+            out.append(r | {"price_source": QUOTE, "bid": q.bid, "ask": q.ask})
+    return out
 
 
 def situation(
@@ -86,7 +119,8 @@ def step(
     settles, unknown = settle_expired(book, day.session, quotes)  # even on stale days
     book = apply_orders(book, settles)
     missing = stale_reason(day)
-    px, unpriced = ({}, None) if missing else price_book(book, day, quotes, p)
+    chains = {} if missing else session_chains(day, book, quotes)
+    px, unpriced = ({}, None) if missing else price_book(book, day, quotes, p, chains)
     cause = "; ".join(c for c in (missing, unpriced) if c)
     if unknown:
         cause = "; ".join(
@@ -118,8 +152,10 @@ def step(
     spend += _cash(orders[len(settles) :])
     layers = layer_rows(day, s, decisions, orders, beyond=sorted({e for e, _ in new_book if e > day.expiries[2]}))
     signal = signal_row(row, day, s, ic, live, layers, new_book, px, spend, rolled, p)
-    rows = [o.as_row(day.session) for o in orders]
-    return DayResult(signal, layers, rows, position_rows(day.session, new_book), new_book, ic, day), spend
+    rows = with_price_source([o.as_row(day.session) for o in orders], chains)
+    marks = with_price_source(position_rows(day.session, new_book), chains)
+    positions = [{c: v for c, v in r.items() if c not in ("bid", "ask")} for r in marks]
+    return DayResult(signal, layers, rows, positions, new_book, ic, day), spend
 
 
 def _roll_why(e: date, k: float, book: Book, left: int, p: HedgeParams) -> str:

@@ -15,8 +15,9 @@ from datetime import date
 from typing import Any
 
 from alvh.transforms.ic_book import IcBook, IcParams
-from alvh.transforms.pricing import b76_scalar, bs_scalar, smile_scalar, vvix_term_sigma
+from alvh.transforms.pricing import bs_scalar, smile_scalar
 from alvh.transforms.signal.inputs import DayInputs
+from alvh.transforms.vix_surface import VixSurface, call_on_surface
 
 GRID: tuple[tuple[float, float], ...] = ((5.0, -1.5), (10.0, -3.0), (20.0, -6.0), (40.0, -12.0))
 HISTORICAL: tuple[tuple[str, date, date], ...] = (
@@ -82,12 +83,11 @@ def stress_rows(
     positions: Sequence[tuple[date, float, int]],
     shocks: Sequence[Shock],
     ic_params: IcParams,
-    vvix_ref_days: float = 30.0,
-    vvix_exponent: float = 0.30,
+    surface: VixSurface,
 ) -> list[dict[str, Any]]:
     """P&L of the IC and of the hedge held after the session's orders, per scenario. Held calls
-    move with their layer's forward (settle or interpolated); contracts outside M1–M3 are not
-    shocked."""
+    move with their layer's forward (settle or interpolated) and are re-priced on the surface at
+    the shocked forward and VVIX (§4); contracts outside M1–M3 are not shocked."""
     assert day.spx is not None and day.vix is not None and day.vvix is not None
     d, spx, vix, vvix, rate = day.session, day.spx, day.vix, day.vvix, day.rate
     expiries = day.expiries
@@ -115,24 +115,16 @@ def stress_rows(
             total += leg.qty * px * 100.0
         return total
 
-    # each held call in M1–M3: (layer, strike, qty, years, σ per VVIX point) — σ scales with VVIX
+    # each held call in M1–M3: (layer, strike, qty, calendar days to expiry)
     held = [
-        (
-            expiries.index(exp),
-            k,
-            qty,
-            max((exp - d).days, 1) / 365.0,
-            vvix_term_sigma(100.0, float(max((exp - d).days, 1)), vvix_ref_days, vvix_exponent) / 100.0,
-        )
-        for exp, k, qty in positions
-        if exp in expiries
+        (expiries.index(exp), k, qty, float(max((exp - d).days, 1))) for exp, k, qty in positions if exp in expiries
     ]
 
     def hedge_value(d_fut: Sequence[float], d_vvix: float) -> float:
         v = max(vvix + d_vvix, 1.0)
         return sum(
-            qty * b76_scalar(max(forwards[i] + d_fut[i], 0.01), k, t, rate, v * unit_sig, True)[0] * 100.0
-            for i, k, qty, t, unit_sig in held
+            qty * call_on_surface(v, max(forwards[i] + d_fut[i], 0.01), k, days, rate, surface)[0] * 100.0
+            for i, k, qty, days in held
         )
 
     ic0, h0 = ic_value(spx, vix), hedge_value((0.0, 0.0, 0.0), 0.0)
