@@ -228,7 +228,7 @@ def test_a_stale_session_page_says_so_without_risk_or_grid() -> None:
     assert "STALE — no trades: VVIX has no close for this session" in text
     assert "VVIX close: last value 2025-03-03, older than the session" in text
     assert "No book risk for this session" in text and "plotly-graph-div" not in text
-    assert text.count("<td>—</td>") == 3  # no strike on a stale day
+    assert text.count("<td>—</td>") == 6  # no strike and no price on a stale day
 
 
 def test_date_axes_tick_days_not_clock_times() -> None:

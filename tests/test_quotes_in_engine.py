@@ -80,3 +80,13 @@ def test_model_against_market_mart(quoted: Path) -> None:
     assert (check["role"] == "held").all() and check["qty_held"].min() > 0
     assert (check["error_pct"].abs() < 15).all()
     assert check["inside_spread"].sum() >= 2
+
+
+def test_doctor_warns_when_the_surface_misprices_a_held_contract(quoted: Path) -> None:
+    from alvh.warehouse.doctor import quote_check
+
+    with duckdb.connect(str(quoted), read_only=True) as con:
+        ok = quote_check(con, 15.0)
+        tight = quote_check(con, 0.5)  # the 22C is 2.1 % off its mid: above a 0.5 % limit
+    assert ok is not None and ok.status == "ok" and "3 held contract(s) quoted" in ok.detail
+    assert tight is not None and tight.status == "attention" and "2016-07-20 22C" in tight.detail

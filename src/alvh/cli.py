@@ -630,15 +630,16 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
         caption=escape(f"positions: {note}") if note else None,
         caption_justify="left",
     )
-    for col in ("layer", "expiry", "strike", "held", "model", "target", "trade", "action", "reason"):
+    for col in ("layer", "expiry", "strike", "price", "held", "model", "target", "trade", "action", "reason"):
         table.add_column(
-            col, justify="right" if col in ("layer", "strike", "held", "model", "target", "trade") else "left"
+            col, justify="right" if col in ("layer", "strike", "price", "held", "model", "target", "trade") else "left"
         )
     for r in layers:
         table.add_row(
             str(r["layer"]),
             str(r["contract_expiry"]),
             num(r["strike"], "{:g}C"),
+            "—" if r.get("model_price") is None else f"{r['model_price']:.2f} {r.get('price_source') or 'model'}",
             str(r["current_qty"]),
             num(r["model_target_qty"], "{}"),
             str(r["target_qty"]),
@@ -769,7 +770,7 @@ def doctor(
     else:
         try:
             with connect(settings.warehouse, read_only=True) as con:
-                checks = warehouse_checks(con, settings.warehouse, day)
+                checks = warehouse_checks(con, settings.warehouse, day, settings.quote_error_max_pct)
         except AlvhError as exc:  # locked by a job, not a DuckDB file, …: each says which
             checks = [Check("warehouse", "attention", str(exc))]
     checks.append(deployment_check())

@@ -264,6 +264,13 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="surface: level and skew held flat below this dte, calendar days",
     )
+    quote_error_max_pct: float = Field(
+        15.0,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="doctor: attention when the surface misprices a held quoted VIX call by more than this % of mid",
+    )
     default_rate: float = Field(
         0.04, ge=-0.05, le=0.5, allow_inf_nan=False, description="risk-free rate when DTB3 is absent (decimal)"
     )

@@ -50,6 +50,7 @@ class PageData:
     curve: pl.DataFrame = field(default_factory=pl.DataFrame)  # contract_expiry, forward, source
     indicators: dict[str, Any] | None = None
     freshness: dict[str, date | None] = field(default_factory=dict)  # input → last date on or before the session
+    quote_check: list[dict[str, Any]] = field(default_factory=list)  # marts.quote_check rows of the session
 
 
 def esc(v: object) -> str:
@@ -114,6 +115,7 @@ def orders_table(layers: Sequence[dict[str, Any]]) -> str:
             str(r["layer"]),
             esc(r["contract_expiry"]),
             esc(strike(r.get("strike"))),
+            esc(price_with_source(r.get("model_price"), r.get("price_source"))),
             str(r["current_qty"]),
             str(r["target_qty"]),
             f"{r['trade_qty']:+d}",
@@ -122,7 +124,34 @@ def orders_table(layers: Sequence[dict[str, Any]]) -> str:
         ]
         for r in sorted(layers, key=lambda r: r["layer"])
     ]
-    return table("orders", ["layer", "expiry", "strike", "held", "target", "trade", "action", "reason"], rows, [7])
+    heads = ["layer", "expiry", "strike", "price", "held", "target", "trade", "action", "reason"]
+    return table("orders", heads, rows, [8])
+
+
+def price_with_source(price: object, source: object) -> str:
+    """``0.40 (quote)``: the price and whether an imported quote or the surface gave it (§4)."""
+    return "—" if price is None else f"{num(price)} ({source or 'model'})"
+
+
+def quote_check_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Model against market: the surface's price of each quoted layer strike and held contract
+    beside the real mid (``marts.quote_check``)."""
+    body = [
+        [
+            str(r["layer"]),
+            esc(r["contract_expiry"]),
+            esc(strike(r["strike"])),
+            esc(r["role"]),
+            f"{r['bid']:.2f} / {r['ask']:.2f}",
+            f"{r['mid']:.3f}",
+            f"{r['model_price']:.3f}",
+            f"{r['error_pct']:+.1f} %",
+            f"{r['error_vol_pts']:+.1f}",
+        ]
+        for r in rows
+    ]
+    heads = ["layer", "expiry", "strike", "role", "bid / ask", "mid", "surface", "error", "error (vol pts)"]
+    return table("quote-check", heads, body)
 
 
 def tickets_table(orders: Sequence[dict[str, Any]]) -> str:
@@ -136,13 +165,13 @@ def tickets_table(orders: Sequence[dict[str, Any]]) -> str:
             str(o["qty"]),
             esc(o["contract_expiry"]),
             esc(strike(o["strike"])),
-            num(o["model_price"]),
+            esc(price_with_source(o["model_price"], o.get("price_source"))),
             str(o["layer"]),
             esc(o["action"]),
         ]
         for o in orders
     ]
-    heads = ["ticket", "OCC symbol", "side", "qty", "expiry", "strike", "model price", "layer", "action"]
+    heads = ["ticket", "OCC symbol", "side", "qty", "expiry", "strike", "price", "layer", "action"]
     return table("tickets", heads, rows)
 
 
@@ -232,6 +261,8 @@ def render_page(d: PageData) -> str:
         "<h2>Stress</h2>",
         stress_table(d.stress),
     ]
+    if d.quote_check:
+        sections += ["<h2>Model against market (imported quotes)</h2>", quote_check_table(d.quote_check)]
     for title, div in plots:
         sections += [f"<h2>{esc(title)}</h2>", div]
     sections.append(

@@ -64,6 +64,9 @@ def page_inputs(con: duckdb.DuckDBPyConnection, d: date, history_days: int = 365
             con, "SELECT * FROM marts.hedge_position WHERE session_date = $d ORDER BY contract_expiry, strike", d
         ),
         "stress": _rows(con, "SELECT * FROM marts.stress_scenario WHERE session_date = $d", d),
+        "quote_check": _rows(
+            con, "SELECT * FROM marts.quote_check WHERE session_date = $d ORDER BY layer, contract_expiry, strike", d
+        ),
         "risk": next(iter(_rows(con, "SELECT * FROM marts.book_risk WHERE session_date = $d", d)), None),
         "grid": con.sql("SELECT * FROM marts.payoff_grid WHERE session_date = $d", params={"d": d}).pl(),
         "history": con.sql(

@@ -38,7 +38,38 @@ def expected_session(as_of: date) -> date:
     return sessions_between(date(as_of.year - 1, 1, 1), as_of)[-1]
 
 
-def warehouse_checks(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) -> list[Check]:
+def quote_check(con: duckdb.DuckDBPyConnection, max_error_pct: float) -> Check | None:
+    """Model against market on the latest session with imported quotes (ALVH-2026.3 §4):
+    attention when the surface misprices a held contract by more than ``max_error_pct`` of its
+    real mid; None when no quotes were ever imported."""
+    rows = con.execute(
+        "SELECT session_date, contract_expiry, strike, mid, model_price, error_pct, role FROM marts.quote_check "
+        "WHERE session_date = (SELECT max(session_date) FROM marts.quote_check) ORDER BY abs(error_pct) DESC"
+    ).fetchall()
+    if not rows:
+        return None
+    d = rows[0][0]
+    held = [r for r in rows if r[6] == "held"]
+    bad = [r for r in held if abs(r[5]) > max_error_pct]
+    if bad:
+        worst = ", ".join(
+            f"{e} {k:g}C model {m:.2f} vs mid {mid:.2f} ({err:+.0f} %)" for _, e, k, mid, m, err, _ in bad[:3]
+        )
+        return Check(
+            "model vs market",
+            "attention",
+            f"{d}: the surface misprices {len(bad)} held contract(s) by more than {max_error_pct:g} %: {worst} "
+            "(marks and limits use the quotes that session; check the smile_* settings)",
+        )
+    worst_pct = max((abs(r[5]) for r in held), default=0.0)
+    return Check(
+        "model vs market", "ok", f"{d}: {len(held)} held contract(s) quoted, worst error {worst_pct:.1f} % of mid"
+    )
+
+
+def warehouse_checks(
+    con: duckdb.DuckDBPyConnection, path: Path, as_of: date, quote_error_max_pct: float = 15.0
+) -> list[Check]:
     checks = []
     want = expected_session(as_of)
     for name, sql in SOURCES:
@@ -101,6 +132,9 @@ def warehouse_checks(con: duckdb.DuckDBPyConnection, path: Path, as_of: date) ->
         if n != k:
             dupes.append(f"{table}: {n - k} duplicate key(s)")
     checks += published_history_checks(con)
+    quoted = quote_check(con, quote_error_max_pct)
+    if quoted is not None:
+        checks.append(quoted)
     size = path.stat().st_size if path.exists() else 0
     checks.append(
         Check(
