@@ -198,17 +198,32 @@ def test_roll_rule_does_not_apply_without_a_roll() -> None:
     assert roll_rule(situation([4, 4, 2], [4, 4, 2], 0.9), None, 0) is None
 
 
-def test_take_profit_trims_every_layer_in_any_regime() -> None:
+def test_take_profit_trims_every_layer_above_target_in_any_regime() -> None:
     s = situation([60, 50, 10], [40, 40, 20], 1.5, regime="spike", rich=[((E1, 19.0), 3.4)])
-    ds = take_profit_rule(s)
-    assert ds is not None and targets(ds) == [40, 40, 10]  # never above what is held
-    assert all(d.action == "HARVEST" for d in ds)
+    ds = [take_profit_rule(s, j) for j in range(3)]
+    assert ds[0] is not None and ds[1] is not None and [ds[0].target, ds[1].target] == [40, 40]
+    assert ds[0].action == ds[1].action == "HARVEST"
     assert "worth 3.4× its cost" in ds[0].reason and "trim 20 to target 40" in ds[0].reason
-    assert "nothing to trim" in ds[2].reason
+    assert ds[2] is None  # 10 ≤ its target 20: nothing to trim, the layer is not claimed (§6)
+    # the next rule decides it: above the band in a spike, REBALANCE holds the surplus-free layer
+    assert [d.action for d in decide(s, None, 0, book_empty=False)] == ["HARVEST", "HARVEST", "HOLD"]
+
+
+def test_take_profit_with_nothing_to_trim_leaves_the_downcross_harvest_its_layer() -> None:
+    """ALVH-2026.3 §6: on 2008-10-21-like days a line is worth ≥ 3× its cost and R > r* + band, but no
+    layer is above its target: the take-profit trades nothing, so HARVEST (b) decides layer 1."""
+    s = situation(
+        [36, 36, 18], [40, 40, 20], 1.5, regime="spike", cross=-1, vix=60.0, rich=[((E1, 19.0), 4.0)], l1=(900.0, 100.0)
+    )
+    assert [take_profit_rule(s, j) for j in range(3)] == [None, None, None]
+    ds = decide(s, None, 0, book_empty=False)
+    assert ds[0].action == "HARVEST" and ds[0].replace and ds[0].target == 40
+    assert "−1 cross" in ds[0].reason
 
 
 def test_take_profit_needs_the_ratio_above_the_band() -> None:
-    assert take_profit_rule(situation([60, 50, 10], [40, 40, 20], 1.0, rich=[((E1, 19.0), 3.4)])) is None  # ≤ 1.05
+    s = situation([60, 50, 10], [40, 40, 20], 1.0, rich=[((E1, 19.0), 3.4)])  # R 1.0 ≤ 0.9 + 0.15
+    assert all(take_profit_rule(s, j) is None for j in range(3))
 
 
 def test_downcross_harvest() -> None:
@@ -255,7 +270,8 @@ def test_no_ic_vega_means_undefined_ratio_and_says_so() -> None:
 def test_precedence_roll_over_take_profit_over_add() -> None:
     s = situation([60, 50, 10], [40, 40, 20], 1.5, regime="spike", cross=1, rich=[((E1, 19.0), 4.0)])
     assert [d.action for d in decide(s, E1 - timedelta(days=28), 3, book_empty=False)] == ["ROLL"] * 3
-    assert [d.action for d in decide(s, None, 0, book_empty=False)] == ["HARVEST"] * 3
+    # take-profit claims the two layers above target; layer 3 (10 < 20) goes to the +1-cross ADD (§6)
+    assert [d.action for d in decide(s, None, 0, book_empty=False)] == ["HARVEST", "HARVEST", "ADD"]
     s2 = situation([30, 30, 10], [40, 40, 20], 0.8, cross=1)
     assert [d.action for d in decide(s2, None, 0, book_empty=False)] == ["ADD", "ADD", "ADD"]
     assert [d.action for d in decide(s2, None, 0, book_empty=True)] == ["OPEN"] * 3
@@ -334,7 +350,11 @@ IC = open_model_ic(D, E1, 5000.0, 15.0, 0.04, IcParams())  # the worked example'
 
 def test_step_opens_the_worked_example_ladder() -> None:
     res, spend = step(mart_row(), {}, IC, FakeQuotes(CURVE), P, 0.0)
-    assert not res.signal["stale"] and res.signal["method_version"] == "ALVH-2026.2" and METHOD_VERSION == "ALVH-2026.3"
+    assert (
+        not res.signal["stale"]
+        and res.signal["method_version"] == "ALVH-2026.3-legacy-vol"
+        and METHOD_VERSION == "ALVH-2026.3"
+    )
     assert [x["action"] for x in res.layers] == ["OPEN"] * 3
     assert [x["target_qty"] for x in res.layers] == [83, 83, 41]  # capped as in the worked example
     assert res.signal["ratio_current"] == 0.0 and res.signal["steward_capped"]

@@ -344,14 +344,12 @@ def alvh_kernel(
                 for j in range(3):
                     tgt[j] = q[j]
                     acts[j] = A_OPEN
-            elif rich and above:
-                for j in range(3):
-                    tgt[j] = min(cur[j], q[j])
-                    acts[j] = A_HARVEST
-            else:
+            else:  # per layer; a rule that would trade nothing in a layer leaves it to the next (§6)
                 for j in range(3):
                     gap = q[j] - cur[j]
-                    if (
+                    if rich and above and cur[j] > q[j]:
+                        tgt[j], acts[j] = q[j], A_HARVEST
+                    elif (
                         j == 0
                         and cross[i] == -1
                         and vix[i] >= kp[K_HARV_VIX]

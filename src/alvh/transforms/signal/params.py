@@ -13,8 +13,9 @@ from alvh.core.settings import setting_default
 from alvh.transforms.ic_book import IcParams
 from alvh.transforms.vix_surface import VixSurface
 
-METHOD_VERSION = "ALVH-2026.3"  # the smile surface (§4); ALVH-2026.2 with vix_vol_model = "legacy"
-LEGACY_METHOD_VERSION = "ALVH-2026.2"
+METHOD_VERSION = "ALVH-2026.3"  # the smile surface (§4) and §6's "a rule that trades nothing does not claim"
+# vix_vol_model = "legacy": ALVH-2026.3's rules with ALVH-2026.2's VIX-call vol, for comparison
+LEGACY_METHOD_VERSION = "ALVH-2026.3-legacy-vol"
 LAYERS = (1, 2, 3)
 
 CARRY_DAYS = 30.0  # calendar days in the steward's "monthly" carry (theta per day × 30)
@@ -85,7 +86,7 @@ class HedgeParams:
 
     @property
     def method_version(self) -> str:
-        """ALVH-2026.3 on the smile surface, ALVH-2026.2 on the legacy formula (§4)."""
+        """ALVH-2026.3 on the smile surface; ``ALVH-2026.3-legacy-vol`` on ALVH-2026.2's formula (§4)."""
         return METHOD_VERSION if self.vix_vol_model == "smile" else LEGACY_METHOD_VERSION
 
 

@@ -109,30 +109,21 @@ def open_rule(s: Situation, book_empty: bool) -> list[Decision] | None:
     ]
 
 
-def take_profit_rule(s: Situation) -> list[Decision] | None:
-    """HARVEST (a): a held line worth ≥ ``harvest_multiple`` × its cost while R > r* + band: trim
-    every layer to target at once, in any regime."""
-    if not s.rich or not s.above_band():
+def take_profit_rule(s: Situation, j: int) -> Decision | None:
+    """HARVEST (a): a held line worth ≥ ``harvest_multiple`` × its cost while R > r* + band trims
+    layer ``j`` to target, in any regime — only a layer above its target: a rule that would trade
+    nothing in a layer does not claim it (§6), the next rule decides that layer."""
+    if not s.rich or not s.above_band() or s.current[j] <= s.q[j]:
         return None
     (exp, k), mult = max(s.rich, key=lambda x: x[1])
     assert s.ratio is not None
-    out = []
-    for j in range(3):
-        tgt = min(s.current[j], s.q[j])
-        what = (
-            f"trim {s.current[j] - tgt} to target {tgt}"
-            if tgt < s.current[j]
-            else f"this layer holds {s.current[j]} ≤ its target {s.q[j]}: nothing to trim"
-        )
-        out.append(
-            Decision(
-                "HARVEST",
-                tgt,
-                f"take profit: {exp} {fmt_strike(k)} is worth {mult:.1f}× its cost and the hedge ratio "
-                f"{s.ratio:.2f} exceeds r* {s.r_star:.2f} + {s.p.band:.2f}; {what}{s.notes}",
-            )
-        )
-    return out
+    return Decision(
+        "HARVEST",
+        s.q[j],
+        f"take profit: {exp} {fmt_strike(k)} is worth {mult:.1f}× its cost and the hedge ratio "
+        f"{s.ratio:.2f} exceeds r* {s.r_star:.2f} + {s.p.band:.2f}; trim {s.current[j] - s.q[j]} to target "
+        f"{s.q[j]}{s.notes}",
+    )
 
 
 def downcross_harvest_rule(s: Situation) -> Decision | None:
@@ -226,13 +217,19 @@ def rebalance_rule(s: Situation, j: int) -> Decision:
 
 def decide(s: Situation, rolled: date | None, roll_left: int, book_empty: bool) -> list[Decision]:
     """The three layers' decisions by precedence: ROLL decides all three on a roll day; an empty
-    book OPENs; else take-profit (all layers), then per layer the −1-cross harvest (layer 1),
-    the +1-cross ADD, and REBALANCE."""
-    whole = roll_rule(s, rolled, roll_left) or open_rule(s, book_empty) or take_profit_rule(s)
+    book OPENs; else per layer the take-profit (a layer above target), the −1-cross harvest
+    (layer 1), the +1-cross ADD, and REBALANCE — a rule that would trade nothing in a layer leaves
+    it to the next (§6)."""
+    whole = roll_rule(s, rolled, roll_left) or open_rule(s, book_empty)
     if whole is not None:
         return whole
     out: list[Decision] = []
     for j in range(3):
-        d = (downcross_harvest_rule(s) if j == 0 else None) or upcross_add_rule(s, j) or rebalance_rule(s, j)
+        d = (
+            take_profit_rule(s, j)
+            or (downcross_harvest_rule(s) if j == 0 else None)
+            or upcross_add_rule(s, j)
+            or rebalance_rule(s, j)
+        )
         out.append(d)
     return out
