@@ -90,3 +90,20 @@ def test_doctor_warns_when_the_surface_misprices_a_held_contract(quoted: Path) -
         tight = quote_check(con, 0.5)  # the 22C is 2.1 % off its mid: above a 0.5 % limit
     assert ok is not None and ok.status == "ok" and "3 held contract(s) quoted" in ok.detail
     assert tight is not None and tight.status == "attention" and "2016-07-20 22C" in tight.detail
+
+
+def test_quotes_for_a_published_session_say_how_to_reprice_it(fresh_signal_warehouse: Path, data_dir: Path) -> None:
+    """Quotes imported after the session was published on the surface: the import names the
+    session and the command that re-prices it; the backfill then publishes it on the quotes."""
+    settings = load_settings(source_dir=data_dir, warehouse=fresh_signal_warehouse)
+    with open_warehouse(fresh_signal_warehouse) as con:
+        run_batch(con, [DAY], HedgeParams(), "m", "h", use_gx=False)
+    csv = data_dir / "options" / "UnderlyingOptionsEODCalcs_2016-06-01.csv"
+    result = import_quotes(settings, [csv], as_of=date(2026, 12, 1))
+    assert result.published_dates == [DAY]
+    with open_warehouse(fresh_signal_warehouse) as con:
+        run_batch(con, [DAY], HedgeParams(), "q", "h", use_gx=False)
+    layers = _q(
+        fresh_signal_warehouse, f"SELECT price_source FROM marts.layer_adjustment WHERE session_date = DATE '{DAY}'"
+    )
+    assert layers["price_source"].to_list() == ["quote"] * 3

@@ -433,6 +433,12 @@ def quotes_report_lines(result: Any) -> list[str]:
             lines.append(f"  {name}: ignored")
     if result.staging_note:
         lines.append(f"staging.option_quote rebuilt for {dates(result.staged_dates)}: {result.staging_note}")
+    if result.published_dates:
+        first = result.published_dates[0]
+        lines.append(
+            f"already published on the model: {dates(result.published_dates)} — `alvh backfill --start {first}` "
+            "re-prices it (and the sessions after it) on these quotes; the next `alvh run` uses them for its session"
+        )
     return lines
 
 

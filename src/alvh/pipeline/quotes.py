@@ -32,6 +32,7 @@ from alvh.warehouse.option_quotes import (
     record_container,
     write_option_quote_staging,
 )
+from alvh.warehouse.signals import published_sessions_among
 
 
 @dataclass
@@ -75,6 +76,7 @@ class QuotesImport:
     files: list[FileReport]
     staged_dates: list[date] = field(default_factory=list)
     staging_note: str | None = None
+    published_dates: list[date] = field(default_factory=list)  # staged dates whose signal is already published
 
     @property
     def refusals(self) -> list[MemberReport]:
@@ -178,7 +180,8 @@ def import_quotes(
             if d.content is not None:
                 record_container(con, _container_outcome(d, report, run_id, started))
         staged, dates = stage_option_quotes(con, run_id)
-    return QuotesImport(run_id, reports, dates, staged.note if staged is not None else None)
+        published = published_sessions_among(con, dates)
+    return QuotesImport(run_id, reports, dates, staged.note if staged is not None else None, published)
 
 
 def _member_report(f: FetchedFile, o: FileOutcome, previous: dict[str, tuple[int, int]]) -> MemberReport:

@@ -151,6 +151,17 @@ def vix_opens_between(con: duckdb.DuckDBPyConnection, lo: date, hi: date) -> dic
     return dict(rows)
 
 
+def published_sessions_among(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> list[date]:
+    """The sessions of ``dates`` that already have a published signal, ascending."""
+    if not dates:
+        return []
+    rows = con.execute(
+        "SELECT session_date FROM marts.hedge_signal_daily WHERE list_contains(?, session_date) ORDER BY 1",
+        [list(dates)],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def vix_calls_between(
     con: duckdb.DuckDBPyConnection, lo: date, hi: date
 ) -> dict[tuple[date, date], list[tuple[float, float, float]]]:
