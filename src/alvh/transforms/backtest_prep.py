@@ -16,8 +16,7 @@ kernel starts from bit-identical numbers. Units as in the engine: index points, 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -114,28 +113,9 @@ def _vega_to_hedge(ic: IcBook, day: DayInputs, p: HedgeParams) -> float:
     return program_vega(ic, day, p)[0]
 
 
-@contextmanager
-def _one_numba_thread() -> Iterator[None]:
-    """The pricing kernels are ``parallel=True``; on the small arrays of one session (a strike
-    grid) starting their threads costs more than the work — ~26× more on a busy 2-core machine
-    (measured: 500 model ICs in 3.0 s with 2 threads, 0.12 s with 1). Results are identical
-    (element-wise kernels, no reductions)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
 def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
     """The compiled engine's inputs for ``sessions`` (ascending) under the market parameters of
     ``p`` (see :class:`MarketKey`)."""
-    with _one_numba_thread():
-        return _prepare(market, sessions, p)
-
-
-def _prepare(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
     n = len(sessions)
     rows = [market.by_date[d] for d in sessions]
     expiries = sorted({r[f"m{i}_expiry"] for r in rows for i in (1, 2, 3)})
