@@ -138,7 +138,7 @@ def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir:
 
     db = tmp_path / "alvh.duckdb"
     first = ingest_flow(source=str(data_dir), warehouse=str(db))
-    assert first.count("loaded") == 7 + 388 + 96 + 32 + 6 + 1 + 1 and not first.failed
+    assert first.count("loaded") == 7 + 388 + 96 + 32 + 6 + 1 + 1 + 2 and not first.failed  # … + the 2 event calendars
     # the Feb-2018 contract exists only as a reconstructed file; weeklies keep the monthly label
     assert q(
         db,
@@ -155,7 +155,7 @@ def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir:
     assert second.rows_inserted == second.rows_updated == 0
     assert snapshot(db) == before
     runs = q(db, "SELECT status, files_loaded, files_unchanged FROM meta.flow_run ORDER BY started_at")
-    assert runs == [("completed", 531, 0), ("completed", 0, 531)]
+    assert runs == [("completed", 533, 0), ("completed", 0, 533)]
 
 
 def test_a_folder_with_no_source_file_is_an_error_not_silent_success(prefect_harness: None, tmp_path: Path) -> None:

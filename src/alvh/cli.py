@@ -307,9 +307,14 @@ def orders_export(
             if path.is_dir():  # a folder given: the default file name inside it
                 path = path / default_out(settings.export_dir, day, fmt).name
             n = export_orders(con, day, fmt, path, settings.order_limit_offset)
+            from alvh.warehouse.signals import next_event_on
+
+            event, _ = next_event_on(con, day)
     except AlvhError as exc:
         _fail(str(exc))
     out_console().print(f"{n} ticket(s) of {day} written to {path} ({fmt})")
+    if event:
+        out_console().print(f"next event: {event}", markup=False)
 
 
 @positions_app.command("import")
@@ -629,6 +634,8 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
         head = f"STALE — NO TRADES: {signal['stale_reason']}\n" + head
     if signal["breadth_missing"]:
         head += "  (breadth missing: RSI 50)"
+    if signal.get("next_event"):  # information only: no rule reads it
+        head += f"\nnext event: {signal['next_event']}"
     note = signal.get("positions_note")  # the book it started from, when imported holdings apply
     table = Table(
         title=escape(head),

@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 serving ``shared/data`` at the CBOE/CFE/Unicorn/FRED URL
-paths, with scripted faults (status codes, delays, truncated bodies, HTML pages)."""
+paths (and the macro calendars under ``/events``), with scripted faults (status codes, delays,
+truncated bodies, HTML pages)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ LEGACY_PATH = "/resources/futures/archive/volume-and-price"
 UNICORN_PATH = "/advdec"
 FRED_PATH = "/graph/fredgraph.csv"
 VENDOR_PATH = "/vendor"
+EVENTS_PATH = "/events"
 
 
 @dataclass
@@ -139,6 +141,8 @@ class DataServer:
             "unicorn_base_url": self.base + UNICORN_PATH,
             "fred_base_url": self.base + FRED_PATH,
             "vendor_breadth_url": self.base + VENDOR_PATH + "/tv_nyse_adv_decl_daily.csv",
+            "events_macro_url": self.base + EVENTS_PATH + "/macro_events.csv",
+            "events_fomc_url": self.base + EVENTS_PATH + "/fomc_dates.csv",
         }
 
     def resolve(self, path: str, query: dict[str, list[str]]) -> bytes | None:
@@ -163,6 +167,8 @@ class DataServer:
                 candidates = [r / "rates" / f"{series}.csv"]
         elif path.startswith(VENDOR_PATH + "/"):
             candidates = [r / "breadth" / "tradingview_usi_pynecore" / path.rsplit("/", 1)[-1]]
+        elif path.startswith(EVENTS_PATH + "/"):
+            candidates = [r / "events" / path.rsplit("/", 1)[-1]]
         for c in candidates:
             if c.is_file():
                 return c.read_bytes()

@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     vendor_breadth_adv_column: str = Field("adv_close", description="its advancing-issues column")
     vendor_breadth_decl_column: str = Field("decl_close", description="its declining-issues column")
     vendor_breadth_date_format: str = Field("%Y-%m-%d", description="its date format (strftime)")
+    events_macro_url: str | None = Field(
+        "https://raw.githubusercontent.com/mslade50/New_Seasonals/a0fe2c71c2dcd2c15335eeb1265e348a8110c99e/data/"
+        "macro_events.csv",
+        description="macro calendar (CPI, PPI, NFP, FOMC…) stored as macro_events.csv; pinned to the commit "
+        "described in PROVENANCE §14 (a branch URL takes updates, through the revision guard); empty = not loaded",
+    )
+    events_fomc_url: str | None = Field(
+        "https://raw.githubusercontent.com/margaret2931/"
+        "Partial-Replication-Market-Based-Monetary-Policy-Uncertainty/d841e44146b26860788e871f1f6dbbffae9d8dcf/"
+        "data/fomc_dates.csv",
+        description="FOMC dates with the fed-funds-futures surprise MP1, stored as fomc_dates.csv; empty = not loaded",
+    )
 
     index_symbols: list[str] = Field(
         ["VIX", "VIX9D", "VIX3M", "VIX6M", "VVIX", "SKEW", "SPX"], description="CBOE index files to load"
@@ -150,6 +162,9 @@ class Settings(BaseSettings):
         (0.0, 1e12), description="plausible advancing/declining/unchanged volume, shares (or thousands)"
     )
     bounds_rate: tuple[float, float] = Field((-5.0, 30.0), description="plausible rates, percent per annum")
+    bounds_mp1: tuple[float, float] = Field(
+        (-5.0, 5.0), description="plausible fed-funds-futures surprises of an FOMC announcement, percentage points"
+    )
 
     # --- indicators (ALVH_METHOD.md §3) ---------------------------------------------------------
     macd_fast: int = Field(12, ge=2, le=200, description="MACD fast EMA period, sessions")
@@ -539,6 +554,7 @@ _BOUNDS_FIELDS = (
     "bounds_breadth_issues",
     "bounds_breadth_volume",
     "bounds_rate",
+    "bounds_mp1",
 )
 _PATH_FIELDS = ("warehouse", "export_dir", "source_dir", "positions_file", "backtest_out")
 

@@ -26,6 +26,7 @@ def build_indicators_mart(con: duckdb.DuckDBPyConnection, params: IndicatorParam
         inputs["breadth"],
         inputs["rates"],
         params,
+        inputs["events"],
     )
     publish_table(con, "marts.indicators_daily", IndicatorsDaily, frame)
     return frame

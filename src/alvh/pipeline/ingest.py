@@ -96,6 +96,7 @@ class IngestSummary:
             f"{self.rows_inserted}, updated {self.rows_updated}, quarantined {self.rows_quarantined}"
         ]
         lines += [f"  {t}: {n}" for t, n in self.staging_notes.items() if n]
+        lines += [f"  note {o.file_name}: {o.message}" for o in self.outcomes if o.status == "loaded" and o.message]
         lines += [f"  FAILED {o.locator}: {o.message}" for o in self.failed]
         return "\n".join(lines)
 

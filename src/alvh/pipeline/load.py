@@ -101,6 +101,10 @@ def load_family(
         o.status, o.message = "failed", str(err)
 
     ok = [f for f in to_parse if f.ref.locator not in result.failed]
+    for f in ok:  # what a file's load says beside its counts (e.g. rows skipped on purpose)
+        notes = result.parsed.file_notes.get(f.ref.locator)
+        if notes:
+            outcomes[f.ref.locator].message = "; ".join(notes)
     files = _files_frame(ok)
     now = utcnow()
     rows = result.parsed.rows

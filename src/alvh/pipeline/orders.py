@@ -12,7 +12,7 @@ from alvh.core.calendar import today_new_york
 from alvh.core.errors import AlvhError
 from alvh.sources.broker import basket_rows, write_csv_text
 from alvh.warehouse.daily_page import write_text_atomic
-from alvh.warehouse.signals import unpublished_message
+from alvh.warehouse.signals import next_event_on, unpublished_message
 
 FORMATS = ("ibkr-basket", "csv")
 
@@ -34,7 +34,8 @@ def export_orders(con: duckdb.DuckDBPyConnection, d: date, fmt: str, out: Path, 
     """Write session ``d``'s tickets (settlements left out) to ``out`` in ``fmt``; returns how many."""
     if fmt not in FORMATS:
         raise AlvhError(f"unknown format {fmt!r}", expected=" or ".join(FORMATS))
-    header, rows = basket_rows(session_orders(con, d), offset, fmt)
+    sentence, sessions = next_event_on(con, d)
+    header, rows = basket_rows(session_orders(con, d), offset, fmt, sentence, sessions == 1)
     write_text_atomic(out, write_csv_text(header, rows))
     return len(rows)
 

@@ -12,6 +12,7 @@ from alvh.transforms.staging import (
     Staged,
     build_stg_breadth,
     build_stg_index_daily,
+    build_stg_macro_event,
     build_stg_rates,
     build_stg_vx_futures,
 )
@@ -42,6 +43,7 @@ def build_staging(
             glitch_window=opts.breadth_glitch_window,
         ),
         "staging.stg_rates": build_stg_rates(raw["raw.rates"]),
+        "staging.macro_event": build_stg_macro_event(raw["raw.macro_event"]),
     }
     now = utcnow()
     glitch = breadth_quarantine(built["staging.stg_breadth"], breadth_origin(con), run_id, now)

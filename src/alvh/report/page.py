@@ -250,6 +250,7 @@ def render_page(d: PageData) -> str:
         f"<h1>ALVH — {esc(d.session)}</h1>",
         f"<div>{headline(s)}</div>",
         f'<div class="banner {banner_cls}"><b>{esc(s.get("actions_summary"))}</b></div>',
+        f'<p id="next-event">Next scheduled event: {esc(s.get("next_event") or "—")}</p>',
         "<h2>Tonight's orders — the three layers</h2>",
         orders_table(d.layers),
         "<h2>Tickets</h2>",

@@ -19,7 +19,8 @@ class IndicatorsDaily(pa.DataFrameModel):
     dte calendar days, tdte XNYS sessions; T-bill rate in percent per annum. ``m{i}_forward`` is
     the settle, or for a contract missing from the data the forward interpolated linearly in
     expiry date (calendar days) between the contracts that bracket it (ALVH_METHOD.md §3); the
-    forward columns come last so that a migrated warehouse file has the same column order.
+    forward columns, then the next-event columns (information only), come last so that a migrated
+    warehouse file has the same column order.
     """
 
     session_date: date = pa.Field(unique=True, description="XNYS session")
@@ -67,6 +68,18 @@ class IndicatorsDaily(pa.DataFrameModel):
     m3_forward: float = pa.Field(gt=0, nullable=True, description="M3 forward, index points")
     m3_forward_source: str = pa.Field(isin=FORWARD_SOURCES, nullable=True)
     m3_forward_basis: str = pa.Field(nullable=True)
+    next_event: str = pa.Field(
+        isin=["cpi", "ppi", "fomc_decision"],
+        nullable=True,
+        description="the next scheduled FOMC decision, CPI or PPI release after the session's close",
+    )
+    next_event_date: date = pa.Field(nullable=True, description="its release date (New York)")
+    next_event_time_et: str = pa.Field(nullable=True, description="its release time, HH:MM New York")
+    next_event_session: date = pa.Field(nullable=True, description="the NYSE session it affects")
+    next_event_sessions: pl.Int32 = pa.Field(ge=1, nullable=True, description="sessions from this one to that one")
+    next_event_also: str = pa.Field(
+        nullable=True, description="another of the three affecting that same session, e.g. 'FOMC decision (…)'"
+    )
 
     class Config:
         strict = True

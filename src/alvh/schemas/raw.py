@@ -137,3 +137,45 @@ class RawOptionQuote(_LoadMeta):
         strict = "filter"
         coerce = True
         unique = ["layout", "quote_date", "root", "expiration", "strike", "option_type"]
+
+
+# the macro calendar (family ``events``): the releases alvh keeps as facts, and the rows a
+# calendar file computes itself (skipped: alvh keeps its own expiration calendar)
+MACRO_EVENTS = (
+    "cpi",
+    "ppi",
+    "nfp",
+    "fomc_decision",
+    "fomc_intermeeting",
+    "fomc_minutes",
+    "jackson_hole",
+    "election",
+)
+COMPUTED_EVENTS = ("opex", "quad_witching", "vix_expiry")
+EVENT_CALENDARS = ("macro_events", "fomc_dates")
+
+
+class RawMacroEvent(_LoadMeta):
+    """One row per calendar file layout, event and period: when the release of that period came
+    out, as received. ``period`` is what the release is of (``2025-12`` for December's CPI, the
+    month of a scheduled FOMC meeting or of the meeting whose minutes these are, the date of an
+    intermeeting action, the year of Jackson Hole or an election), so a date that moves is a
+    revision of ``release_date`` (dated by the earlier of the two dates), never a second row."""
+
+    calendar: str = pa.Field(isin=list(EVENT_CALENDARS), description="the file layout the row came from")
+    event: str = pa.Field(isin=list(MACRO_EVENTS))
+    period: str = pa.Field(description="what the release is of: YYYY-MM, YYYY-MM-DD (intermeeting) or YYYY")
+    release_date: date = pa.Field(description="the day it came out (New York)")
+    time_et: str = pa.Field(nullable=True, str_matches=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM New York")
+    ref_period: str = pa.Field(nullable=True, description="the file's ref_period as written, e.g. 'December 2025'")
+    detail: str = pa.Field(nullable=True)
+    source_page: str = pa.Field(nullable=True, description="the page the calendar cites, e.g. bls:sched2008")
+    mp1: float = pa.Field(
+        nullable=True, description="fed-funds-futures surprise of an FOMC announcement, percentage points (fomc_dates)"
+    )
+    raw_text: str = pa.Field(description="the file's line exactly as read (not compared for revisions)")
+
+    class Config:
+        strict = "filter"
+        coerce = True
+        unique = ["calendar", "event", "period"]

@@ -25,7 +25,7 @@ from alvh.schemas.meta import (
     ValidationRun,
     VxConflict,
 )
-from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawOptionQuote, RawRates, RawVxFutures
+from alvh.schemas.raw import RawBreadth, RawCboeIndex, RawMacroEvent, RawOptionQuote, RawRates, RawVxFutures
 from alvh.schemas.risk import BookRisk, PayoffGrid
 from alvh.schemas.signals import (
     HedgeOrder,
@@ -35,7 +35,7 @@ from alvh.schemas.signals import (
     QuoteCheck,
     StressScenario,
 )
-from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgOptionQuote, StgRates, StgVxFutures
+from alvh.schemas.staging import StgBreadth, StgIndexDaily, StgMacroEvent, StgOptionQuote, StgRates, StgVxFutures
 
 TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw.cboe_index": RawCboeIndex,
@@ -43,11 +43,13 @@ TABLES: dict[str, type[pa.DataFrameModel]] = {
     "raw.breadth": RawBreadth,
     "raw.rates": RawRates,
     "raw.option_quote": RawOptionQuote,
+    "raw.macro_event": RawMacroEvent,
     "staging.stg_index_daily": StgIndexDaily,
     "staging.stg_vx_futures": StgVxFutures,
     "staging.stg_breadth": StgBreadth,
     "staging.stg_rates": StgRates,
     "staging.option_quote": StgOptionQuote,
+    "staging.macro_event": StgMacroEvent,
     "marts.indicators_daily": IndicatorsDaily,
     "marts.hedge_signal_daily": HedgeSignalDaily,
     "marts.layer_adjustment": LayerAdjustment,

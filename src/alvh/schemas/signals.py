@@ -55,6 +55,11 @@ class HedgeSignalDaily(pa.DataFrameModel):
     method_version: str
     settings_hash: str
     run_id: str
+    next_event: str = pa.Field(
+        nullable=True,
+        description="the next scheduled FOMC decision, CPI or PPI release after the close, in words "
+        "(information only), e.g. 'CPI before the next open (2026-01-13, 08:30 ET)'",
+    )
 
     class Config:
         strict = True

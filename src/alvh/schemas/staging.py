@@ -124,3 +124,35 @@ class StgOptionQuote(pa.DataFrameModel):
         strict = True
         coerce = True
         unique = ["quote_date", "root", "expiration", "strike", "option_type"]
+
+
+EVENT_TIMINGS = ["before_open", "during_session", "after_close", "no_session"]
+
+
+class StgMacroEvent(pa.DataFrameModel):
+    """One row per release in the macro calendar (``macro_events.csv`` after quarantine; its
+    computed rows never loaded) with the NYSE session it affects: a release before 09:30 ET, or
+    during the session (an FOMC decision at 14:00/14:15), affects that session; one at or after
+    16:00, or on a day that is not a session (the Sunday 2020-03-15 cut), the next session. A
+    release without a time is taken to come out during its session, an election's results after
+    the close. ``mp1``: the fed-funds-futures surprise of an FOMC action from ``fomc_dates.csv``,
+    matched by the session it affects (null where that file has none or its sentinel)."""
+
+    event: str = pa.Field(description="cpi, ppi, nfp, fomc_decision, fomc_intermeeting, fomc_minutes, …")
+    release_date: date = pa.Field(description="the day it came out (New York)")
+    time_et: str = pa.Field(nullable=True, description="HH:MM New York; null = not stated")
+    session_date: date = pa.Field(description="the NYSE session the release affects")
+    timing: str = pa.Field(isin=EVENT_TIMINGS, description="when it falls relative to that session's hours")
+    scheduled: bool = pa.Field(description="false for intermeeting (unscheduled) FOMC actions")
+    period: str = pa.Field(description="what the release is of (raw.macro_event.period)")
+    ref_period: str = pa.Field(nullable=True)
+    detail: str = pa.Field(nullable=True)
+    mp1: float = pa.Field(nullable=True, description="fed-funds-futures surprise, percentage points (FOMC only)")
+    source_page: str = pa.Field(nullable=True, description="the page the calendar cites")
+    source_file: str = pa.Field(description="the calendar file the row came from")
+    line_no: pl.Int64 = pa.Field(ge=1, description="its line in that file")
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["event", "period"]

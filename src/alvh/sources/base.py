@@ -13,7 +13,15 @@ import polars as pl
 from alvh.sources.text import empty_quarantine
 
 Family = Literal[
-    "cboe_index", "vx_current", "vx_legacy", "vx_reconstructed", "unicorn", "vendor_breadth", "fred", "option_eod"
+    "cboe_index",
+    "vx_current",
+    "vx_legacy",
+    "vx_reconstructed",
+    "unicorn",
+    "vendor_breadth",
+    "fred",
+    "option_eod",
+    "events",
 ]
 
 
@@ -52,11 +60,14 @@ class FetchedFile:
 
 @dataclass
 class ParsedFile:
-    """Rows that passed the row rules, and the rows sent to quarantine."""
+    """Rows that passed the row rules, and the rows sent to quarantine. ``file_notes``: what a
+    file's load should say beside its counts (locator → sentences, e.g. rows skipped on purpose),
+    recorded as its ``meta.ingest_run.message``."""
 
     rows: pl.DataFrame
     quarantine: pl.DataFrame = field(default_factory=empty_quarantine)
     notes: list[str] = field(default_factory=list)
+    file_notes: dict[str, list[str]] = field(default_factory=dict)
 
 
 ProgressFn = Callable[[int, int, str], None]

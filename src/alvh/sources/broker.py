@@ -249,6 +249,7 @@ CSV_COLUMNS = (
     "layer",
     "action",
     "reason",
+    "next_event",  # the next scheduled FOMC/CPI/PPI release after the session's close, in words
 )
 
 
@@ -273,11 +274,23 @@ def limit_price(
     return float(limit)
 
 
-def basket_rows(orders: list[dict[str, Any]], offset: float, fmt: str) -> tuple[tuple[str, ...], list[list[str]]]:
+def basket_rows(
+    orders: list[dict[str, Any]],
+    offset: float,
+    fmt: str,
+    next_event: str | None = None,
+    event_next_session: bool = False,
+) -> tuple[tuple[str, ...], list[list[str]]]:
     """Header and rows of the night's tickets (``marts.hedge_order`` rows, SETTLE tickets left
     out: settlement is not an order). ``fmt`` is ``ibkr-basket`` (TWS BasketTrader import, limit
-    orders, DAY) or ``csv`` (the tickets with their OCC symbols and limits)."""
+    orders, DAY) or ``csv`` (the tickets with their OCC symbols and limits).
+
+    ``next_event``: the session's next scheduled FOMC/CPI/PPI release in words (information only).
+    The CSV carries it on every row (column ``next_event``); a basket has no room for a comment
+    line (TWS reads every line as an order), so its ``OrderRef`` names it when the release comes
+    before or during the next session (``event_next_session``)."""
     rows: list[list[str]] = []
+    event_ref = f"; {next_event}" if next_event and event_next_session else ""
     for o in orders:
         if o["action"] == "SETTLE":
             continue
@@ -301,7 +314,7 @@ def basket_rows(orders: list[dict[str, Any]], offset: float, fmt: str) -> tuple[
                     "LMT",
                     lmt,
                     f"ALVH-{o['session_date']}",
-                    f"alvh {o['session_date']} #{o['ticket']} L{o['layer']} {o['action']}",
+                    f"alvh {o['session_date']} #{o['ticket']} L{o['layer']} {o['action']}{event_ref}",
                 ]
             )
         elif fmt == "csv":
@@ -320,6 +333,7 @@ def basket_rows(orders: list[dict[str, Any]], offset: float, fmt: str) -> tuple[
                     str(o["layer"]),
                     o["action"],
                     spreadsheet_safe(str(o["reason"])),
+                    spreadsheet_safe(next_event or ""),
                 ]
             )
         else:

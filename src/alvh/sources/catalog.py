@@ -18,7 +18,12 @@ FAMILIES: tuple[Family, ...] = (
     "unicorn",
     "vendor_breadth",
     "fred",
+    "events",
 )
+
+
+# the macro calendars (family ``events``), by the name they are stored under whatever the URL
+EVENT_FILES = ("macro_events.csv", "fomc_dates.csv")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Catalog:
     vx_legacy_last_year: int
     vendor_breadth_url: str | None
     vendor_breadth_name: str
+    events_macro_url: str | None = None
+    events_fomc_url: str | None = None
 
 
 def http_refs(cat: Catalog, family: Family, as_of: date) -> list[FileRef]:
@@ -85,6 +92,9 @@ def http_refs(cat: Catalog, family: Family, as_of: date) -> list[FileRef]:
             return []
         name = cat.vendor_breadth_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or cat.vendor_breadth_name
         return [FileRef(family, name, cat.vendor_breadth_url)]
+    if family == "events":
+        urls = ((EVENT_FILES[0], cat.events_macro_url), (EVENT_FILES[1], cat.events_fomc_url))
+        return [FileRef(family, name, url) for name, url in urls if url]
     return []  # vx_reconstructed exists only as local files
 
 
@@ -102,4 +112,6 @@ def directory_patterns(cat: Catalog, family: Family) -> list[str]:
         return [f"{s}.csv" for s in cat.fred_series]
     if family == "vendor_breadth":
         return [cat.vendor_breadth_name]
+    if family == "events":
+        return list(EVENT_FILES)
     raise ValueError(f"unknown family {family!r}")

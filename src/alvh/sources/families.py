@@ -17,6 +17,7 @@ from alvh.sources.base import Family, FetchedFile, ParsedFile
 from alvh.sources.breadth import parse_unicorn_files, parse_vendor_breadth, split_unicorn
 from alvh.sources.cboe import parse_cboe_indices, split_cboe_index
 from alvh.sources.cfe import parse_cfe_files, split_cfe
+from alvh.sources.events import parse_events_files, split_events
 from alvh.sources.fred import parse_fred
 from alvh.sources.option_eod import parse_option_eod_files, split_option_eod
 from alvh.sources.plausible import Plausibility, check_plausible
@@ -31,6 +32,7 @@ RAW_TABLE: dict[Family, str] = {
     "vendor_breadth": "raw.breadth",
     "fred": "raw.rates",
     "option_eod": "raw.option_quote",
+    "events": "raw.macro_event",
 }
 VX_PROVIDER: dict[Family, str] = {
     "vx_current": "cfe_current",
@@ -66,7 +68,7 @@ class RowChecks:
 
 
 # raw tables that keep each row's line as read (quarantine rows built later point back to it)
-KEEPS_LINE = frozenset({"unicorn", "vendor_breadth", "option_eod"})
+KEEPS_LINE = frozenset({"unicorn", "vendor_breadth", "option_eod", "events"})
 
 
 @dataclass
@@ -152,6 +154,8 @@ def _parse_family(
                 splits.append(split_unicorn(f.content, f.ref.locator, bad_date_max_share=share))
             elif family == "option_eod":
                 splits.append(split_option_eod(f.content, f.ref.locator, bad_date_max_share=share))
+            elif family == "events":
+                splits.append(split_events(f.content, f.ref.locator, bad_date_max_share=share))
             else:
                 raise ValueError(f"unknown family {family!r}")
         except SourceError as exc:
@@ -164,6 +168,8 @@ def _parse_family(
         parsed = parse_cfe_files(splits)
     elif family == "option_eod":
         parsed = parse_option_eod_files(splits)
+    elif family == "events":
+        parsed = parse_events_files(splits)
     else:
         parsed = parse_unicorn_files(splits)
     return FamilyParse(parsed, failed)

@@ -187,6 +187,8 @@ class HttpSource:
             cat.unicorn_base_url,
             cat.fred_base_url,
             cat.vendor_breadth_url or "",
+            cat.events_macro_url or "",
+            cat.events_fomc_url or "",
         ]
         return frozenset((urlsplit(u).hostname or "").lower() for u in urls if urlsplit(u).hostname)
 

@@ -1,5 +1,6 @@
 """Plausibility of parsed rows: values within bounds, dates neither after the run date nor before
-a family's plausible start.
+a family's plausible start (a calendar of scheduled releases, family ``events``, is dated ahead
+on purpose: its limit is the last date of the exchange calendar alvh loads).
 
 A row that breaks a rule goes to quarantine with its file, line number and the line exactly as
 read; the rest of the file loads. The bounds are settings (``bounds_*``); the first plausible
@@ -15,6 +16,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from alvh.core.calendar import CALENDAR_END, CALENDAR_START
 from alvh.core.settings import setting_default
 from alvh.sources.base import Family
 
@@ -34,7 +36,11 @@ FIRST_DATE: dict[str, date] = {
     "fred": date(1900, 1, 1),
     "SPX_OPTIONS": date(1983, 3, 11),  # SPX options were first listed on 1983-03-11
     "VIX_OPTIONS": date(2006, 2, 24),  # VIX options on 2006-02-24
+    "events": CALENDAR_START,  # a release must fall within the exchange calendar alvh loads
 }
+# families whose rows are scheduled ahead (a calendar of releases): a date after the run date is
+# the point, so their limit is the last date of the exchange calendar instead
+SCHEDULED_UNTIL: dict[str, date] = {"events": CALENDAR_END}
 
 
 def _default(name: str) -> Range:
@@ -49,7 +55,18 @@ class Plausibility:
 
     SETTING_NAMES: ClassVar[dict[str, str]] = {
         name: f"bounds_{name}"
-        for name in ("vix", "vvix", "skew", "spx", "index_other", "vx", "breadth_issues", "breadth_volume", "rate")
+        for name in (
+            "vix",
+            "vvix",
+            "skew",
+            "spx",
+            "index_other",
+            "vx",
+            "breadth_issues",
+            "breadth_volume",
+            "rate",
+            "mp1",
+        )
     }
 
     latest: date
@@ -62,6 +79,7 @@ class Plausibility:
     breadth_issues: Range = field(default_factory=lambda: _default("bounds_breadth_issues"))
     breadth_volume: Range = field(default_factory=lambda: _default("bounds_breadth_volume"))
     rate: Range = field(default_factory=lambda: _default("bounds_rate"))
+    mp1: Range = field(default_factory=lambda: _default("bounds_mp1"))
 
 
 def _outside(value: pl.Expr, lo: float | pl.Expr, hi: float | pl.Expr) -> pl.Expr:
@@ -113,6 +131,8 @@ def _rules(family: Family, p: Plausibility) -> tuple[str, pl.Expr, list[tuple[st
             .otherwise(pl.lit(FIRST_DATE["SPX_OPTIONS"]))
         )
         return "quote_date", first, []
+    if family == "events":
+        return "release_date", pl.lit(FIRST_DATE["events"]), [("mp1", pl.lit(p.mp1[0]), pl.lit(p.mp1[1]))]
     raise ValueError(f"unknown family {family!r}")
 
 
@@ -127,8 +147,16 @@ def check_plausible(family: Family, rows: pl.DataFrame, p: Plausibility) -> tupl
         return rows, rows.select("file", "line_no", "raw_text", pl.lit(None, pl.String).alias("reason")).clear()
     date_col, first, checks = _rules(family, p)
     d = pl.col(date_col)
+    until = SCHEDULED_UNTIL.get(family)
+    late = (
+        pl.when(d > pl.lit(p.latest)).then(pl.format("date {} is after the run date {}", d, pl.lit(p.latest)))
+        if until is None
+        else pl.when(d > pl.lit(until)).then(
+            pl.format("date {} is after the last date of the exchange calendar alvh loads ({})", d, pl.lit(until))
+        )
+    )
     reasons = [
-        pl.when(d > pl.lit(p.latest)).then(pl.format("date {} is after the run date {}", d, pl.lit(p.latest))),
+        late,
         pl.when(d < first).then(pl.format("date {} is before this family's plausible start {}", d, first)),
     ]
     for col, lo, hi in checks:

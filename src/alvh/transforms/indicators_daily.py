@@ -15,8 +15,12 @@ Inputs are staging frames; the output is validated by ``alvh.schemas.marts.Indic
   else ``calm``. Null when the session has no VIX close.
 - Also carried for the signal engine: SPX and VVIX closes, and the latest 3-month T-bill rate on
   or before the session (percent) with the date it was observed.
+- The next scheduled FOMC decision, CPI or PPI release after the session's close
+  (:mod:`alvh.transforms.events`): what, when (date, time ET), the session it affects and how many
+  sessions away, and a second one affecting that same session. Information only: no rule reads it.
 
-Every column on a session depends only on data up to that session (no look-ahead).
+Every column on a session depends only on data up to that session (no look-ahead) — except the
+event columns, which read the published calendar of releases ahead, as a trader would.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import ClassVar
 import polars as pl
 
 from alvh.core.settings import setting_default
+from alvh.transforms.events import NEXT_EVENT_COLUMNS, next_events
 from alvh.transforms.indicators import ad_line, add_macd, add_rsi, macd_cross
 from alvh.transforms.term_structure import FORWARD_COLUMNS, TermStructureParams, build_term_structure
 
@@ -64,8 +69,10 @@ def build_indicators_daily(
     breadth: pl.DataFrame,
     rates: pl.DataFrame,
     params: IndicatorParams | None = None,
+    events: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per session in ``sessions`` (XNYS, ascending) with every indicator column."""
+    """One row per session in ``sessions`` (XNYS, ascending) with every indicator column;
+    ``events``: ``staging.macro_event`` rows (none: the event columns are null)."""
     p = params or IndicatorParams()
     base = pl.DataFrame({"session_date": sessions.cast(pl.Date)}).sort("session_date")
     vix = _close(index_daily, "VIX", "vix_close").join(base, on="session_date", how="semi").sort("session_date")
@@ -119,10 +126,25 @@ def build_indicators_daily(
         .then(pl.lit("elevated"))
         .otherwise(pl.lit("calm"))
     )
-    return frame.with_columns(
-        regime.alias("regime"),
-        pl.col("advances").is_null().alias("breadth_missing"),
-    ).select(COLUMNS)
+    calendar = events if events is not None else pl.DataFrame(schema=EVENTS_SCHEMA)
+    upcoming = next_events(base["session_date"], calendar)
+    return (
+        frame.with_columns(
+            regime.alias("regime"),
+            pl.col("advances").is_null().alias("breadth_missing"),
+        )
+        .join(upcoming, on="session_date", how="left")
+        .select(COLUMNS)
+    )
+
+
+EVENTS_SCHEMA = {
+    "event": pl.String,
+    "release_date": pl.Date,
+    "time_et": pl.String,
+    "session_date": pl.Date,
+    "scheduled": pl.Boolean,
+}
 
 
 COLUMNS = [
@@ -160,5 +182,6 @@ COLUMNS = [
     "vvix_close",
     "tbill_3m_pct",
     "tbill_3m_date",
-    *FORWARD_COLUMNS,  # last, so that a migrated warehouse (columns appended) has the same order
+    *FORWARD_COLUMNS,  # appended after the first columns, so that a migrated warehouse has the same order
+    *NEXT_EVENT_COLUMNS,  # appended last for the same reason
 ]

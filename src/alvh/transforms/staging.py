@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from alvh.core.calendar import session_mask, trading_days_to
+from alvh.core.calendar import next_session, session_mask, trading_days_to
 
 VX_PRECEDENCE = ("cfe_current", "cfe_legacy", "reconstructed")
 UNICORN_VOLUME_SHARES_FROM = date(2002, 6, 21)
@@ -315,3 +315,94 @@ def build_stg_option_quote(raw: pl.DataFrame) -> Staged:
         "disagree, left out (both lines quarantined)"
     )
     return Staged(frame=frame, excluded=conflicts.height, note=note, quarantine=quarantine)
+
+
+OPEN_ET, CLOSE_ET = "09:30", "16:00"  # NYSE regular hours, New York time (HH:MM compares as text)
+FOMC_ACTIONS = ("fomc_decision", "fomc_intermeeting")
+
+
+def affected_sessions(
+    release_date: pl.Series, time_et: pl.Series, after_close_by_default: pl.Series
+) -> tuple[pl.Series, pl.Series]:
+    """(session, timing) of each release: the NYSE session it affects and when it falls. Before
+    09:30 ET → ``before_open``, that session; 09:30–16:00 → ``during_session``, that session; at or
+    after 16:00 → ``after_close``, the next session; a day that is not a session → ``no_session``,
+    the next session. A release without a time is ``during_session`` (``after_close`` where
+    ``after_close_by_default``: an election's results)."""
+    days = release_date.cast(pl.Date)
+    on_session = session_mask(days)
+    nxt = {d: next_session(d) for d in days.unique().drop_nulls().to_list()}
+    frame = pl.DataFrame(
+        {"d": days, "t": time_et.cast(pl.String), "s": on_session, "late": after_close_by_default.cast(pl.Boolean)}
+    )
+    timing = (
+        pl.when(~pl.col("s"))
+        .then(pl.lit("no_session"))
+        .when(pl.col("t").is_null())
+        .then(pl.when(pl.col("late")).then(pl.lit("after_close")).otherwise(pl.lit("during_session")))
+        .when(pl.col("t") < OPEN_ET)
+        .then(pl.lit("before_open"))
+        .when(pl.col("t") < CLOSE_ET)
+        .then(pl.lit("during_session"))
+        .otherwise(pl.lit("after_close"))
+    )
+    frame = frame.with_columns(timing.alias("timing")).with_columns(
+        pl.when(pl.col("timing").is_in(["no_session", "after_close"]))
+        .then(pl.col("d").replace_strict(nxt, default=None, return_dtype=pl.Date))
+        .otherwise(pl.col("d"))
+        .alias("session")
+    )
+    return frame["session"].alias("session_date"), frame["timing"]
+
+
+def build_stg_macro_event(raw: pl.DataFrame) -> Staged:
+    """The macro calendar: every ``raw.macro_event`` row of the ``macro_events`` layout with the
+    session it affects (:func:`affected_sessions`), ``scheduled`` (false for intermeeting FOMC
+    actions), and for an FOMC decision or intermeeting action the ``fomc_dates`` surprise
+    ``mp1`` of the session it affects (null where that file has none or its sentinel). ``raw``
+    carries ``source_file, line_no``."""
+    cal = raw.filter(pl.col("calendar") == "macro_events").sort("release_date", "event")
+    session, timing = affected_sessions(cal["release_date"], cal["time_et"], cal["event"] == "election")
+    cal = cal.with_columns(session, timing)
+    fomc = raw.filter(pl.col("calendar") == "fomc_dates")
+    f_session, _ = affected_sessions(fomc["release_date"], fomc["time_et"], pl.Series([False] * fomc.height))
+    surprise = (
+        fomc.with_columns(f_session)
+        .group_by("session_date")
+        .agg(pl.col("mp1").first(), pl.len().alias("_n"), pl.col("release_date").min().alias("_fomc_date"))
+        .filter(pl.col("_n") == 1)  # two actions affecting one session: which surprise is whose is unknown
+    )
+    is_action = pl.col("event").is_in(list(FOMC_ACTIONS))
+    joined = cal.join(surprise, on="session_date", how="left", suffix="_bm")
+    frame = joined.select(
+        "event",
+        "release_date",
+        "time_et",
+        "session_date",
+        "timing",
+        (pl.col("event") != "fomc_intermeeting").alias("scheduled"),
+        "period",
+        "ref_period",
+        "detail",
+        pl.when(is_action).then(pl.col("mp1_bm")).otherwise(None).alias("mp1"),
+        "source_page",
+        "source_file",
+        "line_no",
+    ).sort("release_date", "event")
+    by_kind = frame.group_by("event").len().sort("event")
+    note = f"{frame.height} releases ({', '.join(f'{e} {n}' for e, n in by_kind.iter_rows())})"
+    if fomc.height:
+        f_sessions = fomc.with_columns(f_session)["session_date"]
+        lo, hi = f_sessions.min(), f_sessions.max()
+        assert isinstance(lo, date) and isinstance(hi, date)
+        actions = joined.filter(is_action & pl.col("session_date").is_between(lo, hi))
+        matched = actions.filter(pl.col("_fomc_date").is_not_null())
+        with_mp1 = matched.filter(pl.col("mp1_bm").is_not_null()).height
+        in_span = f_sessions.filter(f_sessions >= cal["session_date"].min()) if cal.height else f_sessions.clear()
+        unmatched = int((~in_span.is_in(matched["session_date"].implode())).sum())
+        note += (
+            f"; FOMC actions within fomc_dates.csv's span ({lo} → {hi}): {matched.height} of {actions.height} "
+            f"found there, {with_mp1} with an MP1 surprise; {unmatched} of its {in_span.len()} rows from the "
+            "calendar's start match no FOMC action of the calendar"
+        )
+    return Staged(frame=frame, excluded=0, note=note)

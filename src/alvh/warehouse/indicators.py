@@ -18,6 +18,7 @@ def load_indicator_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFr
         "vx": con.sql("SELECT trade_date, contract_expiry, is_monthly, settle FROM staging.stg_vx_futures").pl(),
         "breadth": con.sql("SELECT session_date, advances, declines FROM staging.stg_breadth").pl(),
         "rates": con.sql("SELECT date, series, value FROM staging.stg_rates").pl(),
+        "events": con.sql("SELECT event, release_date, time_et, session_date, scheduled FROM staging.macro_event").pl(),
     }
 
 

@@ -77,6 +77,21 @@ def session_plan(con: duckdb.DuckDBPyConnection, d: date) -> tuple[dict[str, Any
     return signal.row(0, named=True), layers.pl().to_dicts()
 
 
+def next_event_on(con: duckdb.DuckDBPyConnection, d: date) -> tuple[str | None, int | None]:
+    """Session ``d``'s next scheduled FOMC/CPI/PPI release as published in words
+    (``marts.hedge_signal_daily.next_event``) and how many sessions away it is
+    (``marts.indicators_daily.next_event_sessions``); (None, None) where there is none."""
+    rows = con.execute(
+        "SELECT s.next_event, m.next_event_sessions FROM marts.hedge_signal_daily s "
+        "LEFT JOIN marts.indicators_daily m USING (session_date) WHERE s.session_date = ?",
+        [d],
+    ).fetchall()
+    if not rows:
+        return None, None
+    sentence, sessions = rows[0]
+    return sentence, None if sessions is None else int(sessions)
+
+
 def unpublished_message(con: duckdb.DuckDBPyConnection, d: date, today: date) -> str:
     """Why session ``d`` has no published signal and what would publish it: which sessions are
     published, and `alvh backfill` only where the warehouse's data can give a signal for ``d``."""

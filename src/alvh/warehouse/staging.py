@@ -26,6 +26,10 @@ def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         "raw.vx_futures": con.sql("SELECT * FROM raw.vx_futures").pl(),
         "raw.breadth": con.sql("SELECT provider, series, session_date, value FROM raw.breadth").pl(),
         "raw.rates": con.sql("SELECT series, date, value FROM raw.rates").pl(),
+        "raw.macro_event": con.sql(
+            "SELECT calendar, event, period, release_date, time_et, ref_period, detail, source_page, mp1, "
+            "source_file, line_no FROM raw.macro_event"
+        ).pl(),
     }
 
 

@@ -19,6 +19,9 @@ import polars as pl
 from alvh.warehouse.ddl import LOAD_META_COLUMNS, column_order, primary_key
 
 DATE_KEYS = ("date", "trade_date", "session_date", "quote_date")  # the key column that dates a revised row
+# a value column that dates a row whose key has no date (a scheduled release, keyed by what it is
+# of): a revised row is dated by the earlier of its stored and its new value
+DATED_VALUES = ("release_date",)
 # columns written with a row but never compared: the line as read is not a value of the row
 NOT_COMPARED = ("raw_text",)
 
@@ -118,7 +121,13 @@ def _changes_sql(table: str, model: type[pa.DataFrameModel]) -> str:
     on = " AND ".join(f"t.{k} = i.{k}" for k in key)
     row_key = " || ', ' || ".join(f"'{k}=' || CAST(i.{k} AS VARCHAR)" for k in key)
     date_key = next((k for k in key if k in DATE_KEYS), None)
-    row_date = f"i.{date_key}" if date_key else "CAST(NULL AS DATE)"
+    dated = next((c for c in _value_columns(model) if c in DATED_VALUES), None)
+    if date_key:
+        row_date = f"i.{date_key}"
+    elif dated:
+        row_date = f"least(t.{dated}, i.{dated})"
+    else:
+        row_date = "CAST(NULL AS DATE)"
     return " UNION ALL ".join(
         f"SELECT {row_key} AS row_key, {row_date} AS row_date, '{c}' AS column_name, "
         f"CAST(t.{c} AS VARCHAR) AS old_value, CAST(i.{c} AS VARCHAR) AS new_value, "

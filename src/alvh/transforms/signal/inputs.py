@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from alvh.transforms.events import NextEvent
 from alvh.transforms.signal.option_quotes import Chain, chain_of
 from alvh.transforms.signal.params import LAYERS, HedgeParams, rate_of
 
@@ -67,6 +68,7 @@ class DayInputs:
     cross: int | None
     regime: str | None
     layers: tuple[LayerInputs, LayerInputs, LayerInputs]
+    next_event: NextEvent | None = None  # the next scheduled FOMC/CPI/PPI release (information only)
 
     @property
     def expiries(self) -> list[date]:
@@ -118,6 +120,7 @@ def day_inputs(row: dict[str, Any], quotes: Quotes, p: HedgeParams) -> DayInputs
         cross=row.get("macd_cross"),
         regime=row.get("regime"),
         layers=(layers[0], layers[1], layers[2]),
+        next_event=NextEvent.from_row(row),
     )
 
 

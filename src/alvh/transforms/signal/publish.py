@@ -49,6 +49,7 @@ def base_signal(row: dict[str, Any], day: DayInputs, ic: IcBook, p: HedgeParams)
         "short_put": ic.short_put,
         "short_call": ic.short_call,
         "method_version": p.method_version,
+        "next_event": day.next_event.sentence() if day.next_event is not None else None,
     }
 
 
@@ -99,7 +100,8 @@ def layer_rows(
 ) -> list[dict[str, Any]]:
     """One row per layer: the model (strike, price, delta, h), holdings before and after, action
     and reason. A ROLL/OPEN/HARVEST that changes nothing in its layer is published as HOLD (a
-    roll stays ROLL)."""
+    roll stays ROLL). A layer that trades the session before a scheduled FOMC/CPI/PPI release
+    says so at the end of its reason (information only)."""
     rows: list[dict[str, Any]] = []
     for j, dec in enumerate(decisions):
         x = day.layers[j]
@@ -110,6 +112,8 @@ def layer_rows(
         reason = dec.reason + forward_note(day, j)
         if day.breadth_missing and "breadth missing" not in reason:
             reason += BREADTH_NOTE
+        if (traded or dec.target != s.current[j]) and day.next_event is not None:
+            reason += day.next_event.trade_note()
         rows.append(layer_row(day, j, s.models[j], s.current[j], s.q[j], dec.target, action, reason))
     if beyond:
         held = ", ".join(str(e) for e in beyond)

@@ -152,10 +152,18 @@ def step(
     spend += _cash(orders[len(settles) :])
     layers = layer_rows(day, s, decisions, orders, beyond=sorted({e for e, _ in new_book if e > day.expiries[2]}))
     signal = signal_row(row, day, s, ic, live, layers, new_book, px, spend, rolled, p)
-    rows = with_price_source([o.as_row(day.session) for o in orders], chains)
+    rows = with_price_source([event_noted(o.as_row(day.session), day) for o in orders], chains)
     marks = with_price_source(position_rows(day.session, new_book), chains)
     positions = [{c: v for c, v in r.items() if c not in ("bid", "ask")} for r in marks]
     return DayResult(signal, layers, rows, positions, new_book, ic, day), spend
+
+
+def event_noted(row: dict[str, Any], day: DayInputs) -> dict[str, Any]:
+    """An order row whose reason says it is traded the session before a scheduled FOMC/CPI/PPI
+    release (a settlement is not a trade: left as it is). Information only."""
+    if row["action"] == "SETTLE" or day.next_event is None:
+        return row
+    return row | {"reason": row["reason"] + day.next_event.trade_note()}
 
 
 def _roll_why(e: date, k: float, book: Book, left: int, p: HedgeParams) -> str:
