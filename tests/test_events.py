@@ -513,3 +513,33 @@ def test_the_loaded_fixture_has_the_calendar(loaded_warehouse: Path) -> None:
     assert q(loaded_warehouse, "SELECT count(*) FROM staging.macro_event") == [(1433,)]
     frame = pl.DataFrame(q(loaded_warehouse, "SELECT count(*) FROM meta.quarantine WHERE source = 'events'"))
     assert frame.item() == 20
+
+
+def test_an_older_warehouse_gets_the_event_columns_appended(tmp_path: Path) -> None:
+    """A warehouse file from before the calendar: its marts lack the next-event columns and it
+    has no event tables; opening it adds them (nullable, last), so the column order is the
+    model's."""
+    from alvh.schemas.registry import TABLES
+    from alvh.warehouse.ddl import column_order
+
+    db = tmp_path / "old.duckdb"
+    with open_warehouse(db) as con:
+        for col in ("next_event", "next_event_date", "next_event_time_et", "next_event_session"):
+            con.execute(f"ALTER TABLE marts.indicators_daily DROP COLUMN {col}")
+        con.execute("ALTER TABLE marts.indicators_daily DROP COLUMN next_event_sessions")
+        con.execute("ALTER TABLE marts.indicators_daily DROP COLUMN next_event_also")
+        con.execute("ALTER TABLE marts.hedge_signal_daily DROP COLUMN next_event")
+        con.execute("DROP TABLE raw.macro_event")
+        con.execute("DROP TABLE staging.macro_event")
+    with open_warehouse(db) as con:
+        for table in ("marts.indicators_daily", "marts.hedge_signal_daily", "raw.macro_event", "staging.macro_event"):
+            schema, name = table.split(".")
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [schema, name],
+                ).fetchall()
+            ]
+            assert cols == column_order(TABLES[table]), table
