@@ -46,6 +46,9 @@ class BacktestDaily(pa.DataFrameModel):
     stale: bool = pa.Field(description="the engine could not trade (missing input)")
     hedge_mark_carried: bool = pa.Field(description="a held contract had no price: previous mark carried")
     ic_settle_proxy: bool = pa.Field(description="IC settled at the SPX close (no open in the data)")
+    ic_settle_open_suspect: bool = pa.Field(
+        description="IC settled on an SPX opening print equal to the prior close (a repeated print, flagged)"
+    )
 
     class Config:
         strict = True

@@ -94,6 +94,7 @@ class Market:
 
     def __post_init__(self) -> None:
         self.by_date = {r["session_date"]: r for r in self.rows}
+        self._days = sorted(self.by_date)
         self.quotes = CurveQuotes(ForwardCurves(self.settles), self.vix_open)
 
     def settle_of(self, d: date, expiry: date) -> float | None:
@@ -110,6 +111,17 @@ class Market:
     def rate(self, d: date, default: float) -> float:
         row = self.by_date.get(d)
         return rate_of(row, default) if row else default
+
+    def spx_open_suspect(self, d: date) -> bool:
+        """True when the session's SPX opening print equals the previous session's close exactly:
+        a source that repeats the prior close as the open (Yahoo's, on some expiries) — the IC
+        settles on it all the same, flagged (§9)."""
+        o = self.spx_open.get(d)
+        if o is None:
+            return False
+        i = bisect_left(self._days, d)
+        prev = self.by_date[self._days[i - 1]].get("spx_close") if 0 < i <= len(self._days) else None
+        return prev is not None and float(prev) == float(o)
 
 
 @dataclass
@@ -239,6 +251,7 @@ def ic_daily(
     cash = dict.fromkeys(sessions, 0.0)
     cost = dict.fromkeys(sessions, 0.0)
     proxy = dict.fromkeys(sessions, False)
+    suspect = dict.fromkeys(sessions, False)
     cycles = {ic.opened: ic for ic in ics.values() if ic.opened in day_set}  # opened inside the run
     legs_rows = []
     for opened, ic in sorted(cycles.items()):
@@ -249,6 +262,8 @@ def ic_daily(
             s_open = market.spx_open.get(e)
             if s_open is None:
                 s_open, proxy[e] = float(market.by_date[e]["spx_close"]), True
+            else:
+                suspect[e] = market.spx_open_suspect(e)
             for leg in ic.legs:
                 intrinsic = max(s_open - leg.strike, 0.0) if leg.is_call else max(leg.strike - s_open, 0.0)
                 cash[e] += leg.qty * intrinsic * 100.0
@@ -285,6 +300,7 @@ def ic_daily(
             "ic_costs": [cost[d] for d in sessions],
             "ic_mark": [mark[d] for d in sessions],
             "ic_settle_proxy": [proxy[d] for d in sessions],
+            "ic_settle_open_suspect": [suspect[d] for d in sessions],
         }
     )
 

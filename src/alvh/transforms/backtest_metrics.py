@@ -354,7 +354,7 @@ def loss_offset(hedge_pnl: float | None, ic_pnl: float | None) -> float | None:
 @dataclass(frozen=True)
 class EventInputs:
     daily: pl.DataFrame  # all strategies
-    flags: pl.DataFrame  # session_date, breadth_missing, term_structure_complete
+    flags: pl.DataFrame  # session_date, breadth_missing, term_structure_complete[, spx_open_suspect]
     rows: Mapping[date, Mapping[str, Any]]  # marts.indicators_daily rows by session
     settles: Mapping[tuple[date, date], float]  # (trade date, expiry) → VX settle (final on expiry)
     params: LadderParams  # the hedge settings of the run (weights, target delta, σ term scaling, rate)
@@ -375,6 +375,11 @@ def event_study(events: pl.DataFrame, inp: EventInputs) -> pl.DataFrame:
             gaps.append("breadth missing")
         if (~fl["term_structure_complete"]).any():
             gaps.append("VX settle missing (forward interpolated)")
+        if "spx_open_suspect" in fl.columns:
+            suspect = fl.filter(pl.col("spx_open_suspect"))
+            if suspect.height:
+                days = ", ".join(str(d) for d in suspect["session_date"])
+                gaps.append(f"IC settled on an SPX open equal to the prior close ({days})")
         rise = ev["vix_peak"] - ev["vix_start"]
         base_dd = _window_dd(unhedged, a, e)
         start_row, peak_row = inp.rows.get(a), inp.rows.get(pk)

@@ -68,7 +68,12 @@ def run_backtest(
     events = pl.concat([detected, named_windows(vix)], how="diagonal_relaxed").filter(
         (pl.col("end") >= sessions[0]) & (pl.col("start") <= sessions[-1])
     )
-    flags = in_range.select("session_date", "breadth_missing", "term_structure_complete")
+    expiries = {x.expiry for x in ics.values()}  # the IC settles at these sessions' SPX open
+    flags = in_range.select("session_date", "breadth_missing", "term_structure_complete").with_columns(
+        spx_open_suspect=pl.Series(
+            [d in expiries and market.spx_open_suspect(d) for d in in_range["session_date"]], dtype=pl.Boolean
+        )
+    )
     ladder = next((st.hedge for st in strategies if st.kind == "alvh"), base)  # §9 static ladder settings
     study = event_study(events, EventInputs(daily, flags, market.by_date, market.settles, ladder))
     cycles = list({x.opened: x for x in ics.values() if x.opened >= sessions[0]}.values())
