@@ -678,7 +678,12 @@ def backtest(
     train_years: Annotated[int, typer.Option("--train-years", min=1, help="walk-forward training window")] = 3,
     test_years: Annotated[int, typer.Option("--test-years", min=1, help="walk-forward test window")] = 1,
     objective: Annotated[
-        str, typer.Option("--objective", help="walk-forward choice: net, calmar or max_drawdown")
+        str,
+        typer.Option(
+            "--objective",
+            help="walk-forward choice: net, calmar, max_drawdown, or a tail objective: cvar (worst 5 % of months), "
+            "worst20 (worst 20-session loss), crisis (P&L over the named crisis windows)",
+        ),
     ] = "net",
     grid: Annotated[
         Path | None, typer.Option("--grid", help="walk-forward grid (sweep TOML; default: a 27-point grid)")
@@ -697,8 +702,9 @@ def backtest(
     from alvh.pipeline.backtest import backtest_flow, sweep_flow
 
     settings = load_settings(warehouse=warehouse, dask_address=dask_address)
-    if objective not in ("net", "calmar", "max_drawdown"):
-        _fail(f"--objective must be net, calmar or max_drawdown, got {objective!r}", 2)
+    objectives = ("net", "calmar", "max_drawdown", "cvar", "worst20", "crisis")
+    if objective not in objectives:
+        _fail(f"--objective must be one of {', '.join(objectives)}, got {objective!r}", 2)
     if engine not in ("compiled", "readable"):
         _fail(f"--engine must be compiled or readable, got {engine!r}", 2)
     with progress_bars(26) as on_progress:

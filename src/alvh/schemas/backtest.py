@@ -154,6 +154,9 @@ class BacktestSweep(pa.DataFrameModel):
     hedge_pnl_usd: float
     costs_usd: float = pa.Field(ge=0)
     contracts_traded: pl.Int64 = pa.Field(ge=0)
+    cvar5_monthly_net_usd: float = pa.Field(description="mean of the worst 5 % of calendar months' net P&L")
+    worst_20d_net_usd: float = pa.Field(description="worst net P&L over any 20 consecutive sessions")
+    crisis_pnl_net_usd: float = pa.Field(description="net P&L summed over the §9 named crisis windows in the run")
 
     class Config:
         strict = True
@@ -169,7 +172,7 @@ class BacktestWalkForward(pa.DataFrameModel):
     run_id: str
     fold: pl.Int64 = pa.Field(ge=1)
     strategy: str = pa.Field(isin=["chosen", "default", "unhedged"])  # type: ignore[assignment]
-    objective: str = pa.Field(isin=["net", "calmar", "max_drawdown"])
+    objective: str = pa.Field(isin=["net", "calmar", "max_drawdown", "cvar", "worst20", "crisis"])
     train_start: date
     train_end: date
     test_start: date
@@ -183,6 +186,10 @@ class BacktestWalkForward(pa.DataFrameModel):
     oos_max_drawdown_net_usd: float = pa.Field(le=0)
     oos_calmar_net: float = pa.Field(nullable=True)
     oos_costs_usd: float = pa.Field(ge=0)
+    is_score: float = pa.Field(description="the objective's score in sample (higher is better)")
+    oos_cvar5_monthly_net_usd: float
+    oos_worst_20d_net_usd: float
+    oos_crisis_pnl_net_usd: float
 
     class Config:
         strict = True

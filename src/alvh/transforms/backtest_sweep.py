@@ -85,8 +85,11 @@ def _drawdown(eq: np.ndarray) -> float:
     return float((eq - np.maximum.accumulate(eq)).min())
 
 
-def metrics(eq_gross: np.ndarray, eq_net: np.ndarray, capital: float) -> dict[str, Any]:
-    """Total P&L, max drawdown and Calmar, gross and net (as ``summary_metrics`` defines them)."""
+def metrics(
+    eq_gross: np.ndarray, eq_net: np.ndarray, capital: float, sessions: Sequence[date] | None = None
+) -> dict[str, Any]:
+    """Total P&L, max drawdown and Calmar, gross and net (as ``summary_metrics`` defines them),
+    and — given the ``sessions`` — the tail measures of the net equity (:func:`tail_metrics`)."""
     years = max(len(eq_gross) / 252.0, 1e-9)
     out: dict[str, Any] = {}
     for kind, eq in (("gross", eq_gross), ("net", eq_net)):
@@ -96,7 +99,64 @@ def metrics(eq_gross: np.ndarray, eq_net: np.ndarray, capital: float) -> dict[st
         out[f"total_pnl_{kind}_usd"] = total
         out[f"max_drawdown_{kind}_usd"] = dd
         out[f"calmar_{kind}"] = ann / (abs(dd) / capital) if dd < 0 else None
+    if sessions is not None:
+        out |= tail_metrics(eq_net, sessions)
     return out
+
+
+CVAR_LEVEL = 0.05  # the worst 5 % of months
+WORST_WINDOW = 20  # sessions
+
+
+def monthly_pnl(eq: np.ndarray, sessions: Sequence[date]) -> np.ndarray:
+    """P&L of each calendar month (dollars): the month's last equity minus the previous month's
+    last (the first month from 0, where the run starts flat)."""
+    ends = [i for i in range(len(sessions)) if i == len(sessions) - 1 or sessions[i + 1].month != sessions[i].month]
+    last = np.asarray([eq[i] for i in ends])
+    return np.diff(np.concatenate([[0.0], last]))
+
+
+def cvar(values: np.ndarray, level: float = CVAR_LEVEL) -> float:
+    """Mean of the worst ``level`` share of ``values`` (at least one value): CVaR, in dollars
+    (negative is a loss)."""
+    n = max(1, int(np.ceil(level * len(values))))
+    return float(np.sort(values)[:n].mean())
+
+
+def worst_window_loss(eq: np.ndarray, window: int = WORST_WINDOW) -> float:
+    """The worst change of ``eq`` from one session's close to a close at most ``window`` sessions
+    later (from a flat start), dollars."""
+    e = np.concatenate([[0.0], eq])
+    return float(min((e[k:] - e[:-k]).min() for k in range(1, min(window, len(e) - 1) + 1)))
+
+
+def crisis_pnl(eq: np.ndarray, sessions: Sequence[date]) -> float:
+    """Net P&L summed over the §9 named windows inside the run: each from its start's close (or
+    the run's first session) to its end's close (or the run's last)."""
+    from bisect import bisect_left, bisect_right
+
+    from alvh.transforms.backtest_metrics import NAMED_WINDOWS
+
+    total = 0.0
+    for _, start, _, end in NAMED_WINDOWS:
+        if end < sessions[0] or start > sessions[-1]:
+            continue
+        i = max(bisect_right(sessions, start) - 1, 0)
+        j = max(min(bisect_left(sessions, end), len(sessions) - 1), i)
+        if sessions[j] > end and j > i:
+            j -= 1
+        total += float(eq[j] - eq[i])
+    return total
+
+
+def tail_metrics(eq_net: np.ndarray, sessions: Sequence[date]) -> dict[str, float]:
+    """Net-of-cost tail measures: CVaR 5 % of monthly P&L, the worst 20-session loss and the P&L
+    over the named crisis windows (dollars; higher is better for each)."""
+    return {
+        "cvar5_monthly_net_usd": cvar(monthly_pnl(eq_net, sessions)),
+        "worst_20d_net_usd": worst_window_loss(eq_net),
+        "crisis_pnl_net_usd": crisis_pnl(eq_net, sessions),
+    }
 
 
 def evaluate(group: SweepGroup, c: SweepConfig) -> dict[str, Any]:
@@ -117,7 +177,7 @@ def evaluate(group: SweepGroup, c: SweepConfig) -> dict[str, Any]:
     net = gross - costs
     return {
         "config": c.name,
-        **metrics(gross, net, group.capital),
+        **metrics(gross, net, group.capital, group.arrays.sessions),
         "hedge_pnl_usd": float(hedge_eq[-1]),
         "costs_usd": float(costs[-1]),
         "contracts_traded": traded,

@@ -8,7 +8,10 @@ it starts at the first SPX monthly expiry on or after its first day, with a fres
 empty hedge book, so no window inherits positions chosen with another's settings.
 
 Objectives (net of costs): ``net`` — the largest total P&L; ``calmar`` — the largest Calmar
-ratio (a window without a drawdown ranks first); ``max_drawdown`` — the shallowest max drawdown.
+ratio (a window without a drawdown ranks first); ``max_drawdown`` — the shallowest max drawdown;
+the tail objectives a hedge is bought for: ``cvar`` — the least bad mean of the worst 5 % of
+months; ``worst20`` — the least bad 20-session loss; ``crisis`` — the best P&L summed over the
+§9 named crisis windows inside the window.
 Ties keep the earlier configuration of the grid.
 """
 
@@ -24,7 +27,8 @@ from alvh.transforms.backtest import Market, first_cycle_start
 from alvh.transforms.backtest_prep import EngineArrays
 from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, evaluate, group_key, prepare_group
 
-OBJECTIVES = ("net", "calmar", "max_drawdown")
+OBJECTIVES = ("net", "calmar", "max_drawdown", "cvar", "worst20", "crisis")
+TAIL_COLUMNS = {"cvar": "cvar5_monthly_net_usd", "worst20": "worst_20d_net_usd", "crisis": "crisis_pnl_net_usd"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ def score(row: dict[str, Any], objective: str) -> float:
         return float("inf") if c is None else float(c)
     if objective == "max_drawdown":
         return float(row["max_drawdown_net_usd"])
+    if objective in TAIL_COLUMNS:
+        return float(row[TAIL_COLUMNS[objective]])
     raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
 
@@ -155,6 +161,10 @@ def fold_rows(
                 "oos_max_drawdown_net_usd": oos["max_drawdown_net_usd"],
                 "oos_calmar_net": oos["calmar_net"],
                 "oos_costs_usd": oos["costs_usd"],
+                "is_score": score(is_row, objective),
+                "oos_cvar5_monthly_net_usd": oos["cvar5_monthly_net_usd"],
+                "oos_worst_20d_net_usd": oos["worst_20d_net_usd"],
+                "oos_crisis_pnl_net_usd": oos["crisis_pnl_net_usd"],
             }
         )
     return out
