@@ -162,12 +162,16 @@ def test_loss_offset_is_null_when_the_ic_gains() -> None:
     assert loss_offset(None, -1.0) is None
 
 
-def daily_frame(strategy: str, ic: list[float], hedge: list[float], days: list[date]) -> pl.DataFrame:
+def daily_frame(
+    strategy: str, ic: list[float], hedge: list[float], days: list[date], put: list[float] | None = None
+) -> pl.DataFrame:
+    """A daily frame; ``put`` is the IC's put side (default: the whole IC)."""
     return pl.DataFrame(
         {
             "strategy": strategy,
             "session_date": days,
             "ic_equity": [float(x) for x in ic],
+            "ic_put_equity": [float(x) for x in (put if put is not None else ic)],
             "hedge_equity": [float(x) for x in hedge],
             "equity_net": [float(a + b) for a, b in zip(ic, hedge, strict=True)],
             "contracts_held": [10] * len(days),
@@ -181,7 +185,11 @@ def test_event_study_ratios_from_start_close_to_peak() -> None:
     rows = {d0: start_row(session_date=d0), pk: peak_row(session_date=pk)}
     # equity at the start's close: IC 1,000, hedge 100; at the peak: IC −9,000, hedge 15,100
     steward = daily_frame(
-        "alvh_steward", [0, 1_000, -4_000, -9_000, -7_000, -6_000], [0, 100, 5_000, 15_100, 9_000, 8_000], days
+        "alvh_steward",
+        [0, 1_000, -4_000, -9_000, -7_000, -6_000],
+        [0, 100, 5_000, 15_100, 9_000, 8_000],
+        days,
+        put=[0, 600, -5_000, -9_500, -8_000, -7_500],  # the call side: 0, 400, 1,000, 500, 1,000, 1,500
     )
     unhedged = daily_frame("unhedged", [0, 1_000, -4_000, -9_000, -7_000, -6_000], [0.0] * 6, days)
     gainer = daily_frame("ic_gains", [0, 1_000, 2_000, 3_000, 2_500, 2_000], [0, 100, 50, 0, 0, 0], days)
@@ -199,6 +207,8 @@ def test_event_study_ratios_from_start_close_to_peak() -> None:
     assert s["loss_offset"] == pytest.approx(1.5)
     # window P&L runs from the start's close to the end
     assert s["ic_pnl_usd"] == -7_000.0 and s["hedge_pnl_usd"] == 7_900.0 and s["net_pnl_usd"] == 900.0
+    # the IC split by side over the window: puts 600 → −7,500, calls 400 → 1,500
+    assert s["ic_put_pnl_usd"] == -8_100.0 and s["ic_call_pnl_usd"] == 1_100.0
     assert by["unhedged"]["loss_offset"] == 0.0
     assert by["ic_gains"]["ic_pnl_to_peak_usd"] == 2_000.0
     assert by["ic_gains"]["loss_offset"] is None

@@ -164,7 +164,24 @@ def markdown_tables(res: BacktestResult) -> str:
             f"{_usd(un['max_drawdown_usd'])} / {_usd(st['max_drawdown_usd'])} | "
             f"{'' if sc is None else f'{sc:.0%}'} | {'' if lo is None else f'{lo:.2f}'} | {st['data_gaps'] or ''} |"
         )
+    lines += ["", side_sentence(res)]
     return "\n".join(lines) + "\n"
+
+
+def side_sentence(res: BacktestResult) -> str:
+    """The IC's P&L by side over the run, in one plain paragraph (from the unhedged program)."""
+    c = res.ic_sides
+    if c.is_empty():
+        return ""
+    put, call = c["put_pnl_usd"], c["call_pnl_usd"]
+    return (
+        f"The IC program by side over {c.height} cycles (before costs): put side {_usd(float(put.sum()))} "
+        f"({int((put < 0).sum())} losing cycles, {_usd(float(put.filter(put < 0).sum()))} lost), call side "
+        f"{_usd(float(call.sum()))} ({int((call < 0).sum())} losing cycles, "
+        f"{_usd(float(call.filter(call < 0).sum()))} lost). "
+        "A VIX-call hedge can offset the put side's losses (SPX falls, VIX rises); the call side loses in rallies, "
+        "when VIX falls and the hedge loses too."
+    )
 
 
 def write_report(res: BacktestResult, path: Path) -> Path:
@@ -199,6 +216,8 @@ def write_report(res: BacktestResult, path: Path) -> Path:
         "window_end",
         "vix_rise",
         "ic_pnl_usd",
+        "ic_put_pnl_usd",
+        "ic_call_pnl_usd",
         "hedge_pnl_usd",
         "net_pnl_usd",
         "max_drawdown_usd",
@@ -225,9 +244,13 @@ def write_report(res: BacktestResult, path: Path) -> Path:
     ]
     if "events" in figs:
         parts.append(f"<h2>Volatility events</h2><img alt='events' src='{figs['events']}'>")
+    cycles = res.ic_sides
     parts += [
         "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in EVENT_DEFINITIONS) + "</ul>",
         _table(events, event_cols),
+        "<h2>The IC's P&amp;L by side, per cycle</h2>",
+        f"<p>{html.escape(side_sentence(res))}</p>",
+        _table(cycles, ["opened", "expiry", "ic_pnl_usd", "put_pnl_usd", "call_pnl_usd"]),
         f"<h2>The ladder</h2><img alt='ladder' src='{figs['ladder']}'>",
         "<h2>Model assumptions and known biases</h2><ul>",
     ]

@@ -34,6 +34,8 @@ class BacktestDaily(pa.DataFrameModel):
     strategy: str  # type: ignore[assignment]
     session_date: date
     ic_equity: float
+    ic_put_equity: float = pa.Field(description="the IC's put side (short put spread): credit, settlement, mark")
+    ic_call_equity: float = pa.Field(description="the IC's call side (short call spread)")
     hedge_equity: float
     costs_cum: float = pa.Field(ge=0)
     equity_gross: float
@@ -72,6 +74,12 @@ class BacktestEvent(pa.DataFrameModel):
     vix_peak: float
     vix_rise: float
     ic_pnl_usd: float
+    ic_put_pnl_usd: float = pa.Field(
+        description="the IC's put side over the window (the loss a VIX-call hedge can offset)"
+    )
+    ic_call_pnl_usd: float = pa.Field(
+        description="the IC's call side over the window (a rally: VIX calls do not offset it)"
+    )
     hedge_pnl_usd: float
     net_pnl_usd: float
     max_drawdown_usd: float = pa.Field(le=0)
@@ -211,3 +219,4 @@ class BacktestResult:
     market_frame: pl.DataFrame
     trades: dict[str, Any] = field(default_factory=dict)  # strategy → its trades (orders, positions)
     params: dict[str, Any] = field(default_factory=dict)
+    ic_sides: pl.DataFrame = field(default_factory=pl.DataFrame)  # per IC cycle: put and call side P&L

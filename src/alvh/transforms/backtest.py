@@ -250,12 +250,14 @@ def ic_daily(
     day_set = set(sessions)
     cash = dict.fromkeys(sessions, 0.0)
     cost = dict.fromkeys(sessions, 0.0)
+    put_cash = dict.fromkeys(sessions, 0.0)  # the put side's share of ``cash`` (the rest is the call side's)
     proxy = dict.fromkeys(sessions, False)
     suspect = dict.fromkeys(sessions, False)
     cycles = {ic.opened: ic for ic in ics.values() if ic.opened in day_set}  # opened inside the run
     legs_rows = []
     for opened, ic in sorted(cycles.items()):
         cash[opened] += ic.credit_usd
+        put_cash[opened] -= sum(leg.qty * leg.entry_price for leg in ic.legs if not leg.is_call) * 100.0
         cost[opened] += costs.spx(sum(abs(leg.qty) for leg in ic.legs))
         e = ic.expiry
         if e in day_set:
@@ -267,6 +269,8 @@ def ic_daily(
             for leg in ic.legs:
                 intrinsic = max(s_open - leg.strike, 0.0) if leg.is_call else max(leg.strike - s_open, 0.0)
                 cash[e] += leg.qty * intrinsic * 100.0
+                if not leg.is_call:
+                    put_cash[e] += leg.qty * intrinsic * 100.0
         for d in sessions[bisect_left(sessions, opened) : bisect_left(sessions, e)]:  # opened <= d < e
             row = market.by_date[d]
             for leg in ic.legs:
@@ -283,6 +287,7 @@ def ic_daily(
                     )
                 )
     mark = dict.fromkeys(sessions, 0.0)
+    put_mark = dict.fromkeys(sessions, 0.0)
     if legs_rows:
         days = [x[0] for x in legs_rows]
         k, call, qty, dte, s, v, r = (np.array([x[i] for x in legs_rows]) for i in range(1, 8))
@@ -291,8 +296,10 @@ def ic_daily(
             s, k, t, v, a=p.ic.smile_a, b_put=p.ic.smile_b_put, b_call=p.ic.smile_b_call, floor=p.ic.smile_floor
         )
         px = np.asarray(black_scholes(s, k, t, r, sig, call.astype(bool), q))
-        for day, val in zip(days, qty.astype(float) * px * 100.0, strict=True):
+        for day, val, is_call in zip(days, qty.astype(float) * px * 100.0, call.astype(bool), strict=True):
             mark[day] += float(val)
+            if not is_call:
+                put_mark[day] += float(val)
     return pl.DataFrame(
         {
             "session_date": list(sessions),
@@ -301,6 +308,8 @@ def ic_daily(
             "ic_mark": [mark[d] for d in sessions],
             "ic_settle_proxy": [proxy[d] for d in sessions],
             "ic_settle_open_suspect": [suspect[d] for d in sessions],
+            "ic_put_cash": [put_cash[d] for d in sessions],
+            "ic_put_mark": [put_mark[d] for d in sessions],
         }
     )
 
@@ -363,9 +372,12 @@ def equity_frame(ic: pl.DataFrame, hedge: pl.DataFrame, strategy: str) -> pl.Dat
     ic_eq = pl.col("ic_cash").cum_sum() + pl.col("ic_mark")
     h_eq = pl.col("hedge_cash").cum_sum() + pl.col("hedge_mark")
     costs = (pl.col("ic_costs") + pl.col("hedge_costs")).cum_sum()
+    put_eq = pl.col("ic_put_cash").cum_sum() + pl.col("ic_put_mark")
     f = f.with_columns(
         pl.lit(strategy).alias("strategy"),
         ic_eq.alias("ic_equity"),
+        put_eq.alias("ic_put_equity"),
+        (ic_eq - put_eq).alias("ic_call_equity"),
         h_eq.alias("hedge_equity"),
         costs.alias("costs_cum"),
     ).with_columns(

@@ -18,6 +18,7 @@ the start's close to the VIX closing **peak**:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 
+from alvh.core.calendar import spx_monthly_expiration
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.signal.params import rate_of
 from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike
@@ -396,6 +398,7 @@ def event_study(events: pl.DataFrame, inp: EventInputs) -> pl.DataFrame:
             base = g.filter(pl.col("session_date") <= a).tail(1)  # the start's close
             eq0 = float(base["equity_net"][0]) if base.height else 0.0
             ic0 = float(base["ic_equity"][0]) if base.height else 0.0
+            put0 = float(base["ic_put_equity"][0]) if base.height else 0.0
             h0 = float(base["hedge_equity"][0]) if base.height else 0.0
             at_a = g.filter(pl.col("session_date") == a)
             at_pk = g.filter(pl.col("session_date") == pk)
@@ -418,6 +421,8 @@ def event_study(events: pl.DataFrame, inp: EventInputs) -> pl.DataFrame:
                     "vix_peak": ev["vix_peak"],
                     "vix_rise": rise,
                     "ic_pnl_usd": float(w["ic_equity"][-1]) - ic0,
+                    "ic_put_pnl_usd": float(w["ic_put_equity"][-1]) - put0,
+                    "ic_call_pnl_usd": (float(w["ic_equity"][-1]) - ic0) - (float(w["ic_put_equity"][-1]) - put0),
                     "hedge_pnl_usd": float(w["hedge_equity"][-1]) - h0,
                     "net_pnl_usd": float(w["equity_net"][-1]) - eq0,
                     "max_drawdown_usd": _window_dd(g, a, e),
@@ -439,3 +444,32 @@ def _window_dd(g: pl.DataFrame, a: date, e: date) -> float:
     if w.is_empty():
         return 0.0
     return max_drawdown(w["equity_net"], w["session_date"])[0]
+
+
+# --- the IC's loss by side ----------------------------------------------------------------------
+
+
+def ic_side_cycles(daily: pl.DataFrame) -> pl.DataFrame:
+    """The IC program's P&L per cycle split into its put side (short put spread) and call side
+    (short call spread), dollars, from one strategy's daily rows (the IC is the same in every
+    strategy). A cycle runs from one SPX monthly expiry's close to the next: the new IC's credit
+    and its mark at the opening close cancel, so the change of equity between two expiry closes is
+    the settled cycle's P&L (before costs)."""
+    d = daily.sort("session_date")
+    days = d["session_date"].to_list()
+    cycle_ends = [x for x in days if x == spx_monthly_expiration(x.year, x.month)]
+    ic = dict(zip(days, d["ic_equity"].to_list(), strict=True))
+    put = dict(zip(days, d["ic_put_equity"].to_list(), strict=True))
+    rows = []
+    for a, b in itertools.pairwise(cycle_ends):
+        p = put[b] - put[a]
+        total = ic[b] - ic[a]
+        rows.append({"opened": a, "expiry": b, "ic_pnl_usd": total, "put_pnl_usd": p, "call_pnl_usd": total - p})
+    schema = {
+        "opened": pl.Date,
+        "expiry": pl.Date,
+        "ic_pnl_usd": pl.Float64,
+        "put_pnl_usd": pl.Float64,
+        "call_pnl_usd": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)

@@ -17,6 +17,7 @@ from alvh.transforms.backtest_metrics import (
     EventInputs,
     detect_spikes,
     event_study,
+    ic_side_cycles,
     named_windows,
     risk_capital,
     summary_metrics,
@@ -89,4 +90,5 @@ def run_backtest(
         in_range,
         trades,
         params,
+        ic_side_cycles(daily.filter(pl.col("strategy") == daily["strategy"][0])),
     )
