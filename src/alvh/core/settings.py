@@ -229,6 +229,10 @@ class Settings(BaseSettings):
     harvest_b_vix: float = Field(
         25.0, ge=0, le=200, allow_inf_nan=False, description="-1 cross harvest needs VIX at or above this"
     )
+    hold_before_events: bool = Field(
+        False,
+        description="research: no take-profit, harvest or trim the session before a scheduled FOMC/CPI/PPI release",
+    )
     vvix_ref_days: float = Field(
         30.0, gt=0, le=365, allow_inf_nan=False, description="VVIX term scaling reference, calendar days"
     )

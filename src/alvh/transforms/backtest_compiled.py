@@ -64,6 +64,7 @@ def kernel_params(p: HedgeParams, costs: Costs) -> np.ndarray:
             p.harvest_b_vix,
             costs.commission,
             costs.vix_half_spread,
+            float(p.hold_before_events),
         ],
         dtype=np.float64,
     )
@@ -128,6 +129,7 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, record: bool
                 arr.hist,
                 arr.cross,
                 arr.regime,
+                arr.eve,
                 arr.m_idx,
                 arr.fwd,
                 arr.beta,

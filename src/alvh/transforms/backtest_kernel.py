@@ -52,8 +52,9 @@ MAX_LINES = 128  # book lines (contract × strike) a day can hold
     K_HARV_VIX,
     K_COMM,
     K_VIX_HS,
-) = range(21)
-N_KP = 21
+    K_HOLD_EVE,
+) = range(22)
+N_KP = 22
 
 
 @nb.njit(cache=True)
@@ -195,6 +196,7 @@ def alvh_kernel(
     hist: np.ndarray,
     cross: np.ndarray,
     regime: np.ndarray,
+    eve: np.ndarray,
     m_idx: np.ndarray,
     fwd: np.ndarray,
     beta: np.ndarray,
@@ -345,9 +347,10 @@ def alvh_kernel(
                     tgt[j] = q[j]
                     acts[j] = A_OPEN
             else:  # per layer; a rule that would trade nothing in a layer leaves it to the next (§6)
+                quiet = kp[K_HOLD_EVE] > 0 and eve[i]  # no sales the session before a release
                 for j in range(3):
                     gap = q[j] - cur[j]
-                    if rich and above and cur[j] > q[j]:
+                    if rich and above and cur[j] > q[j] and not quiet:
                         tgt[j], acts[j] = q[j], A_HARVEST
                     elif (
                         j == 0
@@ -355,6 +358,7 @@ def alvh_kernel(
                         and vix[i] >= kp[K_HARV_VIX]
                         and l1_cost > 0
                         and not (l1_value < kp[K_HARV_B] * l1_cost)
+                        and not quiet
                     ):
                         tgt[j], acts[j], repl[j] = q[0], A_HARVEST, True
                     elif cross[i] == 1 and gap > 0:
@@ -370,7 +374,7 @@ def alvh_kernel(
                         else:
                             tgt[j], acts[j] = q[j], A_ADD
                     elif above:
-                        if gap >= 0 or reg == 3 or reg == 4 or abs(gap) < _min_trade(q[j], kp):
+                        if gap >= 0 or reg == 3 or reg == 4 or abs(gap) < _min_trade(q[j], kp) or quiet:
                             tgt[j] = cur[j]
                         else:
                             tgt[j], acts[j] = q[j], A_TRIM

@@ -71,6 +71,7 @@ class EngineArrays:
     hist: np.ndarray  # MACD histogram; NaN when missing
     cross: np.ndarray  # int64: −1, 0, +1
     regime: np.ndarray  # int64, see REGIMES
+    eve: np.ndarray  # bool: a scheduled FOMC/CPI/PPI release affects the next session (hold_before_events)
     m_idx: np.ndarray  # int64 (n, 3)
     dte: np.ndarray  # int64 (n, 3), calendar days
     fwd: np.ndarray  # (n, 3)
@@ -174,6 +175,7 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
         hist=a["hist"],
         cross=cross,
         regime=regime,
+        eve=np.array([r.get("next_event_sessions") == 1 for r in rows], dtype=np.bool_),
         m_idx=m_idx,
         dte=dte,
         fwd=fwd,

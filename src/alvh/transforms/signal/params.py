@@ -53,6 +53,7 @@ class HedgeParams:
     harvest_b_multiple: float = setting_default("harvest_b_multiple")
     harvest_b_vix: float = setting_default("harvest_b_vix")
     roll_tdte: int = setting_default("roll_tdte")
+    hold_before_events: bool = setting_default("hold_before_events")  # research setting (issue 22)
     vvix_ref_days: float = setting_default("vvix_ref_days")
     vvix_exponent: float = setting_default("vvix_exponent")
     vix_vol_model: str = setting_default("vix_vol_model")  # smile or legacy

@@ -64,6 +64,12 @@ class Situation:
     def below_band(self) -> bool:
         return self.ratio is not None and self.ratio < self.r_star - self.p.band
 
+    def quiet(self) -> bool:
+        """``hold_before_events`` and a scheduled FOMC/CPI/PPI release affects the next session:
+        the ladder sells nothing today (no take-profit, harvest or trim; a roll still rolls)."""
+        e = self.day.next_event
+        return self.p.hold_before_events and e is not None and e.sessions == 1
+
 
 def roll_rule(s: Situation, rolled: date | None, left: int) -> list[Decision] | None:
     """ROLL: the contract held as layer 1 reached ``tdte ≤ roll_tdte`` (``rolled``, sold or settled
@@ -113,7 +119,7 @@ def take_profit_rule(s: Situation, j: int) -> Decision | None:
     """HARVEST (a): a held line worth ≥ ``harvest_multiple`` × its cost while R > r* + band trims
     layer ``j`` to target, in any regime — only a layer above its target: a rule that would trade
     nothing in a layer does not claim it (§6), the next rule decides that layer."""
-    if not s.rich or not s.above_band() or s.current[j] <= s.q[j]:
+    if not s.rich or not s.above_band() or s.current[j] <= s.q[j] or s.quiet():
         return None
     (exp, k), mult = max(s.rich, key=lambda x: x[1])
     assert s.ratio is not None
@@ -130,7 +136,7 @@ def downcross_harvest_rule(s: Situation) -> Decision | None:
     """HARVEST (b): on a −1 MACD cross with VIX ≥ ``harvest_b_vix`` and layer 1 worth ≥
     ``harvest_b_multiple`` × its cost: sell layer 1 and re-buy its target at the target strike."""
     p, vix = s.p, s.day.vix
-    if s.day.cross != -1 or vix is None or vix < p.harvest_b_vix:
+    if s.day.cross != -1 or vix is None or vix < p.harvest_b_vix or s.quiet():
         return None
     if s.l1_cost <= 0 or s.l1_value < p.harvest_b_multiple * s.l1_cost:
         return None
@@ -206,6 +212,12 @@ def rebalance_rule(s: Situation, j: int) -> Decision:
             )
         if small:
             return Decision("HOLD", have, f"over-hedged by {-gap}, below the minimum trade")
+        if s.quiet():
+            return Decision(
+                "HOLD",
+                have,
+                f"over-hedged by {-gap}, held: a scheduled release affects the next session (hold_before_events)",
+            )
         return Decision(
             "TRIM",
             want,
