@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from alvh.core.errors import WarehouseLocked
+from alvh.core.errors import AlvhError, WarehouseLocked
 from alvh.pipeline.load import load_family
 from alvh.schemas.registry import TABLES
 from alvh.sources.base import FetchedFile, FileRef
@@ -126,3 +126,29 @@ def test_second_writer_gets_warehouse_locked(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
         time.sleep(0.1)
+
+
+def test_an_older_warehouse_gets_new_backtest_columns_without_a_rebuild(tmp_path: Path) -> None:
+    """A warehouse written before a backtest model gained a NOT NULL column (backtest.daily's
+    ic_put_equity, ALVH-2026.3): the derived table gets the column (NULL on the earlier runs'
+    rows, which predate it) instead of a demand to rebuild the warehouse; a marts table still
+    refuses a NOT NULL column it cannot fill."""
+    from alvh.warehouse.migrations import migrate
+
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as old:
+        migrate(old)
+        old.execute("ALTER TABLE backtest.daily DROP COLUMN ic_put_equity")
+        old.execute("ALTER TABLE backtest.daily DROP COLUMN ic_call_equity")
+    with duckdb.connect(str(db)) as again:
+        migrate(again)
+        cols = {
+            r[0]
+            for r in again.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'backtest' AND table_name = 'daily'"
+            ).fetchall()
+        }
+        assert {"ic_put_equity", "ic_call_equity"} <= cols
+        again.execute("ALTER TABLE marts.layer_adjustment DROP COLUMN action")
+    with duckdb.connect(str(db)) as marts_changed, pytest.raises(AlvhError, match="NOT NULL column 'action'"):
+        migrate(marts_changed)

@@ -12,7 +12,9 @@ from alvh.warehouse.ddl import column_order, create_table_sql, duckdb_type
 
 SCHEMA_VERSION = 1
 # schemas whose tables every run rewrites from scratch (the backtest's results): a column the
-# current model no longer has is dropped (e.g. backtest.event.capture, replaced in ALVH-2026.2)
+# current model no longer has is dropped (e.g. backtest.event.capture, replaced in ALVH-2026.2),
+# and a new NOT NULL column is added as nullable: the earlier runs' rows predate it (NULL there);
+# every new row is validated by the model before it is written
 DERIVED_SCHEMAS = ("backtest",)
 
 
@@ -45,7 +47,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         for col in column_order(model):
             if col in existing[(schema, name)]:
                 continue
-            if not cols[col].nullable:
+            if not cols[col].nullable and schema not in DERIVED_SCHEMAS:
                 raise AlvhError(
                     f"table {table} lacks the NOT NULL column {col!r} of the current model; "
                     "rebuild the warehouse (delete the file and run `alvh ingest`)"
