@@ -92,6 +92,15 @@ def signal_warehouse(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFa
     return db
 
 
+@pytest.fixture(scope="session")
+def market(signal_warehouse: Path):  # type: ignore[no-untyped-def]
+    """The backtest's market over the shared signal warehouse (read-only; a test file may define
+    its own ``market`` fixture, which then wins)."""
+    from tests.support.market import market_of
+
+    return market_of(signal_warehouse)
+
+
 @pytest.fixture()
 def fresh_signal_warehouse(signal_warehouse: Path, tmp_path: Path) -> Path:
     import shutil

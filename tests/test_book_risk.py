@@ -15,6 +15,7 @@ from alvh.transforms.ic_book import IcBook, IcLeg, IcParams
 from alvh.transforms.payoff_grid import payoff_grid, payoff_grids
 from alvh.transforms.vix_surface import LEGACY, VixSurface
 from alvh.transforms.whole_book import HedgeLine, WholeBook
+from tests.support.surface_by_hand import surface_sigma
 
 D0 = date(2025, 1, 2)
 # σ = a × VIX/100 at the money: a = 0.8, VIX 25 → σ = 0.20 (m = ln(K/S) = 0)
@@ -173,22 +174,13 @@ def test_many_books_priced_together_equal_each_priced_alone() -> None:
         assert together.slice(i * want.height, want.height).equals(want)
 
 
-def vix_smile_sigma(vvix: float, f: float, k: float, dte: float) -> float:
-    """The default surface written out by hand (README, "The VIX-call surface"): τ' = max(dte, 14)/30."""
-    lt = math.log(max(dte, 14.0) / 30.0)
-    level = 0.976 * math.exp(0.100 * lt - 0.126 * lt * lt)
-    slope = 1.356 * math.exp(-0.283 * lt) * min(1.0, 120.0 / vvix)
-    x = math.log(k / f) / math.sqrt(dte / 30.0)
-    return vvix / 100.0 * level * (1.0 + slope * 0.377 * math.tanh(x / 0.377))
-
-
 def test_one_day_vix_move_on_the_smile_reprices_at_the_new_moneyness() -> None:
     """The same cell on the default smile: the 20 strike is 20 % in the money after the move, so
     its σ falls with the skew (sticky moneyness) — hand-worked from the surface's formula."""
     wb = put_spread_with_calls(VixSurface())
     grid = payoff_grid(wb)
     cell = grid.filter((grid["horizon"] == "1d") & (grid["spx_move_pct"] == 0.0) & (grid["vix_move"] == 10.0))
-    h0 = 10 * 100 * ref_black(20, 20, 10 / 365, vix_smile_sigma(100.0, 20.0, 20.0, 10.0), True)
-    h1 = 10 * 100 * ref_black(25, 20, 9 / 365, vix_smile_sigma(100.0, 25.0, 20.0, 9.0), True)
-    assert vix_smile_sigma(100.0, 25.0, 20.0, 9.0) < vix_smile_sigma(100.0, 20.0, 20.0, 10.0)
+    h0 = 10 * 100 * ref_black(20, 20, 10 / 365, surface_sigma(100.0, 20.0, 20.0, 10.0), True)
+    h1 = 10 * 100 * ref_black(25, 20, 9 / 365, surface_sigma(100.0, 25.0, 20.0, 9.0), True)
+    assert surface_sigma(100.0, 25.0, 20.0, 9.0) < surface_sigma(100.0, 20.0, 20.0, 10.0)
     assert cell["hedge_pnl_usd"][0] == pytest.approx(h1 - h0, abs=1e-6)

@@ -43,6 +43,7 @@ from alvh.transforms.signal.sizing import (
 )
 from alvh.transforms.signal.vega import program_vega
 from alvh.transforms.vix_surface import LEGACY
+from tests.support.surface_by_hand import surface_sigma
 
 P = HedgeParams(vix_vol_model="legacy")  # §10's worked example was measured on ALVH-2026.2's formula
 SMILE = HedgeParams()
@@ -460,15 +461,6 @@ def test_step_properties(
         assert [x["target_qty"] >= x["current_qty"] for x in res.layers] == [True] * 3
 
 
-def _surface_sigma_by_hand(vvix: float, f: float, k: float, dte: float) -> float:
-    """The default VIX-call surface written out (README, "The VIX-call surface")."""
-    lt = math.log(max(dte, 14.0) / 30.0)
-    level = 0.976 * math.exp(0.100 * lt - 0.126 * lt * lt)
-    slope = 1.356 * math.exp(-0.283 * lt) * min(1.0, 120.0 / vvix)
-    x = math.log(k / f) / math.sqrt(dte / 30.0)
-    return vvix / 100.0 * level * (1.0 + slope * 0.377 * math.tanh(x / 0.377))
-
-
 def _call_by_hand(f: float, k: float, dte: float, r: float, sigma: float) -> tuple[float, float]:
     t = dte / 365.0
     sd = sigma * math.sqrt(t)
@@ -485,11 +477,10 @@ def test_worked_example_on_the_smile() -> None:
     models = layer_models(example_day(), SMILE)
     assert [m.strike for m in models] == [20.0, 24.0, 26.0]
     for m, (f, dte) in zip(models, ((16.2, 30), (17.3, 58), (18.0, 86)), strict=True):
-        price, delta = _call_by_hand(f, m.strike, dte, 0.04, _surface_sigma_by_hand(90.0, f, m.strike, dte))
+        price, delta = _call_by_hand(f, m.strike, dte, 0.04, surface_sigma(90.0, f, m.strike, dte))
         assert m.price == pytest.approx(price, rel=1e-9) and m.delta == pytest.approx(delta, rel=1e-9)
         neighbours = [
-            _call_by_hand(f, k, dte, 0.04, _surface_sigma_by_hand(90.0, f, k, dte))[1]
-            for k in (m.strike - 1, m.strike + 1)
+            _call_by_hand(f, k, dte, 0.04, surface_sigma(90.0, f, k, dte))[1] for k in (m.strike - 1, m.strike + 1)
         ]
         assert all(abs(d - 0.30) > abs(delta - 0.30) for d in neighbours)
     assert [round(m.price, 2) for m in models] == [0.86, 1.15, 1.37]

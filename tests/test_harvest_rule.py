@@ -6,12 +6,7 @@ independent implementation of the method fires it on, in both engines."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
-import pytest
-
-from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions
 from alvh.transforms.backtest import Costs, Market, Trades, default_strategies, hedge_trades
 from alvh.transforms.backtest_compiled import kernel_trades, prepared, run_kernel
@@ -29,12 +24,6 @@ INDEPENDENT = [
     date(2022, 3, 11),
     date(2025, 4, 16),
 ]
-
-
-@pytest.fixture(scope="module")
-def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
 
 
 def downcross_harvests(trades: Trades) -> list[date]:

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
-import duckdb
-import pytest
-
-from alvh.pipeline.backtest_data import load_market
 from alvh.transforms.backtest import Costs, Market, default_strategies, ic_cycles, ic_daily, run_strategy
 from alvh.transforms.backtest_compiled import run_strategy_compiled
 from alvh.transforms.events import NextEvent
@@ -41,12 +36,6 @@ def test_no_sales_the_session_before_a_release() -> None:
     later = replace(CPI_TOMORROW, sessions=2)
     assert [d.action for d in decide(with_event(rich, later), None, 0, book_empty=False)][:2] == ["HARVEST", "HARVEST"]
     assert P.hold_before_events is False
-
-
-@pytest.fixture(scope="module")
-def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
 
 
 def test_both_engines_agree_with_the_setting_on(market: Market) -> None:

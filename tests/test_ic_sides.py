@@ -5,13 +5,10 @@ add up to the IC; a VIX-call hedge can offset only the put side's losses."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
-from alvh.pipeline.backtest_data import load_market
 from alvh.transforms.backtest import Costs, Market, Strategy
 from alvh.transforms.backtest_metrics import ic_side_cycles
 from alvh.transforms.backtest_run import run_backtest
@@ -40,12 +37,6 @@ def test_cycles_by_hand() -> None:
     assert c["ic_pnl_usd"].to_list() == [-1_000.0, 2_000.0]
     assert c["put_pnl_usd"].to_list() == [-1_300.0, 1_500.0]
     assert c["call_pnl_usd"].to_list() == [300.0, 500.0]
-
-
-@pytest.fixture(scope="module")
-def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
 
 
 def test_sides_add_up_and_the_2020_crash_was_on_the_put_side(market: Market) -> None:

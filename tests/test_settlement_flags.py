@@ -5,14 +5,10 @@ in the event table's data gaps."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import polars as pl
-import pytest
 
 from alvh.core.calendar import spx_monthly_expiration
-from alvh.pipeline.backtest_data import load_market
 from alvh.transforms.backtest import Costs, Market, ic_cycles, ic_daily
 from alvh.transforms.signal import HedgeParams
 
@@ -28,12 +24,6 @@ REPEATED = [
     date(2013, 2, 15),
     date(2013, 4, 19),
 ]
-
-
-@pytest.fixture(scope="module")
-def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
 
 
 def test_literal_market() -> None:

@@ -9,13 +9,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from alvh.core.settings import load_settings
-from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
 from alvh.pipeline.backtest_walkforward import baselines, walk_forward
 from alvh.transforms.backtest import Market
@@ -56,12 +54,6 @@ def test_choice_by_tail_objectives() -> None:
         {"cvar5_monthly_net_usd": -100.0, "worst_20d_net_usd": -800.0, "crisis_pnl_net_usd": 50.0},
     ]
     assert [choose(rows, o) for o in ("cvar", "worst20", "crisis")] == [1, 0, 1]
-
-
-@pytest.fixture(scope="module")
-def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
 
 
 @pytest.mark.parametrize("objective", ["cvar", "crisis"])
