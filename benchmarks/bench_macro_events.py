@@ -18,10 +18,10 @@ from pathlib import Path
 
 import duckdb
 
+from alvh.report import macro_event_markdown
 from alvh.transforms.macro_event_study import macro_event_study
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
-LABEL = {"fomc_decision": "FOMC decision", "cpi": "CPI", "ppi": "PPI"}
 
 
 def load_shared(db: Path) -> None:
@@ -63,18 +63,7 @@ def main() -> None:
     print(f"sessions {study.first} → {study.last}; other group leaves out {', '.join(study.gap_months)}")
     print(f"windows without both M1 settles (left out): {study.m1_missing}; {took:.1f} s")
     print()
-    print(
-        "| release | series | h | n (event / other) | mean Δ event | mean Δ other | median Δ event | median Δ other "
-        "| mean abs Δ event | mean abs Δ other | share up event / other | p (mean) | p (abs) |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in study.table.sort("kind", "horizon", "series", descending=[False, False, True]).iter_rows(named=True):
-        print(
-            f"| {LABEL[r['kind']]} | {r['series']} | {r['horizon']} | {r['n_event']} / {r['n_other']} "
-            f"| {r['mean_event']:+.2f} | {r['mean_other']:+.2f} | {r['median_event']:+.2f} | {r['median_other']:+.2f} "
-            f"| {r['mean_abs_event']:.2f} | {r['mean_abs_other']:.2f} "
-            f"| {r['share_up_event']:.0%} / {r['share_up_other']:.0%} | {r['p_mean']:.3f} | {r['p_abs']:.3f} |"
-        )
+    print(macro_event_markdown(study.table))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from alvh.schemas.backtest import BacktestResult
 from alvh.schemas.registry import TABLES
 from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies, first_cycle_start
 from alvh.transforms.backtest_run import run_backtest
-from alvh.warehouse.backtest import export_backtest, save_backtest, save_run_rows
+from alvh.transforms.macro_event_study import macro_event_study
+from alvh.warehouse.backtest import export_backtest, read_macro_calendar, save_backtest, save_run_rows
 from alvh.warehouse.connection import open_warehouse
 
 
@@ -129,6 +130,26 @@ def replay_task(
     )
 
 
+@task(name="macro-event-study", cache_policy=NO_CACHE)
+def macro_study_task(warehouse: Path, market: Market, res: BacktestResult) -> None:
+    """Issue 22's event study on the run's data (VIX and M1 changes after FOMC, CPI and PPI
+    releases against all other sessions), kept on ``res`` for the report; nothing without a
+    calendar in the warehouse."""
+    with open_warehouse(warehouse, read_only=True) as con:
+        calendar = read_macro_calendar(con)
+    if calendar.is_empty():
+        return
+    mart = pl.DataFrame(market.rows, infer_schema_length=None).select("session_date", "vix_close", "m1_expiry")
+    settles = [(t, e, s) for (t, e), s in market.settles.items()]
+    vx = pl.DataFrame(settles, schema=["trade_date", "contract_expiry", "settle"], orient="row")
+    study = macro_event_study(mart, vx, calendar, end=res.end)
+    res.macro_events = study.table
+    gaps = ", ".join(study.gap_months) or "none"
+    res.macro_events_note = (
+        f"sessions {study.first} → {study.last}; months without a calendar left out of the other group: {gaps}"
+    )
+
+
 @task(name="store-and-report", cache_policy=NO_CACHE)
 def store_task(res: BacktestResult, settings: Settings, out: Path) -> Path:
     """Store the backtest tables, export them, and write the HTML report."""
@@ -161,6 +182,7 @@ def backtest_flow(
     res = replay_task(
         market, chosen, start or settings.backtest_start, last, costs_params(settings), str(uuid.uuid4()), engine
     )
+    macro_study_task(settings.warehouse, market, res)
     path = store_task(res, settings, target)
     log.info("backtest %s → %s: report %s", res.start, res.end, path)
     create_table_artifact(

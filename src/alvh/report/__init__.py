@@ -165,7 +165,32 @@ def markdown_tables(res: BacktestResult) -> str:
             f"{'' if sc is None else f'{sc:.0%}'} | {'' if lo is None else f'{lo:.2f}'} | {st['data_gaps'] or ''} |"
         )
     lines += ["", side_sentence(res)]
+    if not res.macro_events.is_empty():
+        lines += ["", f"Macro event study ({res.macro_events_note}):", "", macro_event_markdown(res.macro_events)]
     return "\n".join(lines) + "\n"
+
+
+MACRO_LABEL = {"fomc_decision": "FOMC decision", "cpi": "CPI", "ppi": "PPI"}
+
+
+def macro_event_markdown(table: pl.DataFrame) -> str:
+    """The macro event study's table (``alvh.transforms.macro_event_study``) as the README prints
+    it: per release, series and horizon, event sessions against all others, with permutation
+    p-values."""
+    lines = [
+        "| release | series | h | n (event / other) | mean Δ event | mean Δ other | median Δ event | median Δ other "
+        "| mean abs Δ event | mean abs Δ other | share up event / other | p (mean) | p (abs) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.sort("kind", "horizon", "series", descending=[False, False, True]).iter_rows(named=True):
+        lines.append(
+            f"| {MACRO_LABEL.get(r['kind'], r['kind'])} | {r['series']} | {r['horizon']} "
+            f"| {r['n_event']} / {r['n_other']} "
+            f"| {r['mean_event']:+.2f} | {r['mean_other']:+.2f} | {r['median_event']:+.2f} | {r['median_other']:+.2f} "
+            f"| {r['mean_abs_event']:.2f} | {r['mean_abs_other']:.2f} "
+            f"| {r['share_up_event']:.0%} / {r['share_up_other']:.0%} | {r['p_mean']:.3f} | {r['p_abs']:.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def side_sentence(res: BacktestResult) -> str:
@@ -252,6 +277,15 @@ def write_report(res: BacktestResult, path: Path) -> Path:
         f"<p>{html.escape(side_sentence(res))}</p>",
         _table(cycles, ["opened", "expiry", "ic_pnl_usd", "put_pnl_usd", "call_pnl_usd"]),
         f"<h2>The ladder</h2><img alt='ladder' src='{figs['ladder']}'>",
+        *(
+            [
+                "<h2>Macro releases: do they move VIX?</h2>",
+                f"<p>{html.escape(res.macro_events_note)}</p>",
+                _table(res.macro_events, list(res.macro_events.columns)),
+            ]
+            if not res.macro_events.is_empty()
+            else []
+        ),
         "<h2>Model assumptions and known biases</h2><ul>",
     ]
     parts += [f"<li>{html.escape(a)}</li>" for a in ASSUMPTIONS]

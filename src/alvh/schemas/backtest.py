@@ -220,3 +220,7 @@ class BacktestResult:
     trades: dict[str, Any] = field(default_factory=dict)  # strategy → its trades (orders, positions)
     params: dict[str, Any] = field(default_factory=dict)
     ic_sides: pl.DataFrame = field(default_factory=pl.DataFrame)  # per IC cycle: put and call side P&L
+    # the macro event study over the run's data (issue 22; empty without a calendar): its table and
+    # a line saying what it covers
+    macro_events: pl.DataFrame = field(default_factory=pl.DataFrame)
+    macro_events_note: str = ""

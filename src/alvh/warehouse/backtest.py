@@ -41,6 +41,18 @@ def read_market_inputs(
     return rows, settles, vix_open, spx_open
 
 
+def read_macro_calendar(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``staging.macro_event``'s ``event, session_date, scheduled`` (empty, with those columns,
+    where no calendar was ever loaded)."""
+    schema = {"event": pl.String, "session_date": pl.Date, "scheduled": pl.Boolean}
+    has = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging' AND table_name = 'macro_event'"
+    ).fetchall()[0][0]
+    if not has:
+        return pl.DataFrame(schema=schema)
+    return con.sql("SELECT event, session_date, scheduled FROM staging.macro_event").pl().cast(schema)
+
+
 # --- a whole backtest run ---------------------------------------------------------------------
 
 
