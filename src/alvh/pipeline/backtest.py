@@ -142,7 +142,7 @@ def macro_study_task(warehouse: Path, market: Market, res: BacktestResult) -> No
     mart = pl.DataFrame(market.rows, infer_schema_length=None).select("session_date", "vix_close", "m1_expiry")
     settles = [(t, e, s) for (t, e), s in market.settles.items()]
     vx = pl.DataFrame(settles, schema=["trade_date", "contract_expiry", "settle"], orient="row")
-    study = macro_event_study(mart, vx, calendar, end=res.end)
+    study = macro_event_study(mart, vx, calendar)  # every session the run loaded (to --end, else the data end)
     res.macro_events = study.table
     gaps = ", ".join(study.gap_months) or "none"
     res.macro_events_note = (
