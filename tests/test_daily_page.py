@@ -115,7 +115,8 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
     page_file = export / "pages" / f"{DAY}.html"
     with duckdb.connect(str(db), read_only=True) as con:
         mart = con.execute(
-            "SELECT layer, contract_expiry, strike, current_qty, target_qty, trade_qty, action, reason "
+            "SELECT layer, contract_expiry, strike, printf('%.2f (%s)', model_price, price_source), current_qty, "
+            "target_qty, trade_qty, action, reason "
             "FROM marts.layer_adjustment WHERE session_date = ? ORDER BY layer",
             [DAY],
         ).fetchall()
@@ -151,11 +152,12 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
             int(c[0]),
             date.fromisoformat(c[1]),
             None if c[2] == "—" else float(c[2].rstrip("C")),
-            int(c[3]),
+            c[3],  # the price and its source, e.g. "0.53 (model)"
             int(c[4]),
             int(c[5]),
-            c[6],
+            int(c[6]),
             c[7],
+            c[8],
         )
         for c in cells
     ]
