@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -33,21 +32,10 @@ DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve(
 
 def load_shared(db: Path) -> float:
     from alvh.core.settings import load_settings
-    from alvh.pipeline.load import load_family
-    from alvh.pipeline.staging import build_staging
-    from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
-    from alvh.sources.catalog import FAMILIES
-    from alvh.warehouse.connection import open_warehouse
+    from alvh.pipeline.load import load_folder
 
     t0 = time.perf_counter()
-    settings = load_settings(source_dir=DATA, warehouse=db)
-    source = make_source(settings, date.today())
-    run_id = str(uuid.uuid4())
-    with open_warehouse(db) as con:
-        for family in FAMILIES:
-            files = fetch_all(source, source.list_files(family), family, 1)
-            load_family(con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings))
-        build_staging(con, run_id)
+    load_folder(load_settings(source_dir=DATA, warehouse=db), date.today())
     return time.perf_counter() - t0
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -27,20 +26,11 @@ DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve(
 def load_shared(db: Path) -> None:
     from alvh.core.settings import load_settings
     from alvh.pipeline.indicators import build_indicators_mart
-    from alvh.pipeline.load import load_family
-    from alvh.pipeline.staging import build_staging
-    from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
-    from alvh.sources.catalog import FAMILIES
+    from alvh.pipeline.load import load_folder
     from alvh.warehouse.connection import open_warehouse
 
-    settings = load_settings(source_dir=DATA, warehouse=db)
-    source = make_source(settings, date.today())
-    run_id = str(uuid.uuid4())
+    load_folder(load_settings(source_dir=DATA, warehouse=db), date.today())
     with open_warehouse(db) as con:
-        for family in FAMILIES:
-            files = fetch_all(source, source.list_files(family), family, 1)
-            load_family(con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings))
-        build_staging(con, run_id)
         build_indicators_mart(con)
 
 

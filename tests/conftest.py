@@ -54,25 +54,13 @@ def data_server(data_dir: Path) -> Iterator[DataServer]:
 def loaded_warehouse(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse loaded from the shared folder through the plain functions (no Prefect),
     with staging built; shared read-only by the tests that need real staged data."""
-    import uuid
     from datetime import date
 
     from alvh.core.settings import load_settings
-    from alvh.pipeline.load import load_family
-    from alvh.pipeline.staging import build_staging
-    from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
-    from alvh.sources.catalog import FAMILIES
-    from alvh.warehouse.connection import open_warehouse
+    from alvh.pipeline.load import load_folder
 
     db = tmp_path_factory.mktemp("wh") / "alvh.duckdb"
-    settings = load_settings(source_dir=data_dir, warehouse=db)
-    source = make_source(settings, date(2026, 7, 22))
-    run_id = str(uuid.uuid4())
-    with open_warehouse(db) as con:
-        for family in FAMILIES:
-            files = fetch_all(source, source.list_files(family), family, 1)
-            load_family(con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings))
-        build_staging(con, run_id)
+    load_folder(load_settings(source_dir=data_dir, warehouse=db), date(2026, 7, 22))
     return db
 
 

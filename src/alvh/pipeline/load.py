@@ -6,6 +6,7 @@ or not at all."""
 from __future__ import annotations
 
 import getpass
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,6 +15,7 @@ import duckdb
 import polars as pl
 
 from alvh.core.errors import SourceError
+from alvh.core.settings import Settings
 from alvh.schemas.registry import TABLES
 from alvh.sources.base import Family, FetchedFile
 from alvh.sources.families import RAW_TABLE, RowChecks, VendorBreadthFormat, parse_family
@@ -174,3 +176,22 @@ def _files_frame(ok: Sequence[FetchedFile]) -> pl.DataFrame:
         },
         schema={"file": pl.String, "source_file": pl.String, "sha256": pl.String},
     )
+
+
+def load_folder(settings: Settings, as_of: date) -> str:
+    """Every source family of the catalog, read from ``settings.source_dir``, into
+    ``settings.warehouse`` through the plain functions the ingest flow's tasks call (no Prefect),
+    staging built; returns the run id. ``as_of``: the date the source treats as today."""
+    from alvh.pipeline.staging import build_staging
+    from alvh.pipeline.wiring import fetch_all, make_source, vendor_format
+    from alvh.sources.catalog import FAMILIES
+    from alvh.warehouse.connection import open_warehouse
+
+    source = make_source(settings, as_of)
+    run_id = str(uuid.uuid4())
+    with open_warehouse(settings.warehouse) as con:
+        for family in FAMILIES:
+            files = fetch_all(source, source.list_files(family), family, 1)
+            load_family(con, family, files, run_id=run_id, source_kind="directory", vendor=vendor_format(settings))
+        build_staging(con, run_id)
+    return run_id

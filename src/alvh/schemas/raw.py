@@ -90,6 +90,38 @@ class RawRates(_LoadMeta):
         unique = ["series", "date"]
 
 
+# Cboe DataShop Option EOD Summary, the layout without calcs (its header, in file order); the
+# Calcs layout inserts the *_1545 calcs after underlying_ask_1545
+DATASHOP_QUOTES_HEADER = (
+    "underlying_symbol",
+    "quote_date",
+    "root",
+    "expiration",
+    "strike",
+    "option_type",
+    "open",
+    "high",
+    "low",
+    "close",
+    "trade_volume",
+    "bid_size_1545",
+    "bid_1545",
+    "ask_size_1545",
+    "ask_1545",
+    "underlying_bid_1545",
+    "underlying_ask_1545",
+    "bid_size_eod",
+    "bid_eod",
+    "ask_size_eod",
+    "ask_eod",
+    "underlying_bid_eod",
+    "underlying_ask_eod",
+    "vwap",
+    "open_interest",
+    "delivery_code",
+)
+
+
 class RawOptionQuote(_LoadMeta):
     """One row per DataShop layout, quote date and option (root, expiration, strike, type), as
     received: the Option EOD Summary's columns (prices in index points, counts in contracts),

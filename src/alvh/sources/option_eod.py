@@ -28,6 +28,7 @@ from datetime import date
 import polars as pl
 
 from alvh.core.errors import SourceError
+from alvh.schemas.raw import DATASHOP_QUOTES_HEADER
 from alvh.sources.base import Family, FetchedFile, FileRef, ParsedFile
 from alvh.sources.text import (
     SplitRows,
@@ -41,34 +42,7 @@ from alvh.sources.text import (
 )
 
 FAMILY: Family = "option_eod"
-QUOTES_HEADER = (
-    "underlying_symbol",
-    "quote_date",
-    "root",
-    "expiration",
-    "strike",
-    "option_type",
-    "open",
-    "high",
-    "low",
-    "close",
-    "trade_volume",
-    "bid_size_1545",
-    "bid_1545",
-    "ask_size_1545",
-    "ask_1545",
-    "underlying_bid_1545",
-    "underlying_ask_1545",
-    "bid_size_eod",
-    "bid_eod",
-    "ask_size_eod",
-    "ask_eod",
-    "underlying_bid_eod",
-    "underlying_ask_eod",
-    "vwap",
-    "open_interest",
-    "delivery_code",
-)
+QUOTES_HEADER = DATASHOP_QUOTES_HEADER  # the layout without calcs
 CALCS = (
     "implied_underlying_price_1545",
     "active_underlying_price_1545",

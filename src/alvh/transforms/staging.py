@@ -10,6 +10,7 @@ from datetime import date
 import polars as pl
 
 from alvh.core.calendar import next_session, session_mask, trading_days_to
+from alvh.schemas.raw import DATASHOP_QUOTES_HEADER
 
 VX_PRECEDENCE = ("cfe_current", "cfe_legacy", "reconstructed")
 UNICORN_VOLUME_SHARES_FROM = date(2002, 6, 21)
@@ -209,29 +210,7 @@ def build_stg_rates(raw: pl.DataFrame) -> Staged:
 
 OPTION_KEY = ("quote_date", "root", "expiration", "strike", "option_type")
 # columns both DataShop layouts carry: where an option is in both, they must agree
-OPTION_QUOTE_COLUMNS = (
-    "underlying_symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "trade_volume",
-    "bid_size_1545",
-    "bid_1545",
-    "ask_size_1545",
-    "ask_1545",
-    "underlying_bid_1545",
-    "underlying_ask_1545",
-    "bid_size_eod",
-    "bid_eod",
-    "ask_size_eod",
-    "ask_eod",
-    "underlying_bid_eod",
-    "underlying_ask_eod",
-    "vwap",
-    "open_interest",
-    "delivery_code",
-)
+OPTION_QUOTE_COLUMNS = tuple(c for c in DATASHOP_QUOTES_HEADER if c not in OPTION_KEY)
 
 
 def build_stg_option_quote(raw: pl.DataFrame) -> Staged:
