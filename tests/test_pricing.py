@@ -30,9 +30,8 @@ from alvh.transforms.pricing import (
     implied_vol_black_scholes,
     spx_smile_vol,
     vix_strike_grid,
-    vvix_term_sigma,
 )
-from alvh.transforms.vix_surface import LEGACY, STRIKES, target_delta_strike
+from alvh.transforms.vix_surface import LEGACY, STRIKES, target_delta_strike, vix_sigma, vix_sigma_array
 
 
 def test_hull_black76_futures_put() -> None:
@@ -66,7 +65,9 @@ def test_method_worked_example_vix_calls() -> None:
     # M1/M2/M3 16.2/17.3/18.0 at 30/58/86 days, VVIX 90, ALVH-2026.2's σ: 30-delta calls are the 19 and 21 strikes
     strikes = [target_delta_strike(90.0, f, float(d), 0.04, 0.30, STRIKES, LEGACY) for f, d in ((16.2, 30), (17.3, 58))]
     assert strikes == [19.0, 21.0]
-    assert black76(16.2, 19, 30 / 365, 0.04, vvix_term_sigma(90, 30), True) == pytest.approx(0.74, abs=0.01)
+    assert black76(16.2, 19, 30 / 365, 0.04, vix_sigma(90.0, 16.2, 19.0, 30.0, LEGACY), True) == pytest.approx(
+        0.74, abs=0.01
+    )
 
 
 def test_smile_formula() -> None:
@@ -77,8 +78,9 @@ def test_smile_formula() -> None:
 
 
 def test_vvix_term_scaling() -> None:
-    assert vvix_term_sigma(90, 30) == pytest.approx(0.90)
-    assert vvix_term_sigma(90, 60) == pytest.approx(0.90 * 0.5**0.30)
+    """ALVH-2026.2's σ = VVIX/100 × (30/dte)^0.30 (the legacy surface: no strike dependence)."""
+    assert vix_sigma(90.0, 20.0, 25.0, 30.0, LEGACY) == pytest.approx(0.90)
+    assert vix_sigma(90.0, 20.0, 15.0, 60.0, LEGACY) == pytest.approx(0.90 * 0.5**0.30)
 
 
 def test_strike_grid() -> None:
@@ -226,4 +228,4 @@ def test_black_scholes_domain() -> None:
     with pytest.raises(ValueError, match="S must be finite and > 0"):
         black_scholes(-1, 4000, 0.1, 0.04, 0.2, True)
     with pytest.raises(ValueError, match="dte"):
-        vvix_term_sigma(90, 0)
+        vix_sigma_array(90.0, 20.0, 22.0, 0.0, LEGACY)

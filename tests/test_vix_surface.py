@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from alvh.core.settings import Settings
 from alvh.sources.cfe import parse_cfe
-from alvh.transforms.pricing import black76, vvix_term_sigma
+from alvh.transforms.pricing import black76
 from alvh.transforms.vix_chain import FIT_FIELDS, chain_points, fit_surface, model_vs_market
 from alvh.transforms.vix_surface import LEGACY, VixSurface, vix_sigma, vix_sigma_array
 
@@ -147,7 +147,7 @@ def test_surface_shape_by_hand() -> None:
 
 def test_legacy_is_alvh_2026_2() -> None:
     for vvix, f, k, dte in ((90.0, 16.2, 19.0, 30.0), (120.0, 30.0, 45.0, 7.0), (70.0, 14.0, 13.0, 160.0)):
-        assert vix_sigma(vvix, f, k, dte, LEGACY) == pytest.approx(vvix_term_sigma(vvix, dte), rel=1e-14)
+        assert vix_sigma(vvix, f, k, dte, LEGACY) == pytest.approx(vvix / 100 * (30 / dte) ** 0.30, rel=1e-14)
 
 
 def test_settings_build_the_surface(monkeypatch: pytest.MonkeyPatch) -> None:

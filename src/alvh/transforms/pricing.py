@@ -312,23 +312,6 @@ def implied_vol_black_scholes(
 # --- the method's volatility inputs ----------------------------------------------------------
 
 
-def vvix_term_sigma(vvix: ArrayLike, dte: ArrayLike, ref_days: float = 30.0, exponent: float = 0.30) -> Any:
-    """σ_i of a VIX option expiring in ``dte`` calendar days: ``VVIX/100 × (30/dte)^0.30``.
-
-    Scalars in, a float out (the engine's per-contract path, no array overhead); arrays in, an array."""
-    if isinstance(vvix, int | float) and isinstance(dte, int | float):
-        if not (math.isfinite(dte) and dte > 0):
-            raise ValueError(f"dte must be > 0 calendar days, got {dte!r}")
-        if not (math.isfinite(vvix) and vvix > 0):
-            raise ValueError(f"vvix must be > 0, got {vvix!r}")
-        return vvix / 100.0 * (ref_days / dte) ** exponent
-    v, d = (np.asarray(x.to_numpy() if isinstance(x, pl.Series) else x, dtype=np.float64) for x in (vvix, dte))
-    _check("dte", d, np.isfinite(d) & (d > 0), "> 0 calendar days")
-    _check("vvix", v, np.isfinite(v) & (v > 0), "> 0")
-    out = v / 100.0 * (ref_days / d) ** exponent
-    return float(out) if np.ndim(out) == 0 else out
-
-
 def spx_smile_vol(
     S: ArrayLike,
     K: ArrayLike,

@@ -35,14 +35,13 @@ def session_chains(day: DayInputs, book: Book, quotes: Quotes) -> Chains:
 
 
 def price_book(
-    book: Book, day: DayInputs, quotes: Quotes, p: HedgeParams, chains: Chains | None = None
+    book: Book, day: DayInputs, quotes: Quotes, p: HedgeParams, chains: Chains
 ) -> tuple[HeldPrices, str | None]:
     """(price, delta) of every held line: its imported quote's mid and delta, else Black-76 on the
     surface (§4) on its own contract's forward (settle or interpolated); or the reason one cannot
     be priced."""
     out: HeldPrices = {}
     assert day.vvix is not None
-    chains = chains or {}
     for (exp, k), _lot in book.items():
         q = chains.get(exp, {}).get(k)
         if q is not None:
