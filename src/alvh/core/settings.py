@@ -329,6 +329,40 @@ class Settings(BaseSettings):
     spx_half_spread: float = Field(
         0.30, ge=0, le=100, allow_inf_nan=False, description="half bid-ask of SPX options, SPX points"
     )
+    vix_spread_model: Literal["fitted", "constant"] = Field(
+        "fitted",
+        description="VIX-option half-spread: 'fitted' (price and VVIX, fitted to Cboe's 2016-06-01 chain) "
+        "or 'constant' (vix_half_spread, ALVH-2026.2)",
+    )
+    vix_spread_base: float = Field(
+        0.0285, ge=0, le=10, allow_inf_nan=False, description="fitted half-spread: intercept, VIX points"
+    )
+    vix_spread_slope: float = Field(
+        0.0163, ge=0, le=1, allow_inf_nan=False, description="fitted half-spread: VIX points per point of price"
+    )
+    vix_spread_floor: float = Field(
+        0.025, ge=0, le=10, allow_inf_nan=False, description="fitted half-spread: least value (half the 0.05 tick)"
+    )
+    vix_spread_vvix_ref: float = Field(
+        79.0, gt=0, le=1000, allow_inf_nan=False, description="fitted half-spread: VVIX of the fitted chain"
+    )
+    vix_spread_vvix_power: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        allow_inf_nan=False,
+        description="fitted half-spread widens by (VVIX / vix_spread_vvix_ref)^power above the reference",
+    )
+    vix_spread_scale: float = Field(
+        1.0, ge=0, le=100, allow_inf_nan=False, description="multiplier on the VIX half-spread (either model)"
+    )
+    fill_lag_sessions: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="backtest: an order decided at a session's close fills this many sessions later, "
+        "at that session's close price plus the spread (0: at the signal's own close, the method's comparison)",
+    )
     backtest_start: date = Field(date(2007, 1, 3), description="first session (VVIX unreliable before 2007)")
     backtest_strategies: list[dict[str, Any]] = Field(
         [], description="extra named strategies: {name, kind, tenor, qty, <any hedge or IC setting>}"

@@ -51,6 +51,14 @@ class Costs:
     commission: float = setting_default("commission_usd")  # dollars per contract
     vix_half_spread: float = setting_default("vix_half_spread")  # VIX points
     spx_half_spread: float = setting_default("spx_half_spread")  # SPX points
+    vix_spread_model: str = setting_default("vix_spread_model")  # "fitted" | "constant"
+    vix_spread_base: float = setting_default("vix_spread_base")  # VIX points
+    vix_spread_slope: float = setting_default("vix_spread_slope")  # VIX points per VIX point of price
+    vix_spread_floor: float = setting_default("vix_spread_floor")  # VIX points
+    vix_spread_vvix_ref: float = setting_default("vix_spread_vvix_ref")  # VVIX points
+    vix_spread_vvix_power: float = setting_default("vix_spread_vvix_power")
+    vix_spread_scale: float = setting_default("vix_spread_scale")
+    fill_lag_sessions: int = setting_default("fill_lag_sessions")  # trading sessions
 
     def vix(self, qty: int) -> float:
         return qty * (self.commission + 100.0 * self.vix_half_spread)
