@@ -179,7 +179,7 @@ def test_cli_rebuilds_the_page_and_exports_the_orders(published: tuple[Path, Pat
     assert (out / "pages" / f"{START}.html").is_file() and (out / "pages" / "index.html").is_file()
     res = CliRunner().invoke(app, ["page", "--date", "2025-03-05", *common])
     assert res.exit_code == 1 and "no signal published for 2025-03-05" in res.output
-    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--format", "csv", *common])
+    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--format", "csv", "--force", *common])
     assert res.exit_code == 0, res.output
     with duckdb.connect(str(db), read_only=True) as con:
         tickets = con.execute(
@@ -194,7 +194,7 @@ def test_cli_rebuilds_the_page_and_exports_the_orders(published: tuple[Path, Pat
     # issue (QA): raw NotADirectoryError / IsADirectoryError before
     folder = tmp_path / "baskets"
     folder.mkdir()
-    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--out", str(folder), *common])
+    res = CliRunner().invoke(app, ["orders", "export", "--date", str(START), "--out", str(folder), "--force", *common])
     assert res.exit_code == 0 and (folder / f"{START}-ibkr-basket.csv").is_file(), res.output
     a_file = tmp_path / "not-a-folder"
     a_file.write_text("x")

@@ -88,7 +88,7 @@ def _require_warehouse(path: Path) -> None:
 
 def _session_or_latest(con: Any, date_: str | None) -> date:
     """The ``--date`` given, else the latest published session (exits when nothing is published)."""
-    from alvh.warehouse.signals import last_published_session
+    from alvh.warehouse.published import last_published_session
 
     day = _parse_date(date_, "--date") or last_published_session(con)
     if day is None:
@@ -112,16 +112,20 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _preflight(settings: Settings, export: bool = True) -> None:
-    """Before a writing job: the warehouse opens for writing (a reader holding it is waited for,
-    like the job's own writes, ``lock_timeout_s``) and the export folder can be written (each
-    failure is one line saying what to do), so nothing fails after minutes of work."""
-    from alvh.warehouse.connection import check_writable
+@contextmanager
+def _writing_job(settings: Settings, export: bool = True) -> Iterator[None]:
+    """A writing job's frame: first the run lock (another job is waited for ``lock_timeout_s``,
+    then named by its command), and only then, before any work, the warehouse opens for writing (a
+    reader holding it — a notebook, a BI tool — is waited for and named by its program) and the
+    export folder can be written (each failure one line saying what to do)."""
+    from alvh.warehouse.connection import check_writable, run_lock
     from alvh.warehouse.export import check_export_dir
 
-    check_writable(settings.warehouse, settings.lock_timeout_s)
-    if export:
-        check_export_dir(settings.export_dir)
+    with run_lock(settings.warehouse, settings.lock_timeout_s):
+        check_writable(settings.warehouse, settings.lock_timeout_s)
+        if export:
+            check_export_dir(settings.export_dir)
+        yield
 
 
 def _quiet_prefect() -> None:
@@ -178,11 +182,10 @@ def ingest(
     source = "http" if http else (str(settings.source_dir) if settings.source_dir else "http")
     with progress_bars(18) as on_progress:
         try:
-            _preflight(settings, export=False)
-            _quiet_prefect()
-            from alvh.pipeline.ingest import ingest_flow
+            with _writing_job(settings, export=False), reporting(on_progress):
+                _quiet_prefect()
+                from alvh.pipeline.ingest import ingest_flow
 
-            with reporting(on_progress):
                 summary = ingest_flow(
                     source=source,
                     start=_parse_date(start, "--start"),
@@ -285,34 +288,51 @@ def orders_export(
     date_: Annotated[str | None, typer.Option("--date", help="session (default: the latest published)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="ibkr-basket (TWS BasketTrader) or csv")] = "ibkr-basket",
     out: Annotated[Path | None, typer.Option("--out", help="file to write (default: <export_dir>/orders/)")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="write tickets on contracts already expired (refused otherwise)")
+    ] = False,
     warehouse: WarehouseOpt = None,
     export_dir: ExportOpt = None,
 ) -> None:
-    """Write a session's tickets as a broker basket: limit = model price ± order_limit_offset."""
+    """Write a session's tickets as a broker basket: limit = model price ± order_limit_offset.
+    Warns for a stale session and one that is not the latest; refuses expired contracts unless --force."""
     from alvh.core.settings import load_settings
-    from alvh.pipeline.orders import FORMATS, default_out, export_orders
-    from alvh.warehouse.connection import open_warehouse
+    from alvh.pipeline.orders import FORMATS, default_out, export_orders, order_warnings
+    from alvh.warehouse.connection import connect
     from alvh.warehouse.export import check_export_dir
+    from alvh.warehouse.published import today_new_york
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     if fmt not in FORMATS:
         _fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}", 2)
     _require_warehouse(settings.warehouse)
     try:
-        with open_warehouse(settings.warehouse, read_only=True) as con:
+        with connect(settings.warehouse, read_only=True, wait_s=settings.lock_timeout_s) as con:
             day = _session_or_latest(con, date_)
             if out is None:
                 check_export_dir(settings.export_dir)
             path = out or default_out(settings.export_dir, day, fmt)
             if path.is_dir():  # a folder given: the default file name inside it
                 path = path / default_out(settings.export_dir, day, fmt).name
-            n = export_orders(con, day, fmt, path, settings.order_limit_offset)
-            from alvh.warehouse.signals import next_event_on
+            n = export_orders(
+                con,
+                day,
+                fmt,
+                path,
+                settings.order_limit_offset,
+                refuse_expired_on=None if force else today_new_york(),
+            )
+            warnings = order_warnings(con, day)
+            from alvh.warehouse.published import next_event_on
 
             event, _ = next_event_on(con, day)
     except AlvhError as exc:
         _fail(str(exc))
-    out_console().print(f"{n} ticket(s) of {day} written to {path} ({fmt})")
+    from rich.markup import escape
+
+    for w in warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+    out_console().print(f"{n} ticket(s) of {day} written to {path} ({fmt})", markup=False, highlight=False)
     if event:
         out_console().print(f"next event: {event}", markup=False)
 
@@ -456,25 +476,31 @@ def run(
 ) -> None:
     """The daily job: ingest → indicators → signals → publish → export, then print the plan."""
     from alvh.core.settings import load_settings
-    from alvh.warehouse.connection import run_lock
 
     settings = load_settings(warehouse=warehouse, source_dir=source_dir, export_dir=export_dir)
+    day = _parse_date(as_of, "--as-of")
+    started = False
     try:
-        _preflight(settings)
-        _quiet_prefect()
-        from alvh.pipeline.daily import daily_flow
+        with _writing_job(settings):
+            _quiet_prefect()
+            from alvh.pipeline.daily import daily_flow
 
-        with run_lock(settings.warehouse, settings.lock_timeout_s):
+            started = True
             summary = daily_flow(
-                as_of=_parse_date(as_of, "--as-of"),
+                as_of=day,
                 source=str(settings.source_dir) if settings.source_dir else "http",
                 settings=settings,
             )
     except AlvhError as exc:
-        from alvh.core.errors import IngestIncomplete
+        from alvh.core.errors import ExportError, IngestIncomplete
 
         if isinstance(exc, IngestIncomplete):  # the plan went out: show it, then what failed
             _print_plan(settings.warehouse, exc.day)
+        elif isinstance(exc, ExportError) and started:  # published, then an export or the page failed
+            from alvh.core.calendar import today_new_york
+
+            if _print_plan(settings.warehouse, day or today_new_york()):
+                _fail(f"the signal was published (plan above), but writing its files failed: {exc}")
         _fail(str(exc))
     if summary.status == "no session":
         out_console().print(f"{summary.as_of} is not an NYSE session: no signal.")
@@ -504,11 +530,10 @@ def backfill(
     assert first is not None
     with progress_bars(8) as on_progress:
         try:
-            _preflight(settings)
-            _quiet_prefect()
-            from alvh.pipeline.backfill import backfill_flow
+            with _writing_job(settings), reporting(on_progress):
+                _quiet_prefect()
+                from alvh.pipeline.backfill import backfill_flow
 
-            with reporting(on_progress):
                 summary = backfill_flow(first, _parse_date(end, "--end"), settings=settings)
         except AlvhError as exc:
             _fail(str(exc))
@@ -530,13 +555,13 @@ def page(
     """Rebuild a session's daily HTML page (and the index) from the warehouse."""
     from alvh.core.settings import load_settings
     from alvh.pipeline.page import write_page
-    from alvh.warehouse.connection import open_warehouse
+    from alvh.warehouse.connection import connect
     from alvh.warehouse.export import check_export_dir
 
     settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     _require_warehouse(settings.warehouse)
-    try:
-        with open_warehouse(settings.warehouse) as con:
+    try:  # read-only: a job writing the warehouse is waited for lock_timeout_s, then named
+        with connect(settings.warehouse, read_only=True, wait_s=settings.lock_timeout_s) as con:
             day = _session_or_latest(con, date_)
             check_export_dir(settings.export_dir)
             path = write_page(con, settings.export_dir.resolve(), day, settings.page_keep_sessions)
@@ -571,7 +596,7 @@ def signals_show(
         out_console().print(signal_panel(sig, layers))
         out_console().print("[dim](read from the exports: the warehouse is busy with a run)[/dim]")
         return
-    from alvh.warehouse.signals import last_published_session, session_plan
+    from alvh.warehouse.published import last_published_session, session_plan
 
     with con:
         day = wanted or last_published_session(con)
@@ -580,7 +605,7 @@ def signals_show(
             from rich.markup import escape
 
             from alvh.core.calendar import today_new_york
-            from alvh.warehouse.signals import unpublished_message
+            from alvh.warehouse.published import unpublished_message
 
             if day is None:
                 console.print("[yellow]nothing is published yet[/yellow]: run `alvh run` (or `alvh backfill`)")
@@ -590,16 +615,20 @@ def signals_show(
     out_console().print(signal_panel(*plan))
 
 
-def _print_plan(warehouse: Path, day: date) -> None:
-    """Print ``day``'s published plan from the warehouse (nothing if it is not there)."""
+def _print_plan(warehouse: Path, day: date) -> bool:
+    """Print ``day``'s published plan from the warehouse; False (printing nothing) if it is not there."""
     import duckdb
 
-    from alvh.warehouse.signals import session_plan
+    from alvh.warehouse.published import session_plan
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        plan = session_plan(con, day)
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            plan = session_plan(con, day)
+    except duckdb.Error:
+        return False
     if plan is not None:
         out_console().print(signal_panel(*plan))
+    return plan is not None
 
 
 def _from_exports(export_dir: Path, wanted: date | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -773,6 +802,7 @@ def backtest(
 def doctor(
     warehouse: WarehouseOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="the date to check against (default: today)")] = None,
+    export_dir: ExportOpt = None,
 ) -> None:
     """Is everything fresh and sound? One table; exit code 1 if anything needs attention."""
     from alvh.core.calendar import today_new_york
@@ -781,7 +811,7 @@ def doctor(
     from alvh.warehouse.connection import connect
     from alvh.warehouse.doctor import Check, warehouse_checks
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
     day = _parse_date(as_of, "--as-of") or today_new_york()
     checks: list[Check]
     if not settings.warehouse.exists():
@@ -792,6 +822,7 @@ def doctor(
                 checks = warehouse_checks(con, settings.warehouse, day, settings.quote_error_max_pct)
         except AlvhError as exc:  # locked by a job, not a DuckDB file, …: each says which
             checks = [Check("warehouse", "attention", str(exc))]
+    checks.append(export_check(settings.export_dir))
     checks.append(deployment_check())
     table = Table(title=f"alvh doctor — {settings.warehouse} — as of {day}")
     for col in ("check", "status", "detail"):
@@ -802,6 +833,26 @@ def doctor(
     out_console().print(table)
     if any(c.status == "attention" for c in checks):
         raise typer.Exit(1)
+
+
+def export_check(export_dir: Path) -> Any:
+    """The export snapshot readers read: every file present with the digest recorded when it was
+    written (each missing or corrupt file named)."""
+    from alvh.warehouse.doctor import Check
+    from alvh.warehouse.export import CURRENT, verify_snapshot
+
+    current = export_dir / CURRENT
+    if not current.is_symlink() and not current.exists():
+        return Check("export snapshot", "info", f"no exports yet in {export_dir}")
+    problems = verify_snapshot(export_dir)
+    if problems:
+        more = f"; … and {len(problems) - 3} more" if len(problems) > 3 else ""
+        return Check(
+            "export snapshot",
+            "attention",
+            "; ".join(problems[:3]) + more + " — the next `alvh run` (or `alvh backfill`) rebuilds it",
+        )
+    return Check("export snapshot", "ok", f"{current}: every file matches its recorded digest")
 
 
 @app.command()

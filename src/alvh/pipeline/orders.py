@@ -1,5 +1,10 @@
 """`alvh orders export`: a session's tickets as a broker basket (``ibkr-basket``: TWS BasketTrader
-import) or a plain CSV with OCC symbols, limit = model price ± ``order_limit_offset``."""
+import) or a plain CSV with OCC symbols, limit = model price ± ``order_limit_offset``.
+
+A ticket on a VIX contract that has expired (or expires today: VIX options stop trading the
+session before their expiry) by the day the file is written is refused, unless forced; a stale
+session (no trades decided) and a session other than the latest published are written with a
+warning (``order_warnings``)."""
 
 from __future__ import annotations
 
@@ -8,11 +13,10 @@ from pathlib import Path
 
 import duckdb
 
-from alvh.core.calendar import today_new_york
 from alvh.core.errors import AlvhError
 from alvh.sources.broker import basket_rows, write_csv_text
 from alvh.warehouse.daily_page import write_text_atomic
-from alvh.warehouse.signals import next_event_on, unpublished_message
+from alvh.warehouse.published import last_published_session, next_event_on, today_new_york, unpublished_message
 
 FORMATS = ("ibkr-basket", "csv")
 
@@ -30,13 +34,66 @@ def session_orders(con: duckdb.DuckDBPyConnection, d: date) -> list[dict[str, ob
     return rows
 
 
-def export_orders(con: duckdb.DuckDBPyConnection, d: date, fmt: str, out: Path, offset: float) -> int:
-    """Write session ``d``'s tickets (settlements left out) to ``out`` in ``fmt``; returns how many."""
+def order_warnings(con: duckdb.DuckDBPyConnection, d: date) -> list[str]:
+    """What the trader must know before sending session ``d``'s file: it is stale (no trades were
+    decided, and why), or it is not the latest published session."""
+    out = []
+    row = con.execute("SELECT stale, stale_reason FROM marts.hedge_signal_daily WHERE session_date = ?", [d]).fetchall()
+    if row and row[0][0]:
+        out.append(f"{d} is STALE — no trades were decided ({row[0][1]}); the file holds no order to send")
+    latest = last_published_session(con)
+    if latest is not None and latest != d:
+        out.append(
+            f"{d} is not the latest published session ({latest}): these are that older session's orders, "
+            f"not tonight's (`alvh orders export` without --date writes {latest}'s)"
+        )
+    return out
+
+
+def expired_tickets(orders: list[dict[str, object]], today: date) -> list[dict[str, object]]:
+    """The tickets (settlements left out) on a contract expiring on or before ``today``."""
+    return [
+        o
+        for o in orders
+        if o["action"] != "SETTLE" and isinstance(o["contract_expiry"], date) and o["contract_expiry"] <= today
+    ]
+
+
+def export_orders(
+    con: duckdb.DuckDBPyConnection,
+    d: date,
+    fmt: str,
+    out: Path,
+    offset: float,
+    *,
+    refuse_expired_on: date | None = None,
+) -> int:
+    """Write session ``d``'s tickets (settlements left out) to ``out`` in ``fmt``; returns how many.
+
+    ``refuse_expired_on``: the day the orders would be sent (the CLI's today, New York); a ticket
+    on a contract expiring on or before it refuses the whole file, naming the first one.
+
+    Raises
+    ------
+    AlvhError
+        ``d`` is not published, a ticket's contract has expired, or ``out`` cannot be written
+        (``ExportError``, naming the path)."""
     if fmt not in FORMATS:
         raise AlvhError(f"unknown format {fmt!r}", expected=" or ".join(FORMATS))
+    orders = session_orders(con, d)
+    if refuse_expired_on is not None:
+        gone = expired_tickets(orders, refuse_expired_on)
+        if gone:
+            first = gone[0]
+            raise AlvhError(
+                f"{len(gone)} of {d}'s ticket(s) are on VIX contracts expired by {refuse_expired_on} (first: ticket "
+                f"#{first['ticket']}, {first['side']} {first['qty']} × {float(str(first['strike'])):g}C expiring "
+                f"{first['contract_expiry']}): a broker rejects them; nothing was written — "
+                "add --force to write them anyway"
+            )
     sentence, sessions = next_event_on(con, d)
-    header, rows = basket_rows(session_orders(con, d), offset, fmt, sentence, sessions == 1)
-    write_text_atomic(out, write_csv_text(header, rows))
+    header, rows = basket_rows(orders, offset, fmt, sentence, sessions == 1)
+    write_text_atomic(out, write_csv_text(header, rows), hint="--out")
     return len(rows)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 
-from alvh.core.calendar import today_new_york
 from alvh.core.errors import AlvhError
 from alvh.report.page import PageData, render_index, render_page
 from alvh.warehouse.daily_page import (
@@ -21,7 +20,7 @@ from alvh.warehouse.daily_page import (
     published_summaries,
     write_text_atomic,
 )
-from alvh.warehouse.signals import unpublished_message
+from alvh.warehouse.published import today_new_york, unpublished_message
 
 
 def page_data(con: duckdb.DuckDBPyConnection, d: date) -> PageData:

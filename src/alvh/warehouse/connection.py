@@ -108,6 +108,14 @@ def connect(path: Path | str, *, read_only: bool = False, wait_s: float | None =
             if m is None:
                 raise
             if time.monotonic() >= deadline:
+                job = run_lock_holder(p)
+                if job is not None:  # a writing job (its command), not a reader
+                    raise WarehouseLocked(
+                        f"a job holds the warehouse ({job}); waited {wait_s:g} s — retry when it ends, or raise "
+                        "ALVH_LOCK_TIMEOUT_S; readers that must never wait read the export snapshot, "
+                        "current/signals.duckdb in the export folder",
+                        file=str(p),
+                    ) from None
                 holder = f"{m.group('holder')} (PID {m.group('pid')})"
                 raise WarehouseLocked(
                     f"the warehouse is open in {holder}, e.g. a notebook or BI tool; waited {wait_s:g} s. Close it "
@@ -116,6 +124,32 @@ def connect(path: Path | str, *, read_only: bool = False, wait_s: float | None =
                     file=str(p),
                 ) from None
             time.sleep(_POLL_S)
+
+
+def run_lock_holder(path: Path | str) -> str | None:
+    """The PID and command of the job holding ``<warehouse>.lock`` in another process, or None
+    when no job holds it."""
+    import fcntl
+    import os
+
+    lock_path = str(Path(path)) + ".lock"
+    if _held.get(lock_path):
+        return None
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return Path(lock_path).read_text(errors="replace").strip() or "another process"
+    except OSError:
+        return None
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def check_writable(path: Path | str, wait_s: float = 0) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from alvh.warehouse.signals import session_plan
+from alvh.warehouse.published import session_plan
 
 PAGES_DIR = "pages"
 INDEX = "index.html"
@@ -106,17 +106,40 @@ def pages_present(export_dir: Path) -> list[tuple[date, str]]:
     return sorted(out)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and one rename (readers never see half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".page-", dir=path.parent)
+def write_text_atomic(path: Path, text: str, *, hint: str = "--export-dir / ALVH_EXPORT_DIR") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and one rename
+    (readers never see half); the temporary file is removed on any failure.
+
+    Raises
+    ------
+    ExportError
+        The folder cannot be made or written (read-only, no permission), the disk is full or a
+        file-size limit was hit: one line naming ``path`` and ``hint`` (the option that moves it).
+    """
+    from alvh.core.errors import ExportError
+    from alvh.warehouse.export import disk_error
+
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".page-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        full = disk_error(exc, path)
+        if full is not None:
+            raise ExportError(
+                f"{full.message.split(' while writing ')[0]} while writing {path}; the partial file was removed — "
+                f"free space (or raise the limit) and run again, or choose another place with {hint}"
+            ) from None
+        raise ExportError(f"cannot write {path} ({exc.strerror or exc}); choose a writable place with {hint}") from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise

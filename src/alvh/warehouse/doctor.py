@@ -10,8 +10,6 @@ from pathlib import Path
 import duckdb
 
 from alvh.core.calendar import sessions_between
-from alvh.schemas.registry import EXPORTED_TABLES, TABLES
-from alvh.warehouse.ddl import primary_key
 
 SOURCES = (
     ("VIX close", "SELECT max(session_date) FROM staging.stg_index_daily WHERE symbol = 'VIX'"),
@@ -22,8 +20,16 @@ SOURCES = (
     ("T-bill rate", "SELECT max(date) FROM staging.stg_rates"),
     ("published signal", "SELECT max(session_date) FROM marts.hedge_signal_daily"),
 )
-# every exported mart and its key, from the models (schemas.registry is the one list of tables)
-KEYED_MARTS = {t: ", ".join(primary_key(TABLES[t])) for t in EXPORTED_TABLES}
+
+
+def keyed_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every mart and its key as the warehouse declares it (the DDL's PRIMARY KEY, generated from
+    the models), read from DuckDB itself so `alvh doctor` loads no validation library."""
+    rows = con.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+        "WHERE schema_name = 'marts' AND constraint_type = 'PRIMARY KEY' ORDER BY table_name"
+    ).fetchall()
+    return {f"marts.{t}": ", ".join(cols) for t, cols in rows}
 
 
 @dataclass
@@ -127,7 +133,7 @@ def warehouse_checks(
     ).fetchall()[0][0]
     checks.append(Check("validation", "ok" if bad == 0 else "attention", f"{bad} failed rule(s) in the last publish"))
     dupes = []
-    for table, key in KEYED_MARTS.items():
+    for table, key in keyed_marts(con).items():
         n, k = con.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM {table}").fetchall()[0]
         if n != k:
             dupes.append(f"{table}: {n - k} duplicate key(s)")
