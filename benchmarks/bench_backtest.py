@@ -101,7 +101,7 @@ def main() -> None:
         kernel_trades(run)
         kernel_hedge_daily(run)
 
-    t_kernel = best_of(5, lambda: run_kernel(steward, arrays, costs, record=False))
+    t_kernel = best_of(5, lambda: run_kernel(steward, arrays, costs))
     t_compiled = best_of(5, compiled)
     t0 = time.perf_counter()
     trades = hedge_trades(steward, market, sessions)

@@ -57,12 +57,12 @@ def main() -> None:
     replay: dict[str, list[float]] = {k: [] for k in params}
     arrays = {k: prepare_engine(market, sessions, p) for k, p in params.items()}  # warm-up: compile
     for k, p in params.items():
-        run_kernel(replace(steward, hedge=p), arrays[k], costs, record=False)
+        run_kernel(replace(steward, hedge=p), arrays[k], costs)
     for _ in range(args.runs):
         for k, p in params.items():
             prep[k].append(timed(lambda p=p: prepare_engine(market, sessions, p)))
             strategy = replace(steward, hedge=p)
-            replay[k].append(timed(lambda s=strategy, k=k: run_kernel(s, arrays[k], costs, record=False)))
+            replay[k].append(timed(lambda s=strategy, k=k: run_kernel(s, arrays[k], costs)))
     print(f"{len(sessions)} sessions, {args.runs} alternating runs each")
     for k in params:
         print(f"(a) prepare_engine {k:6s}: {spread(prep[k])}")

@@ -26,6 +26,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,12 +34,14 @@ import polars as pl
 
 from alvh.core.calendar import spx_monthly_expiration
 from alvh.core.settings import setting_default
+from alvh.transforms.fills import execute
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.pricing import black76, black_scholes, spx_smile_vol
 from alvh.transforms.signal import CurveQuotes, HedgeParams, model_ic_for, replay
 from alvh.transforms.signal.params import rate_of
 from alvh.transforms.signal.quotes import FINAL_SETTLEMENT
+from alvh.transforms.spread import SpreadModel
 from alvh.transforms.vix_surface import STRIKES, call_on_surface, target_delta_strike, vix_sigma_array
 
 
@@ -60,8 +63,19 @@ class Costs:
     vix_spread_scale: float = setting_default("vix_spread_scale")
     fill_lag_sessions: int = setting_default("fill_lag_sessions")  # trading sessions
 
-    def vix(self, qty: int) -> float:
-        return qty * (self.commission + 100.0 * self.vix_half_spread)
+    @cached_property
+    def spread(self) -> SpreadModel:
+        """The VIX half-spread model these costs describe (:mod:`alvh.transforms.spread`)."""
+        return SpreadModel(
+            float(self.vix_spread_model == "fitted"),
+            self.vix_half_spread,
+            self.vix_spread_base,
+            self.vix_spread_slope,
+            self.vix_spread_floor,
+            self.vix_spread_vvix_ref,
+            self.vix_spread_vvix_power,
+            self.vix_spread_scale,
+        )
 
     def spx(self, qty: int) -> float:
         return qty * (self.commission + 100.0 * self.spx_half_spread)
@@ -134,9 +148,15 @@ class Market:
 
 @dataclass
 class Trades:
+    """A strategy's trades: ``orders`` (the engine's tickets at their decision session; after
+    :func:`alvh.transforms.fills.execute`, the fills and settlements at their fill session with
+    a ``half_spread``), the ``positions`` held after each session's orders, the stale sessions,
+    and — once filled — the engine's ``decisions``."""
+
     orders: list[dict[str, Any]]
-    positions: list[dict[str, Any]]  # held after each session's orders
+    positions: list[dict[str, Any]]
     stale_days: set[date]
+    decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def first_cycle_start(start: date, sessions: Sequence[date]) -> date:
@@ -333,7 +353,8 @@ def hedge_daily(market: Market, sessions: Sequence[date], trades: Trades, p: Hed
         signed = o["qty"] if o["side"] == "BUY" else -o["qty"]
         cash[d] -= signed * o["model_price"] * 100.0
         if o["contract_expiry"] > d:  # a cash settlement at expiry costs nothing
-            cost[d] += costs.vix(o["qty"])
+            half = o.get("half_spread", costs.vix_half_spread)  # a hand-made ticket: the constant
+            cost[d] += o["qty"] * (costs.commission + 100.0 * half)
             traded[d] += o["qty"]
     mark = {d: 0.0 for d in sessions}
     held = {d: 0 for d in sessions}
@@ -407,6 +428,8 @@ def run_strategy(
     costs: Costs,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pl.DataFrame, Trades]:
-    trades = hedge_trades(strategy, market, sessions, progress)
+    decided = hedge_trades(strategy, market, sessions, progress)
+    ex = execute(decided.orders, market, sessions, strategy.hedge, costs)
+    trades = Trades(ex.fills, ex.positions, decided.stale_days, decided.orders)
     hedge = hedge_daily(market, sessions, trades, strategy.hedge, costs)
     return equity_frame(ic, hedge, strategy.name), trades

@@ -16,8 +16,9 @@ import numpy as np
 import polars as pl
 
 from alvh.transforms.backtest import Costs, Market, Strategy, Trades, equity_frame
-from alvh.transforms.backtest_kernel import ACTIONS, MODES, N_KP, alvh_kernel, calls_kernel
+from alvh.transforms.backtest_kernel import ACTIONS, MODES, N_KP, account_kernel, alvh_kernel, calls_kernel
 from alvh.transforms.backtest_prep import EngineArrays, MarketKey, prepare_engine
+from alvh.transforms.fills import settlement_row
 from alvh.transforms.signal.params import HedgeParams
 
 # (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
@@ -38,8 +39,8 @@ def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> Engine
     return arr
 
 
-def kernel_params(p: HedgeParams, costs: Costs) -> np.ndarray:
-    """The hedge settings and VIX costs as the kernel's ``kp`` vector (order of the ``K_*`` indices)."""
+def kernel_params(p: HedgeParams) -> np.ndarray:
+    """The hedge settings as the kernel's ``kp`` vector (order of the ``K_*`` indices)."""
     w = p.weights
     kp = np.array(
         [
@@ -62,8 +63,6 @@ def kernel_params(p: HedgeParams, costs: Costs) -> np.ndarray:
             p.harvest_multiple,
             p.harvest_b_multiple,
             p.harvest_b_vix,
-            costs.commission,
-            costs.vix_half_spread,
             float(p.hold_before_events),
         ],
         dtype=np.float64,
@@ -74,20 +73,23 @@ def kernel_params(p: HedgeParams, costs: Costs) -> np.ndarray:
 
 @dataclass
 class KernelRun:
-    """One strategy on the compiled engine: daily hedge accounting, and (when recorded) the
-    orders and positions as index arrays into ``arrays``."""
+    """One strategy on the compiled engine: the engine's orders (``orders``, index arrays into
+    ``arrays``), each order's fill (``fill_day`` −1: not filled, ``fill_price``,
+    ``half_spread``), the settlements and positions of the book as filled, and the daily hedge
+    accounting."""
 
     arrays: EngineArrays
     daily: dict[str, np.ndarray]
     orders: dict[str, np.ndarray]
+    fills: dict[str, np.ndarray]
+    settlements: dict[str, np.ndarray]
     positions: dict[str, np.ndarray]
 
 
-def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, record: bool = True) -> KernelRun:
-    """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays."""
+def _decide(strategy: Strategy, arr: EngineArrays) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The engine's orders (trimmed) and stale flags."""
     n = len(arr.sessions)
-    cap = n * 8 if record else 1
-    kp = kernel_params(strategy.hedge, costs)
+    cap = n * 8
     while True:
         o = {
             "day": np.zeros(cap, np.int64),
@@ -99,6 +101,51 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, record: bool
             "layer": np.zeros(cap, np.int64),
             "action": np.zeros(cap, np.int64),
         }
+        stale = np.zeros(n, np.bool_)
+        a = arr
+        if strategy.kind == "alvh":
+            no = alvh_kernel(  # type: ignore[call-arg]
+                kernel_params(strategy.hedge),
+                strategy.hedge.surface,
+                *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.spx, a.rate, a.rsi, a.hist, a.cross, a.regime, a.eve),
+                *(a.m_idx, a.fwd, a.beta, a.strike, a.price, a.delta, a.theta, a.has_ic, a.credit, a.vega_ic),
+                *(a.win_base, a.win_fwd, a.final),
+                *o.values(),
+                stale,
+            )
+        elif strategy.kind == "calls":
+            no = calls_kernel(  # type: ignore[call-arg]
+                strategy.tenor,
+                strategy.qty,
+                strategy.hedge.surface,
+                *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.rate, a.m_idx, a.fwd, a.strike, a.price),
+                *(a.win_base, a.win_fwd, a.final),
+                *o.values(),
+                stale,
+            )
+        else:
+            raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
+        if no >= 0:
+            return {k: v[:no] for k, v in o.items()}, stale
+        cap *= 4  # an output array was too small: run again with more room
+        if cap > n * 4096:
+            raise RuntimeError("compiled engine: the book exceeded its line capacity")
+
+
+def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs) -> KernelRun:
+    """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders."""
+    o, stale = _decide(strategy, arr)
+    n, no = len(arr.sessions), len(o["day"])
+    cap = n * 8
+    while True:
+        f = {"day": np.zeros(no, np.int64), "price": np.zeros(no), "half_spread": np.zeros(no)}
+        st = {
+            "day": np.zeros(n, np.int64),
+            "exp": np.zeros(n, np.int64),
+            "strike": np.zeros(n),
+            "qty": np.zeros(n, np.int64),
+        }
+        st["price"] = np.zeros(n)
         ps = {
             "day": np.zeros(cap, np.int64),
             "exp": np.zeros(cap, np.int64),
@@ -112,76 +159,37 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, record: bool
             "contracts_held": np.zeros(n, np.int64),
             "contracts_traded": np.zeros(n, np.int64),
             "hedge_mark_carried": np.zeros(n, np.bool_),
-            "stale": np.zeros(n, np.bool_),
         }
-        outs = (*o.values(), *ps.values(), *d.values())
-        if strategy.kind == "alvh":
-            no, npos = alvh_kernel(
-                kp,
-                strategy.hedge.surface,
-                arr.ordinal,
-                arr.exp_ordinal,
-                arr.vix,
-                arr.vvix,
-                arr.spx,
-                arr.rate,
-                arr.rsi,
-                arr.hist,
-                arr.cross,
-                arr.regime,
-                arr.eve,
-                arr.m_idx,
-                arr.fwd,
-                arr.beta,
-                arr.strike,
-                arr.price,
-                arr.delta,
-                arr.theta,
-                arr.has_ic,
-                arr.credit,
-                arr.vega_ic,
-                arr.win_base,
-                arr.win_fwd,
-                arr.final,
-                record,
-                *outs,
-            )
-        elif strategy.kind == "calls":
-            no, npos = calls_kernel(
-                strategy.tenor,
-                strategy.qty,
-                kp,
-                strategy.hedge.surface,
-                arr.ordinal,
-                arr.exp_ordinal,
-                arr.vix,
-                arr.vvix,
-                arr.rate,
-                arr.m_idx,
-                arr.fwd,
-                arr.strike,
-                arr.price,
-                arr.win_base,
-                arr.win_fwd,
-                arr.final,
-                record,
-                *outs,
-            )
-        else:
-            raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
-        if no >= 0:
+        a = arr
+        ns, npos = account_kernel(
+            costs.fill_lag_sessions,
+            costs.commission,
+            costs.spread,
+            strategy.hedge.surface,
+            *(a.ordinal, a.exp_ordinal, a.vvix, a.rate, a.m_idx, a.fwd, a.win_base, a.win_fwd, a.final),
+            no,
+            *(o["day"], o["exp"], o["strike"], o["side"], o["qty"], o["price"], o["action"]),
+            *f.values(),
+            *st.values(),
+            *ps.values(),
+            *d.values(),
+        )
+        if ns >= 0:
             break
-        cap *= 4  # an output array was too small: run again with more room
+        cap *= 4
         if cap > n * 4096:
             raise RuntimeError("compiled engine: the book exceeded its line capacity")
-    return KernelRun(arr, d, {k: v[:no] for k, v in o.items()}, {k: v[:npos] for k, v in ps.items()})
+    d["stale"] = stale
+    return KernelRun(arr, d, o, f, {k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})
 
 
 def kernel_trades(run: KernelRun) -> Trades:
-    """The run's orders and positions as the readable path's dict rows (reason left empty)."""
+    """The run as the readable path's :class:`Trades`: the fills and settlements (by session:
+    settlements first, then fills in decision order), the positions, the stale sessions and the
+    engine's decisions (reasons left empty)."""
     s, e = run.arrays.sessions, run.arrays.expiries
-    o, ps = run.orders, run.positions
-    orders = [
+    o, f = run.orders, run.fills
+    decisions = [
         {
             "session_date": s[day],
             "contract_expiry": e[ex],
@@ -205,12 +213,24 @@ def kernel_trades(run: KernelRun) -> Trades:
             strict=True,
         )
     ]
+    by_day: dict[int, list[dict[str, Any]]] = {}
+    st = run.settlements
+    for day, ex, k, q, px in zip(
+        st["day"].tolist(), st["exp"].tolist(), st["strike"], st["qty"].tolist(), st["price"], strict=True
+    ):
+        by_day.setdefault(day, []).append(settlement_row(s[day], e[ex], float(k), int(q), float(px)))
+    for x, (day, px, hs) in enumerate(zip(f["day"].tolist(), f["price"], f["half_spread"], strict=True)):
+        if day >= 0:
+            fill = {"session_date": s[day], "decision_date": decisions[x]["session_date"], "model_price": float(px)}
+            by_day.setdefault(day, []).append(decisions[x] | fill | {"half_spread": float(hs)})
+    fills = [row for day in sorted(by_day) for row in by_day[day]]
+    ps = run.positions
     positions = [
         {"session_date": s[day], "contract_expiry": e[ex], "strike": float(k), "qty": int(q)}
         for day, ex, k, q in zip(ps["day"].tolist(), ps["exp"].tolist(), ps["strike"], ps["qty"].tolist(), strict=True)
     ]
     stale = {s[i] for i in np.flatnonzero(run.daily["stale"])}
-    return Trades(orders, positions, stale)
+    return Trades(fills, positions, stale, decisions)
 
 
 def kernel_hedge_daily(run: KernelRun) -> pl.DataFrame:
@@ -228,21 +248,3 @@ def run_strategy_compiled(
         return run_strategy(strategy, market, sessions, ic, costs)
     run = run_kernel(strategy, prepared(market, sessions, strategy.hedge), costs)
     return equity_frame(ic, kernel_hedge_daily(run), strategy.name), kernel_trades(run)
-
-
-def final_metrics(run: KernelRun, ic_eq: np.ndarray, ic_costs_cum: np.ndarray) -> dict[str, Any]:
-    """Totals of one run without building frames (dollars): equity gross/net at the end, max
-    drawdowns, hedge P&L, costs, contracts traded. ``ic_eq`` is the IC equity (cash cumulated +
-    mark) and ``ic_costs_cum`` its cumulated costs, per session."""
-    d = run.daily
-    hedge_eq = np.cumsum(d["hedge_cash"]) + d["hedge_mark"]
-    costs = ic_costs_cum + np.cumsum(d["hedge_costs"])
-    gross = ic_eq + hedge_eq
-    net = gross - costs
-    return {
-        "equity_gross": gross,
-        "equity_net": net,
-        "hedge_equity": hedge_eq,
-        "costs_cum": costs,
-        "contracts_traded": int(d["contracts_traded"].sum()),
-    }

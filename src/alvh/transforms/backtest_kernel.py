@@ -4,8 +4,10 @@ Same rules, same order of floating-point operations as :mod:`alvh.transforms.sig
 expired contracts (also on stale days), price the book, size (r*, N*, largest remainder, the
 steward carry cap), decide per layer by precedence (ROLL, OPEN, take-profit, the −1-cross
 harvest, the +1-cross ADD, REBALANCE with band, minimum trade and the regime hold), execute
-(buys at the target strike, sales lowest strike first) — plus the backtest's hedge accounting
-(cash, costs, daily mark with the previous mark carried when a contract has no price). Numbers
+(buys at the target strike, sales lowest strike first). :func:`account_kernel` is the compiled form
+of the readable accounting (:func:`alvh.transforms.fills.execute` and
+:func:`alvh.transforms.backtest.hedge_daily`: fills after the signal, costs with the spread model,
+settlements, the daily mark with the previous mark carried when a contract has no price). Numbers
 only: expiries are indices into :attr:`EngineArrays.expiries`, sides ±1, actions codes
 (:data:`ACTIONS`). The readable engine stays the reference (tests compare the two session by
 session) and the path that writes reasons.
@@ -22,6 +24,7 @@ import numba as nb
 import numpy as np
 
 from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER
+from alvh.transforms.spread import SpreadModel, vix_half_spread
 from alvh.transforms.vix_surface import VixSurface, call_on_surface
 
 ACTIONS = ("SETTLE", "ROLL", "OPEN", "HARVEST", "ADD", "TRIM", "HOLD")
@@ -50,11 +53,9 @@ MAX_LINES = 128  # book lines (contract × strike) a day can hold
     K_HARV,
     K_HARV_B,
     K_HARV_VIX,
-    K_COMM,
-    K_VIX_HS,
     K_HOLD_EVE,
-) = range(22)
-N_KP = 22
+) = range(20)
+N_KP = 20
 
 
 @nb.njit(cache=True)
@@ -163,12 +164,13 @@ def _find(be: np.ndarray, bk: np.ndarray, n: int, e: int, k: float) -> int:
 
 
 @nb.njit(cache=True)
-def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bc: np.ndarray, bl: np.ndarray, n: int) -> int:
-    """Drop empty lines and sort by (expiry, strike) — ``book.normalized``."""
+def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bv: np.ndarray, n: int) -> int:
+    """Drop empty lines and sort by (expiry, strike) — ``book.normalized``; ``bv`` is the line's
+    value (average cost in the engine's book, last mark in the ledger)."""
     m = 0
     for x in range(n):
-        if bq[x] > 0:
-            be[m], bk[m], bq[m], bc[m], bl[m] = be[x], bk[x], bq[x], bc[x], bl[x]
+        if bq[x] != 0:
+            be[m], bk[m], bq[m], bv[m] = be[x], bk[x], bq[x], bv[x]
             m += 1
     for x in range(1, m):  # insertion sort (a handful of lines)
         y = x
@@ -176,10 +178,37 @@ def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bc: np.ndarray, b
             be[y - 1], be[y] = be[y], be[y - 1]
             bk[y - 1], bk[y] = bk[y], bk[y - 1]
             bq[y - 1], bq[y] = bq[y], bq[y - 1]
-            bc[y - 1], bc[y] = bc[y], bc[y - 1]
-            bl[y - 1], bl[y] = bl[y], bl[y - 1]
+            bv[y - 1], bv[y] = bv[y], bv[y - 1]
             y -= 1
     return m
+
+
+@nb.njit(cache=True)
+def _emit(
+    o_day: np.ndarray,
+    o_exp: np.ndarray,
+    o_k: np.ndarray,
+    o_side: np.ndarray,
+    o_q: np.ndarray,
+    o_px: np.ndarray,
+    o_layer: np.ndarray,
+    o_act: np.ndarray,
+    no: int,
+    i: int,
+    e: int,
+    k: float,
+    side: int,
+    q: int,
+    px: float,
+    layer: int,
+    act: int,
+) -> int:
+    """Write one order at slot ``no``; the next slot, or −1 when the arrays are full."""
+    if no < 0 or no >= o_day.shape[0]:
+        return -1
+    o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, k, side, q
+    o_px[no], o_layer[no], o_act[no] = px, layer, act
+    return no + 1
 
 
 @nb.njit(cache=True)
@@ -210,7 +239,6 @@ def alvh_kernel(
     win_base: np.ndarray,
     win_fwd: np.ndarray,
     final: np.ndarray,
-    record: bool,
     o_day: np.ndarray,
     o_exp: np.ndarray,
     o_k: np.ndarray,
@@ -219,40 +247,26 @@ def alvh_kernel(
     o_px: np.ndarray,
     o_layer: np.ndarray,
     o_act: np.ndarray,
-    p_day: np.ndarray,
-    p_exp: np.ndarray,
-    p_k: np.ndarray,
-    p_q: np.ndarray,
-    d_cash: np.ndarray,
-    d_cost: np.ndarray,
-    d_mark: np.ndarray,
-    d_held: np.ndarray,
-    d_traded: np.ndarray,
-    d_carried: np.ndarray,
     d_stale: np.ndarray,
-) -> tuple[int, int]:
-    """Replay the engine over every session; fills the daily accounting arrays (``d_*``) and,
-    when ``record``, the orders (``o_*``) and positions (``p_*``). Returns (orders, positions)
-    written, or (−1, −1) when an output array or the book ran out of room."""
+) -> int:
+    """Replay the engine over every session: its orders (``o_*``, at the decision session's
+    model price) and stale flags. Returns the orders written, or −1 when an output array or the
+    book ran out of room. The money is :func:`account_kernel`'s."""
+    o = (o_day, o_exp, o_k, o_side, o_q, o_px, o_layer, o_act)
     n = ordinal.shape[0]
     be = np.zeros(MAX_LINES, dtype=np.int64)
     bk = np.zeros(MAX_LINES)
     bq = np.zeros(MAX_LINES, dtype=np.int64)
     bc = np.zeros(MAX_LINES)
-    bl = np.zeros(MAX_LINES)  # last mark of the line (carried when it has no price)
     bpx = np.zeros(MAX_LINES)  # today's model price of the line
     bdl = np.zeros(MAX_LINES)  # today's delta
     nb_ = 0
     no = 0
-    npos = 0
     q = np.zeros(3, dtype=np.int64)
     h = np.zeros(3)
     cur = np.zeros(3, dtype=np.int64)
     tgt = np.zeros(3, dtype=np.int64)
     repl = np.zeros(3, dtype=np.bool_)
-    cap_o = o_day.shape[0]
-    cap_p = p_day.shape[0]
-    comm_vix = kp[K_COMM] + 100.0 * kp[K_VIX_HS]
     for i in range(n):
         day = ordinal[i]
         n_settles = 0
@@ -266,17 +280,10 @@ def alvh_kernel(
             if fs != fs:
                 unknown = True
                 continue
-            px = max(fs - bk[x], 0.0)
-            if record:
-                if no >= cap_o:
-                    return -1, -1
-                o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, bk[x], -1, bq[x]
-                o_px[no], o_layer[no], o_act[no] = px, 1, A_SETTLE
-                no += 1
-            d_cash[i] += bq[x] * px * 100.0
+            no = _emit(*o, no, i, e, bk[x], -1, bq[x], max(fs - bk[x], 0.0), 1, A_SETTLE)
             n_settles += 1
             bq[x] = 0
-        nb_ = _normalize(be, bk, bq, bc, bl, nb_)
+        nb_ = _normalize(be, bk, bq, bc, nb_)
         # 2. stale?
         stale = (
             not has_ic[i]
@@ -301,188 +308,141 @@ def alvh_kernel(
                     break
                 dte = exp_ordinal[e] - day
                 bpx[x], bdl[x], _ = call_on_surface(vvix[i], f, bk[x], float(dte), r, surf)
-        if not stale:
-            vega_ic = vega_ic_a[i]
-            for j in range(3):
-                h[j] = OPTION_MULTIPLIER * delta[i, j] * beta[i, j]
-            rsi = rsi_raw[i] if rsi_raw[i] == rsi_raw[i] else kp[K_RSI_C]
-            r0 = _target_ratio(rsi, hist[i], kp)
-            r_star = _sizing(r0, vega_ic, h, theta[i], credit[i], kp, q)
-            m1 = m_idx[i, 0]
-            hedge_vega = 0.0
-            l1_value = 0.0
-            l1_cost = 0.0
-            rich = False
-            cur[:] = 0
-            rolled = n_settles > 0
-            for x in range(nb_):
-                e = be[x]
-                for j in range(3):
-                    if m_idx[i, j] == e:
-                        cur[j] += bq[x]
-                        hedge_vega += bq[x] * 100.0 * bdl[x] * beta[i, j]
-                        break
-                if e == m1:
-                    l1_value += bq[x] * bpx[x]
-                    l1_cost += bq[x] * bc[x]
-                if bc[x] > 0 and bpx[x] >= kp[K_HARV] * bc[x]:
-                    rich = True
-                if e < m1:
-                    rolled = True
-            has_ratio = vega_ic > 0
-            ratio = hedge_vega / vega_ic if has_ratio else 0.0
-            band = kp[K_BAND]
-            above = has_ratio and ratio > r_star + band
-            below = has_ratio and ratio < r_star - band
-            reg = regime[i]
-            trim_ok = reg == 1 or reg == 2
-            repl[:] = False
-            acts = np.full(3, A_HOLD, dtype=np.int64)
-            if rolled:
-                for j in range(3):
-                    tgt[j] = cur[j] if (cur[j] > q[j] and not trim_ok) else q[j]
-                    acts[j] = A_ROLL
-            elif nb_ == 0:
-                for j in range(3):
-                    tgt[j] = q[j]
-                    acts[j] = A_OPEN
-            else:  # per layer; a rule that would trade nothing in a layer leaves it to the next (§6)
-                quiet = kp[K_HOLD_EVE] > 0 and eve[i]  # no sales the session before a release
-                for j in range(3):
-                    gap = q[j] - cur[j]
-                    if rich and above and cur[j] > q[j] and not quiet:
-                        tgt[j], acts[j] = q[j], A_HARVEST
-                    elif (
-                        j == 0
-                        and cross[i] == -1
-                        and vix[i] >= kp[K_HARV_VIX]
-                        and l1_cost > 0
-                        and not (l1_value < kp[K_HARV_B] * l1_cost)
-                        and not quiet
-                    ):
-                        tgt[j], acts[j], repl[j] = q[0], A_HARVEST, True
-                    elif cross[i] == 1 and gap > 0:
-                        if gap < _min_trade(q[j], kp):
-                            tgt[j] = cur[j]
-                        else:
-                            tgt[j], acts[j] = q[j], A_ADD
-                    elif not has_ratio:
-                        tgt[j] = cur[j]
-                    elif below:
-                        if gap <= 0 or abs(gap) < _min_trade(q[j], kp):
-                            tgt[j] = cur[j]
-                        else:
-                            tgt[j], acts[j] = q[j], A_ADD
-                    elif above:
-                        if gap >= 0 or reg == 3 or reg == 4 or abs(gap) < _min_trade(q[j], kp) or quiet:
-                            tgt[j] = cur[j]
-                        else:
-                            tgt[j], acts[j] = q[j], A_TRIM
-                    else:
-                        tgt[j] = cur[j]
-            # 3. roll sales: every line of a contract before M1, at its model price
-            nb0 = nb_
-            for x in range(nb0):
-                if be[x] < m1 and bq[x] > 0:
-                    if record:
-                        if no >= cap_o:
-                            return -1, -1
-                        o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, be[x], bk[x], -1, bq[x]
-                        o_px[no], o_layer[no], o_act[no] = bpx[x], 1, A_ROLL
-                        no += 1
-                    d_cash[i] += bq[x] * bpx[x] * 100.0
-                    d_cost[i] += bq[x] * comm_vix
-                    d_traded[i] += bq[x]
-                    bq[x] = 0
-            # 4. each layer's tickets: replace sells all first; buys at the target strike; sales
-            #    take the lowest strikes first (the book is sorted by strike within an expiry)
-            for j in range(3):
-                e = m_idx[i, j]
-                have = 0
-                for x in range(nb0):
-                    if be[x] == e and bq[x] > 0:
-                        have += bq[x]
-                if repl[j]:
-                    for x in range(nb0):
-                        if be[x] == e and bq[x] > 0:
-                            if record:
-                                if no >= cap_o:
-                                    return -1, -1
-                                o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, bk[x], -1, bq[x]
-                                o_px[no], o_layer[no], o_act[no] = bpx[x], j + 1, acts[j]
-                                no += 1
-                            d_cash[i] += bq[x] * bpx[x] * 100.0
-                            d_cost[i] += bq[x] * comm_vix
-                            d_traded[i] += bq[x]
-                            bq[x] = 0
-                    have = 0
-                if tgt[j] > have:
-                    qty = tgt[j] - have
-                    k = strike[i, j]
-                    pb = price[i, j]
-                    x = _find(be, bk, nb_, e, k)
-                    if x < 0:
-                        if nb_ >= MAX_LINES:
-                            return -1, -1
-                        x = nb_
-                        be[x], bk[x], bq[x], bc[x], bl[x] = e, k, qty, pb, 0.0
-                        nb_ += 1
-                    else:
-                        bc[x] = (bc[x] * bq[x] + pb * qty) / (bq[x] + qty)
-                        bq[x] += qty
-                    if record:
-                        if no >= cap_o:
-                            return -1, -1
-                        o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, k, 1, qty
-                        o_px[no], o_layer[no], o_act[no] = pb, j + 1, acts[j]
-                        no += 1
-                    d_cash[i] -= qty * pb * 100.0
-                    d_cost[i] += qty * comm_vix
-                    d_traded[i] += qty
-                left = have - tgt[j]
-                if left > 0:
-                    for x in range(nb0):
-                        if left <= 0:
-                            break
-                        if be[x] == e and bq[x] > 0:
-                            m = min(left, bq[x])
-                            if record:
-                                if no >= cap_o:
-                                    return -1, -1
-                                o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, bk[x], -1, m
-                                o_px[no], o_layer[no], o_act[no] = bpx[x], j + 1, acts[j]
-                                no += 1
-                            d_cash[i] += m * bpx[x] * 100.0
-                            d_cost[i] += m * comm_vix
-                            d_traded[i] += m
-                            bq[x] -= m
-                            left -= m
-            nb_ = _normalize(be, bk, bq, bc, bl, nb_)
         d_stale[i] = stale
-        # 5. mark what is held after the orders (previous mark carried when there is no price)
+        if stale:
+            continue
+        vega_ic = vega_ic_a[i]
+        for j in range(3):
+            h[j] = OPTION_MULTIPLIER * delta[i, j] * beta[i, j]
+        rsi = rsi_raw[i] if rsi_raw[i] == rsi_raw[i] else kp[K_RSI_C]
+        r0 = _target_ratio(rsi, hist[i], kp)
+        r_star = _sizing(r0, vega_ic, h, theta[i], credit[i], kp, q)
+        m1 = m_idx[i, 0]
+        hedge_vega = 0.0
+        l1_value = 0.0
+        l1_cost = 0.0
+        rich = False
+        cur[:] = 0
+        rolled = n_settles > 0
         for x in range(nb_):
             e = be[x]
-            dte = exp_ordinal[e] - day
-            f = _forward_of(i, e, m_idx, fwd, win_base, win_fwd)
-            if f == f and vvix[i] == vvix[i] and dte > 0:
-                bl[x] = call_on_surface(vvix[i], f, bk[x], float(dte), r, surf)[0]
-            else:
-                d_carried[i] = True
-            d_mark[i] += bq[x] * bl[x] * 100.0
-            d_held[i] += bq[x]
-            if record:
-                if npos >= cap_p:
-                    return -1, -1
-                p_day[npos], p_exp[npos], p_k[npos], p_q[npos] = i, e, bk[x], bq[x]
-                npos += 1
-    return no, npos
+            for j in range(3):
+                if m_idx[i, j] == e:
+                    cur[j] += bq[x]
+                    hedge_vega += bq[x] * 100.0 * bdl[x] * beta[i, j]
+                    break
+            if e == m1:
+                l1_value += bq[x] * bpx[x]
+                l1_cost += bq[x] * bc[x]
+            if bc[x] > 0 and bpx[x] >= kp[K_HARV] * bc[x]:
+                rich = True
+            if e < m1:
+                rolled = True
+        has_ratio = vega_ic > 0
+        ratio = hedge_vega / vega_ic if has_ratio else 0.0
+        band = kp[K_BAND]
+        above = has_ratio and ratio > r_star + band
+        below = has_ratio and ratio < r_star - band
+        reg = regime[i]
+        trim_ok = reg == 1 or reg == 2
+        repl[:] = False
+        acts = np.full(3, A_HOLD, dtype=np.int64)
+        if rolled:
+            for j in range(3):
+                tgt[j] = cur[j] if (cur[j] > q[j] and not trim_ok) else q[j]
+                acts[j] = A_ROLL
+        elif nb_ == 0:
+            for j in range(3):
+                tgt[j] = q[j]
+                acts[j] = A_OPEN
+        else:  # per layer; a rule that would trade nothing in a layer leaves it to the next (§6)
+            quiet = kp[K_HOLD_EVE] > 0 and eve[i]  # no sales the session before a release
+            for j in range(3):
+                gap = q[j] - cur[j]
+                if rich and above and cur[j] > q[j] and not quiet:
+                    tgt[j], acts[j] = q[j], A_HARVEST
+                elif (
+                    j == 0
+                    and cross[i] == -1
+                    and vix[i] >= kp[K_HARV_VIX]
+                    and l1_cost > 0
+                    and not (l1_value < kp[K_HARV_B] * l1_cost)
+                    and not quiet
+                ):
+                    tgt[j], acts[j], repl[j] = q[0], A_HARVEST, True
+                elif cross[i] == 1 and gap > 0:
+                    if gap < _min_trade(q[j], kp):
+                        tgt[j] = cur[j]
+                    else:
+                        tgt[j], acts[j] = q[j], A_ADD
+                elif not has_ratio:
+                    tgt[j] = cur[j]
+                elif below:
+                    if gap <= 0 or abs(gap) < _min_trade(q[j], kp):
+                        tgt[j] = cur[j]
+                    else:
+                        tgt[j], acts[j] = q[j], A_ADD
+                elif above:
+                    if gap >= 0 or reg == 3 or reg == 4 or abs(gap) < _min_trade(q[j], kp) or quiet:
+                        tgt[j] = cur[j]
+                    else:
+                        tgt[j], acts[j] = q[j], A_TRIM
+                else:
+                    tgt[j] = cur[j]
+        # 3. roll sales: every line of a contract before M1, at its model price
+        nb0 = nb_
+        for x in range(nb0):
+            if be[x] < m1 and bq[x] > 0:
+                no = _emit(*o, no, i, be[x], bk[x], -1, bq[x], bpx[x], 1, A_ROLL)
+                bq[x] = 0
+        # 4. each layer's tickets: replace sells all first; buys at the target strike; sales
+        #    take the lowest strikes first (the book is sorted by strike within an expiry)
+        for j in range(3):
+            e = m_idx[i, j]
+            have = 0
+            for x in range(nb0):
+                if be[x] == e and bq[x] > 0:
+                    have += bq[x]
+            if repl[j]:
+                for x in range(nb0):
+                    if be[x] == e and bq[x] > 0:
+                        no = _emit(*o, no, i, e, bk[x], -1, bq[x], bpx[x], j + 1, acts[j])
+                        bq[x] = 0
+                have = 0
+            if tgt[j] > have:
+                qty = tgt[j] - have
+                k = strike[i, j]
+                pb = price[i, j]
+                x = _find(be, bk, nb_, e, k)
+                if x < 0:
+                    if nb_ >= MAX_LINES:
+                        return -1
+                    x = nb_
+                    be[x], bk[x], bq[x], bc[x] = e, k, qty, pb
+                    nb_ += 1
+                else:
+                    bc[x] = (bc[x] * bq[x] + pb * qty) / (bq[x] + qty)
+                    bq[x] += qty
+                no = _emit(*o, no, i, e, k, 1, qty, pb, j + 1, acts[j])
+            left = have - tgt[j]
+            for x in range(nb0):
+                if left <= 0:
+                    break
+                if be[x] == e and bq[x] > 0:
+                    m = min(left, bq[x])
+                    no = _emit(*o, no, i, e, bk[x], -1, m, bpx[x], j + 1, acts[j])
+                    bq[x] -= m
+                    left -= m
+        nb_ = _normalize(be, bk, bq, bc, nb_)
+        if no < 0:
+            return -1
+    return no
 
 
 @nb.njit(cache=True)
 def calls_kernel(
     tenor: int,
     qty: int,
-    kp: np.ndarray,
     surf: VixSurface,
     ordinal: np.ndarray,
     exp_ordinal: np.ndarray,
@@ -496,7 +456,6 @@ def calls_kernel(
     win_base: np.ndarray,
     win_fwd: np.ndarray,
     final: np.ndarray,
-    record: bool,
     o_day: np.ndarray,
     o_exp: np.ndarray,
     o_k: np.ndarray,
@@ -505,6 +464,75 @@ def calls_kernel(
     o_px: np.ndarray,
     o_layer: np.ndarray,
     o_act: np.ndarray,
+    d_stale: np.ndarray,
+) -> int:
+    """``backtest._calls_trades``: hold ``qty`` calls of M_tenor at the target-delta strike; when
+    the contract is no longer M_tenor, sell it (at its model price, or its settlement value once
+    expired) and buy the new one. Stale days trade nothing. Returns the orders written (−1: full)."""
+    o = (o_day, o_exp, o_k, o_side, o_q, o_px, o_layer, o_act)
+    n = ordinal.shape[0]
+    j = tenor - 1
+    held_e = -1
+    held_k = 0.0
+    no = 0
+    for i in range(n):
+        day = ordinal[i]
+        if vix[i] != vix[i] or vvix[i] != vvix[i] or fwd[i, j] != fwd[i, j]:
+            d_stale[i] = True
+            continue
+        e_new = m_idx[i, j]
+        if held_e == e_new:
+            continue
+        if held_e >= 0:
+            px = math.nan
+            if exp_ordinal[held_e] <= day:
+                if final[held_e] == final[held_e]:
+                    px = max(final[held_e] - held_k, 0.0)
+            else:
+                f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
+                if f == f:
+                    dte = exp_ordinal[held_e] - day
+                    px = call_on_surface(vvix[i], f, held_k, float(dte), rate[i], surf)[0]
+            if px != px:
+                d_stale[i] = True
+                continue
+            no = _emit(*o, no, i, held_e, held_k, -1, qty, px, tenor, A_ROLL)
+        held_e, held_k = e_new, strike[i, j]
+        no = _emit(*o, no, i, held_e, held_k, 1, qty, price[i, j], tenor, A_OPEN)
+    return no
+
+
+@nb.njit(cache=True)
+def account_kernel(
+    lag: int,
+    commission: float,
+    spread: SpreadModel,
+    surf: VixSurface,
+    ordinal: np.ndarray,
+    exp_ordinal: np.ndarray,
+    vvix: np.ndarray,
+    rate: np.ndarray,
+    m_idx: np.ndarray,
+    fwd: np.ndarray,
+    win_base: np.ndarray,
+    win_fwd: np.ndarray,
+    final: np.ndarray,
+    n_orders: int,
+    o_day: np.ndarray,
+    o_exp: np.ndarray,
+    o_k: np.ndarray,
+    o_side: np.ndarray,
+    o_q: np.ndarray,
+    o_px: np.ndarray,
+    o_act: np.ndarray,
+    f_day: np.ndarray,
+    f_px: np.ndarray,
+    f_hs: np.ndarray,
+    s_day: np.ndarray,
+    s_exp: np.ndarray,
+    s_k: np.ndarray,
+    s_q: np.ndarray,
+    s_px: np.ndarray,
     p_day: np.ndarray,
     p_exp: np.ndarray,
     p_k: np.ndarray,
@@ -515,76 +543,76 @@ def calls_kernel(
     d_held: np.ndarray,
     d_traded: np.ndarray,
     d_carried: np.ndarray,
-    d_stale: np.ndarray,
 ) -> tuple[int, int]:
-    """``backtest._calls_trades`` and its accounting: hold ``qty`` calls of M_tenor at the
-    target-delta strike; when the contract is no longer M_tenor, sell it (at its model price, or
-    its settlement value once expired) and buy the new one. Stale days trade nothing."""
+    """``fills.execute`` + ``backtest.hedge_daily`` on arrays: the book as filled, ``lag``
+    sessions after each decision (at the fill session's model price, the decision's own price
+    when ``lag`` is 0 or the contract has no price then; a contract expired by its fill session
+    is left to the settlement), each fill paying ``commission`` + the half-spread (× $100);
+    every line settles at the first session on or after its expiry with a final value; marked
+    at the close, the previous mark carried when there is no price. Fills (``f_*``) per order
+    (``f_day`` −1: not filled); settlements (``s_*``) and positions (``p_*``) as rows. Returns
+    (settlements, positions) written, or (−1, −1) when out of room."""
     n = ordinal.shape[0]
-    j = tenor - 1
-    held_e = -1
-    held_k = 0.0
-    last = 0.0
-    no = 0
+    be = np.zeros(MAX_LINES, dtype=np.int64)
+    bk = np.zeros(MAX_LINES)
+    bq = np.zeros(MAX_LINES, dtype=np.int64)
+    bl = np.zeros(MAX_LINES)  # last mark of the line
+    nb_ = 0
+    ns = 0
     npos = 0
-    comm_vix = kp[K_COMM] + 100.0 * kp[K_VIX_HS]
+    ptr = 0
+    f_day[:n_orders] = -1
     for i in range(n):
         day = ordinal[i]
+        for x in range(nb_):  # 1. settlements
+            e = be[x]
+            if exp_ordinal[e] <= day and bq[x] != 0 and final[e] == final[e]:
+                px = max(final[e] - bk[x], 0.0)
+                if ns >= s_day.shape[0]:
+                    return -1, -1
+                s_day[ns], s_exp[ns], s_k[ns], s_q[ns], s_px[ns] = i, e, bk[x], bq[x], px
+                ns += 1
+                d_cash[i] += bq[x] * px * 100.0
+                bq[x] = 0
+        while ptr < n_orders and o_day[ptr] + lag <= i:  # 2. the fills due today
+            t = ptr
+            ptr += 1
+            e = o_exp[t]
+            if o_day[t] + lag < i or o_act[t] == A_SETTLE or exp_ordinal[e] <= day:
+                continue
+            px = o_px[t]
+            if lag > 0:
+                f = _forward_of(i, e, m_idx, fwd, win_base, win_fwd)
+                if f == f and vvix[i] == vvix[i]:
+                    px = call_on_surface(vvix[i], f, o_k[t], float(exp_ordinal[e] - day), rate[i], surf)[0]
+            vv = vvix[i] if vvix[i] == vvix[i] else vvix[o_day[t]]
+            hs = vix_half_spread(px, vv, spread)
+            f_day[t], f_px[t], f_hs[t] = i, px, hs
+            d_cash[i] -= o_side[t] * o_q[t] * px * 100.0
+            d_cost[i] += o_q[t] * (commission + 100.0 * hs)
+            d_traded[i] += o_q[t]
+            x = _find(be, bk, nb_, e, o_k[t])
+            if x < 0:
+                if nb_ >= MAX_LINES:
+                    return -1, -1
+                x = nb_
+                be[x], bk[x], bq[x], bl[x] = e, o_k[t], 0, px
+                nb_ += 1
+            bq[x] += o_side[t] * o_q[t]
+        nb_ = _normalize(be, bk, bq, bl, nb_)
         r = rate[i]
-        skip = False
-        if vix[i] != vix[i] or vvix[i] != vvix[i] or fwd[i, j] != fwd[i, j]:
-            d_stale[i] = True
-        else:
-            e_new = m_idx[i, j]
-            if held_e < 0 or held_e != e_new:
-                if held_e >= 0:
-                    px = math.nan
-                    if exp_ordinal[held_e] <= day:
-                        if final[held_e] == final[held_e]:
-                            px = max(final[held_e] - held_k, 0.0)
-                    else:
-                        f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
-                        if f == f:
-                            dte = exp_ordinal[held_e] - day
-                            px = call_on_surface(vvix[i], f, held_k, float(dte), r, surf)[0]
-                    if px != px:
-                        d_stale[i] = True
-                        skip = True
-                    else:
-                        if record:
-                            if no >= o_day.shape[0]:
-                                return -1, -1
-                            o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, held_e, held_k, -1, qty
-                            o_px[no], o_layer[no], o_act[no] = px, tenor, A_ROLL
-                            no += 1
-                        d_cash[i] += qty * px * 100.0
-                        if exp_ordinal[held_e] > day:
-                            d_cost[i] += qty * comm_vix
-                            d_traded[i] += qty
-                if not skip:
-                    held_e, held_k = e_new, strike[i, j]
-                    pb = price[i, j]
-                    if record:
-                        if no >= o_day.shape[0]:
-                            return -1, -1
-                        o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, held_e, held_k, 1, qty
-                        o_px[no], o_layer[no], o_act[no] = pb, tenor, A_OPEN
-                        no += 1
-                    d_cash[i] -= qty * pb * 100.0
-                    d_cost[i] += qty * comm_vix
-                    d_traded[i] += qty
-        if held_e >= 0:
-            dte = exp_ordinal[held_e] - day
-            f = _forward_of(i, held_e, m_idx, fwd, win_base, win_fwd)
+        for x in range(nb_):  # 3. the mark of what is held after the fills
+            e = be[x]
+            dte = exp_ordinal[e] - day
+            f = _forward_of(i, e, m_idx, fwd, win_base, win_fwd)
             if f == f and vvix[i] == vvix[i] and dte > 0:
-                last = call_on_surface(vvix[i], f, held_k, float(dte), r, surf)[0]
+                bl[x] = call_on_surface(vvix[i], f, bk[x], float(dte), r, surf)[0]
             else:
                 d_carried[i] = True
-            d_mark[i] += qty * last * 100.0
-            d_held[i] += qty
-            if record:
-                if npos >= p_day.shape[0]:
-                    return -1, -1
-                p_day[npos], p_exp[npos], p_k[npos], p_q[npos] = i, held_e, held_k, qty
-                npos += 1
-    return no, npos
+            d_mark[i] += bq[x] * bl[x] * 100.0
+            d_held[i] += bq[x]
+            if npos >= p_day.shape[0]:
+                return -1, -1
+            p_day[npos], p_exp[npos], p_k[npos], p_q[npos] = i, e, bk[x], bq[x]
+            npos += 1
+    return ns, npos

@@ -70,7 +70,7 @@ def reference_equity(
             sign = 1 if o["side"] == "BUY" else -1
             cash -= sign * o["qty"] * o["model_price"] * 100.0
             if o["contract_expiry"] > d:
-                paid += o["qty"] * (costs.commission + 100.0 * costs.vix_half_spread)
+                paid += o["qty"] * (costs.commission + 100.0 * _half_spread(costs, o, market))
         hedge_mark = 0.0
         for x in positions_by_day.get(d, []):
             key = (x["contract_expiry"], x["strike"])
@@ -87,3 +87,14 @@ def reference_equity(
         out.append({"session_date": d, "equity_gross": gross, "equity_net": gross - paid})
         assert math.isfinite(gross)
     return out
+
+
+def _half_spread(costs: Costs, fill: dict[str, Any], market: Market) -> float:
+    """The half-spread of a fill, by the spread model's formula written out (VIX points)."""
+    if costs.vix_spread_model == "constant" or "decision_date" not in fill:
+        return costs.vix_half_spread * (costs.vix_spread_scale if "decision_date" in fill else 1.0)
+    vvix = market.by_date[fill["session_date"]].get("vvix_close")
+    vvix = vvix if vvix is not None else market.by_date[fill["decision_date"]].get("vvix_close")
+    widen = max(1.0, (vvix or 0.0) / costs.vix_spread_vvix_ref) ** costs.vix_spread_vvix_power
+    base = max(costs.vix_spread_floor, costs.vix_spread_base + costs.vix_spread_slope * fill["model_price"])
+    return base * widen * costs.vix_spread_scale

@@ -167,7 +167,7 @@ def evaluate(group: SweepGroup, c: SweepConfig) -> dict[str, Any]:
         hedge_costs = np.zeros(n)
         traded = 0
     else:
-        run = run_kernel(c.strategy, group.arrays, c.costs, record=False)
+        run = run_kernel(c.strategy, group.arrays, c.costs)
         d = run.daily
         hedge_eq = np.cumsum(d["hedge_cash"]) + d["hedge_mark"]
         hedge_costs = np.cumsum(d["hedge_costs"])
