@@ -1,87 +1,211 @@
-"""Great Expectations suites over the published signal marts (validated as pandas frames: GX
-has no Polars datasource and its SQL path is broken on DuckDB 2.0 — STACK_NOTES §5)."""
+"""Great Expectations over the published signal marts, generated from the pandera models.
+
+The pandera model of a table is its one hand-written contract. Its GX suite is derived from it
+(``expectations_for``): the column set (exact when the model is strict), each column's type as
+the frame arrives in pandas, nullability, ``unique`` fields and the model's composite key, and
+every column check that has a GX equivalent (bounds, ``isin``/``notin``, string length, regex).
+A model's dataframe-level checks (``check_*``, custom Polars code) stay pandera's; the suite lists
+their names in its ``meta`` so the Data Docs say what else the table is held to.
+
+GX keeps only what no single model can state: the cross-table rules of ``CROSS_TABLE_RULES``,
+each named, run over one frame that joins the signal row, the book risk and the payoff grid of
+each session (``cross_table_frame``). They report a pass/fail row each.
+
+Frames are validated as pandas frames: GX has no Polars datasource and its SQL path is broken on
+DuckDB 2.0 (STACK_NOTES §5).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import pandera.polars as pa
 import polars as pl
 
-from alvh.schemas.risk import HORIZONS
-from alvh.schemas.signals import ACTIONS, ORDER_ACTIONS
+from alvh.schemas.registry import TABLES
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+# the pseudo-table the cross-table rules report under (one row per rule in meta.validation_run)
+CROSS_TABLE = "marts.*"
 
 
-def suites(ratio_bounds: tuple[float, float] = (0.6, 1.2)) -> dict[str, list[Any]]:
-    """Expectations per mart (built lazily: importing GX costs ~2 s). ``ratio_bounds`` are the
-    settings in force (``ratio_min``, ``ratio_max``), never hard-coded (§8)."""
+# --------------------------------------------------------------------------- pandera → GX
+
+
+def _pandas_types(dtype: pl.DataType, nullable: bool) -> list[str]:
+    """The pandas dtype names a Polars column of ``dtype`` arrives as in ``DataFrame.to_pandas()``:
+    an integer column with a null becomes float64, a boolean one object."""
+    name = str(pl.DataFrame(schema={"c": dtype}).to_pandas().dtypes["c"])
+    extra = {"int": ["float64"], "boo": ["object"]}.get(name[:3], []) if nullable else []
+    return [name, *extra]
+
+
+def _rule(column: str | None, what: str) -> dict[str, str]:
+    return {"rule": what if column is None else f"{column}: {what}"}
+
+
+def _column_check(column: str, check: pa.Check) -> Expectation | None:
+    """The GX expectation of one pandera column check; None when it has none (a custom check)."""
     import great_expectations.expectations as gxe
 
-    return {
-        "hedge_signal_daily": [
-            gxe.ExpectColumnValuesToNotBeNull(column="session_date"),
-            gxe.ExpectColumnValuesToBeUnique(column="session_date"),
-            gxe.ExpectColumnValuesToBeBetween(
-                column="ratio_target", min_value=ratio_bounds[0] - 1e-9, max_value=ratio_bounds[1] + 1e-9
-            ),
-            gxe.ExpectColumnValuesToBeBetween(column="ad_rsi", min_value=0, max_value=100),
-            gxe.ExpectColumnValuesToNotBeNull(column="actions_summary"),
-            gxe.ExpectColumnValuesToBeInSet(column="regime", value_set=["calm", "elevated", "spike", "fading"]),
-        ],
-        "layer_adjustment": [
-            gxe.ExpectColumnValuesToBeInSet(column="layer", value_set=[1, 2, 3]),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "layer"]),
-            gxe.ExpectColumnValuesToBeBetween(column="current_qty", min_value=0),
-            gxe.ExpectColumnValuesToBeBetween(column="target_qty", min_value=0),
-            gxe.ExpectColumnValuesToBeBetween(column="model_target_qty", min_value=0),
-            gxe.ExpectColumnValuesToBeInSet(column="action", value_set=ACTIONS),
-            gxe.ExpectColumnValuesToBeInSet(column="forward_source", value_set=["settle", "interpolated"]),
-            gxe.ExpectColumnValuesToNotBeNull(column="reason"),
-        ],
-        "hedge_order": [
-            gxe.ExpectColumnValuesToBeInSet(column="side", value_set=["BUY", "SELL"]),
-            gxe.ExpectColumnValuesToBeInSet(column="action", value_set=ORDER_ACTIONS),
-            gxe.ExpectColumnValuesToBeBetween(column="qty", min_value=1),
-            gxe.ExpectColumnValuesToBeBetween(column="model_price", min_value=0),
-        ],
-        "hedge_position": [
-            gxe.ExpectColumnValuesToBeBetween(column="qty", min_value=1),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "contract_expiry", "strike"]),
-        ],
-        "stress_scenario": [
-            gxe.ExpectColumnValuesToNotBeNull(column="scenario"),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "scenario"]),
-        ],
-        "book_risk": [
-            gxe.ExpectColumnValuesToBeUnique(column="session_date"),
-            gxe.ExpectColumnValuesToBeBetween(column="ic_contracts", min_value=0),
-            gxe.ExpectColumnValuesToBeBetween(column="hedge_contracts", min_value=0),
-            gxe.ExpectColumnValuesToBeBetween(column="hedge_vega_usd", min_value=0),
-            gxe.ExpectColumnValuesToBeBetween(column="hedge_theta_usd", max_value=0),
-            *(gxe.ExpectColumnValuesToNotBeNull(column=f"net_{g}_usd") for g in ("delta", "gamma", "vega", "theta")),
-        ],
-        "payoff_grid": [
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "horizon", "spx_move_pct", "vix_move"]),
-            gxe.ExpectColumnValuesToBeInSet(column="horizon", value_set=HORIZONS),
-            gxe.ExpectColumnValuesToBeBetween(column="spx_move_pct", min_value=-20, max_value=10),
-            gxe.ExpectColumnValuesToBeBetween(column="vix_move", min_value=-10, max_value=40),
-            gxe.ExpectColumnValuesToNotBeNull(column="net_pnl_usd"),
-        ],
-        "quote_check": [
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["session_date", "contract_expiry", "strike"]),
-            gxe.ExpectColumnValuesToBeInSet(column="role", value_set=["layer", "held"]),
-            gxe.ExpectColumnValuesToBeBetween(column="quote_delta", min_value=0, max_value=1),
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="ask", column_B="bid", or_equal=True),
-            gxe.ExpectColumnValuesToNotBeNull(column="error_pct"),
-        ],
-    }
+    s, meta = check.statistics or {}, _rule(column, str(check.error or check.name))
+    match check.name:
+        case "greater_than":
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=column, min_value=s["min_value"], strict_min=True, meta=meta
+            )
+        case "greater_than_or_equal_to":
+            return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=s["min_value"], meta=meta)
+        case "less_than":
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=column, max_value=s["max_value"], strict_max=True, meta=meta
+            )
+        case "less_than_or_equal_to":
+            return gxe.ExpectColumnValuesToBeBetween(column=column, max_value=s["max_value"], meta=meta)
+        case "in_range":
+            return gxe.ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=s["min_value"],
+                max_value=s["max_value"],
+                strict_min=not s.get("include_min", True),
+                strict_max=not s.get("include_max", True),
+                meta=meta,
+            )
+        case "equal_to":
+            return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[s["value"]], meta=meta)
+        case "not_equal_to":
+            return gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=[s["value"]], meta=meta)
+        case "isin":
+            return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(s["allowed_values"]), meta=meta)
+        case "notin":
+            return gxe.ExpectColumnValuesToNotBeInSet(column=column, value_set=list(s["forbidden_values"]), meta=meta)
+        case "str_length" if s.get("exact_value") is not None:
+            return gxe.ExpectColumnValueLengthsToEqual(column=column, value=s["exact_value"], meta=meta)
+        case "str_length":
+            return gxe.ExpectColumnValueLengthsToBeBetween(
+                column=column, min_value=s.get("min_value"), max_value=s.get("max_value"), meta=meta
+            )
+        case "str_matches":  # pandera matches at the start of the string; GX searches
+            pattern = s["pattern"]
+            return gxe.ExpectColumnValuesToMatchRegex(
+                column=column, regex=pattern if pattern.startswith("^") else f"^(?:{pattern})", meta=meta
+            )
+    return None
 
+
+def expectations_for(model: type[pa.DataFrameModel]) -> tuple[list[Expectation], list[str]]:
+    """The GX expectations generated from ``model``, and the names of the model's checks GX does
+    not restate (custom dataframe and column checks: pandera alone runs them)."""
+    import great_expectations.expectations as gxe
+
+    schema = model.to_schema()
+    out: list[Expectation] = [
+        gxe.ExpectTableColumnsToMatchSet(
+            column_set=list(schema.columns), exact_match=bool(schema.strict), meta=_rule(None, "columns")
+        )
+    ]
+    pandera_only: list[str] = []
+    for name, col in schema.columns.items():
+        types, dtype_rule = _pandas_types(col.dtype.type, bool(col.nullable)), _rule(name, f"dtype('{col.dtype}')")
+        out.append(
+            gxe.ExpectColumnValuesToBeOfType(column=name, type_=types[0], meta=dtype_rule)
+            if len(types) == 1  # GX 1.24's type-list check never matches pandas 3's "str" dtype
+            else gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=types, meta=dtype_rule)
+        )
+        if not col.nullable:
+            out.append(gxe.ExpectColumnValuesToNotBeNull(column=name, meta=_rule(name, "not_nullable")))
+        if col.unique:
+            out.append(gxe.ExpectColumnValuesToBeUnique(column=name, meta=_rule(name, "field_uniqueness")))
+        for check in col.checks:
+            expectation = _column_check(name, check)
+            if expectation is None:
+                pandera_only.append(f"{name}: {check.name}")
+            else:
+                out.append(expectation)
+    key = list(schema.unique or [])
+    if len(key) == 1 and not schema.columns[key[0]].unique:
+        out.append(gxe.ExpectColumnValuesToBeUnique(column=key[0], meta=_rule(key[0], "field_uniqueness")))
+    elif len(key) > 1:
+        out.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=key, meta=_rule(None, "multiple_fields_uniqueness")))
+    pandera_only += [str(check.name) for check in schema.checks]
+    return out, pandera_only
+
+
+# --------------------------------------------------------------------------- cross-table rules
+
+# Each rule: its name, and what it asserts about every session of the batch. They need the signal
+# row, the book risk and the payoff grid side by side, so no one table's model can state them.
+CROSS_TABLE_RULES: dict[str, str] = {
+    "gx_book_risk_exactly_on_non_stale_sessions": "a book_risk row for every non-stale signal, none otherwise",
+    "gx_payoff_grid_exactly_where_book_risk": "a payoff grid for every session with book risk, none otherwise",
+    "gx_book_risk_vix_close_is_the_signal_close": "book_risk.vix_close = hedge_signal_daily.vix_close",
+    "gx_book_risk_ic_contracts_are_the_signal_ic": "book_risk.ic_contracts = hedge_signal_daily.ic_contracts",
+    "gx_book_risk_hedge_vega_is_the_signal_hedge_vega": "the two hedge vegas agree within $0.01 per point",
+}
+_VEGA_TOL_USD = 0.01
+
+
+def cross_table_frame(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame | None:
+    """One row per session of the batch (short table names as keys): the signal's side and the
+    book risk's side of each shared quantity, and which tables hold the session. None when the
+    batch lacks one of the three tables."""
+    if not all(t in frames for t in ("hedge_signal_daily", "book_risk", "payoff_grid")):
+        return None
+    shared = ("vix_close", "ic_contracts", "hedge_vega_usd")
+    signal = frames["hedge_signal_daily"].select(
+        "session_date",
+        (~pl.col("stale")).alias("signal_non_stale"),
+        *(pl.col(c).alias(f"signal_{c}") for c in shared),
+    )
+    risk = frames["book_risk"].select(
+        "session_date", pl.lit(True).alias("has_book_risk"), *(pl.col(c).alias(f"risk_{c}") for c in shared)
+    )
+    grid = frames["payoff_grid"].group_by("session_date").agg(pl.lit(True).alias("has_payoff_grid"))
+    return (
+        signal.join(risk, on="session_date", how="full", coalesce=True)
+        .join(grid, on="session_date", how="full", coalesce=True)
+        .with_columns(
+            pl.col("signal_non_stale", "has_book_risk", "has_payoff_grid").fill_null(False),
+            (pl.col("signal_hedge_vega_usd") - pl.col("risk_hedge_vega_usd")).alias("hedge_vega_diff_usd"),
+        )
+        .sort("session_date")
+    )
+
+
+def cross_table_expectations() -> list[Expectation]:
+    import great_expectations.expectations as gxe
+
+    def pair(a: str, b: str, rule: str, ignore: Literal["either_value_is_missing", "neither"]) -> Expectation:
+        return gxe.ExpectColumnPairValuesToBeEqual(
+            column_A=a, column_B=b, ignore_row_if=ignore, meta={"rule": rule}, description=CROSS_TABLE_RULES[rule]
+        )
+
+    rules = list(CROSS_TABLE_RULES)
+    expectations = [
+        pair("has_book_risk", "signal_non_stale", rules[0], "neither"),
+        pair("has_payoff_grid", "has_book_risk", rules[1], "neither"),
+        pair("risk_vix_close", "signal_vix_close", rules[2], "either_value_is_missing"),
+        pair("risk_ic_contracts", "signal_ic_contracts", rules[3], "either_value_is_missing"),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="hedge_vega_diff_usd",
+            min_value=-_VEGA_TOL_USD,
+            max_value=_VEGA_TOL_USD,
+            meta={"rule": rules[4]},
+            description=CROSS_TABLE_RULES[rules[4]],
+        ),
+    ]
+    assert [e.meta["rule"] for e in expectations if e.meta] == rules  # one expectation per named rule
+    return expectations
+
+
+# --------------------------------------------------------------------------- Data Docs, offline
 
 # GX's Data Docs templates load jQuery, Bootstrap, Vega, fonts and logos from CDNs. The pages are
 # made offline: external scripts and stylesheets are removed (the validation tables are plain HTML
@@ -114,19 +238,35 @@ def make_docs_offline(docs_dir: Path) -> int:
     return changed
 
 
+# --------------------------------------------------------------------------- running the suites
+
+
+@dataclass
+class GxRule:
+    """One expectation's outcome: the rule it states, and the offending values when it failed."""
+
+    rule: str
+    success: bool
+    unexpected_count: int
+    examples: list[str]
+
+
 @dataclass
 class GxResult:
-    table: str
+    table: str  # a qualified table name, or CROSS_TABLE
     success: bool
-    failures: list[dict[str, Any]]
+    rules: list[GxRule]
     statistics: dict[str, Any]
 
+    @property
+    def failures(self) -> list[GxRule]:
+        return [r for r in self.rules if not r.success]
 
-def run_gx(
-    frames: dict[str, pl.DataFrame], docs_dir: Path | None = None, ratio_bounds: tuple[float, float] = (0.6, 1.2)
-) -> list[GxResult]:
-    """Validate each frame with its suite; build Data Docs HTML under ``docs_dir`` if given
-    (offline: no CDN, see ``offline_html``)."""
+
+def run_gx(frames: Mapping[str, pl.DataFrame], docs_dir: Path | None = None) -> list[GxResult]:
+    """Validate each frame (qualified table names as keys, e.g. ``marts.book_risk``) with the suite
+    generated from its model, then the batch with the cross-table rules; build Data Docs HTML
+    under ``docs_dir`` if given (offline: no CDN, see ``offline_html``)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -152,17 +292,16 @@ def run_gx(
         )
         actions.append(gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["alvh_docs"]))
     source = ctx.data_sources.add_pandas(name="marts")
-    out = []
-    for table, expectations in suites(ratio_bounds).items():
-        frame = frames.get(table)
-        if frame is None:
-            continue
-        batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe(f"{table}_batch")
-        suite = ctx.suites.add(gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations))
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{table}_vd", data=batch, suite=suite))
+
+    def validate(
+        table: str, name: str, frame: pl.DataFrame, expectations: list[Expectation], meta: dict[str, Any]
+    ) -> GxResult:
+        batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(f"{name}_batch")
+        suite = ctx.suites.add(gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations, meta=meta))
+        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"{name}_vd", data=batch, suite=suite))
         cp = ctx.checkpoints.add(
             gx.Checkpoint(
-                name=f"{table}_cp",
+                name=f"{name}_cp",
                 validation_definitions=[vd],
                 actions=actions,
                 result_format={"result_format": "SUMMARY"},
@@ -170,19 +309,29 @@ def run_gx(
         )
         res = cp.run(batch_parameters={"dataframe": frame.to_pandas()})
         run = next(iter(res.run_results.values()))
-        failures = [
-            {
-                "rule": r.expectation_config.type if r.expectation_config else "?",
-                "column": (r.expectation_config.kwargs.get("column") or r.expectation_config.kwargs.get("column_list"))
+        rules = [
+            GxRule(
+                rule=str((r.expectation_config.meta or {}).get("rule", r.expectation_config.type))
                 if r.expectation_config
-                else None,
-                "unexpected_count": r.result.get("unexpected_count"),
-                "examples": [str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
-            }
+                else "?",
+                success=bool(r.success),
+                unexpected_count=int(r.result.get("unexpected_count") or 0),
+                examples=[str(x) for x in (r.result.get("partial_unexpected_list") or [])[:5]],
+            )
             for r in run.results
-            if not r.success
         ]
-        out.append(GxResult(table, bool(res.success), failures, dict(run.statistics)))
+        return GxResult(table, bool(res.success), rules, dict(run.statistics))
+
+    out = []
+    for table, frame in frames.items():
+        expectations, pandera_only = expectations_for(TABLES[table])
+        name = table.split(".", 1)[1]
+        out.append(validate(table, name, frame, expectations, {"checked_by_pandera_only": pandera_only}))
+    cross = cross_table_frame({t.split(".", 1)[1]: f for t, f in frames.items()})
+    if cross is not None:
+        out.append(
+            validate(CROSS_TABLE, "cross_table", cross, cross_table_expectations(), {"rules": CROSS_TABLE_RULES})
+        )
     if docs_dir is not None:
         make_docs_offline(docs_dir)
     return out

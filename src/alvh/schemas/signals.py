@@ -238,6 +238,17 @@ class QuoteCheck(pa.DataFrameModel):
         unique = ["session_date", "contract_expiry", "strike"]
 
 
+# The cross-table invariants ``check_cross_table`` evaluates, by name: the audit records a
+# pass/fail row for each of them on every batch.
+CROSS_TABLE_INVARIANTS = (
+    "check_ratio_target_in_bounds",
+    "check_position_carry",
+    "check_layer_trades_match_orders",
+    "check_stale_days_do_not_trade",
+    "check_three_layers_per_day",
+)
+
+
 @dataclass
 class InvariantFailure:
     rule: str

@@ -17,9 +17,10 @@ import polars as pl
 
 from alvh.core.calendar import is_session
 from alvh.core.errors import ValidationFailed
+from alvh.schemas.gx_suites import CROSS_TABLE
 from alvh.schemas.meta import ValidationRun
 from alvh.schemas.registry import ROW_KEYS, SIGNAL_TABLES, TABLES
-from alvh.schemas.signals import check_cross_table
+from alvh.schemas.signals import CROSS_TABLE_INVARIANTS, check_cross_table
 from alvh.warehouse.connection import transaction
 from alvh.warehouse.lineage import data_span
 from alvh.warehouse.load import utcnow
@@ -254,15 +255,8 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
         batch.previous_positions,
         batch.ratio_bounds,
     )
-    names = [
-        "check_ratio_target_in_bounds",
-        "check_position_carry",
-        "check_layer_trades_match_orders",
-        "check_stale_days_do_not_trade",
-        "check_three_layers_per_day",
-    ]
     bad = {f.rule: f for f in inv}
-    for name in names:
+    for name in (*CROSS_TABLE_INVARIANTS, *(r for r in bad if r not in CROSS_TABLE_INVARIANTS)):
         f = bad.get(name)
         record(
             "invariants",
@@ -275,12 +269,13 @@ def audit(batch: Batch, run_id: str, docs_dir: Path | None = None, use_gx: bool 
     if use_gx:
         from alvh.schemas.gx_suites import run_gx
 
-        short = {t.split(".", 1)[1]: f for t, f in batch.frames.items()}
-        for res in run_gx(short, docs_dir, batch.ratio_bounds):
-            if res.success:
-                record("gx", f"marts.{res.table}", f"{res.table}_suite", True, 0, res.statistics)
-            for fail in res.failures:
-                record("gx", f"marts.{res.table}", fail["rule"], False, int(fail["unexpected_count"] or 0), fail)
+        for res in run_gx(batch.frames, docs_dir):
+            if res.success and res.table != CROSS_TABLE:
+                record("gx", res.table, f"{res.table.split('.', 1)[1]}_suite", True, 0, res.statistics)
+            for rule in res.rules:
+                # the cross-table rules report each rule; a table's suite its failures
+                if res.table == CROSS_TABLE or not rule.success:
+                    record("gx", res.table, rule.rule, rule.success, rule.unexpected_count, rule.examples or None)
     return failures
 
 
