@@ -70,11 +70,6 @@ def sessions_between(start: date, end: date) -> list[date]:
     return [d.item() for d in arr[lo:hi]]
 
 
-def sessions_frame(start: date, end: date) -> pl.DataFrame:
-    """One row per XNYS session in ``[start, end]``, column ``session_date`` (pl.Date)."""
-    return pl.DataFrame({"session_date": sessions_between(start, end)}, schema={"session_date": pl.Date})
-
-
 def previous_session(d: date) -> date:
     """The last XNYS session strictly before ``d``."""
     arr = _session_array()

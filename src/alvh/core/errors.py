@@ -60,17 +60,8 @@ class IngestIncomplete(SourceError):
         self.day = day
 
 
-class ParseError(AlvhError):
-    """A value could not be parsed where the whole file depends on it (e.g. a file name that
-    does not encode a contract)."""
-
-
 class ValidationFailed(AlvhError):
     """A table failed its pandera model or GX suite; nothing was published."""
-
-
-class StaleDataError(AlvhError):
-    """A required input is older than the session being computed."""
 
 
 class WarehouseLocked(AlvhError):
