@@ -29,6 +29,7 @@ from alvh.transforms.backtest_metrics import detect_spikes
 from alvh.transforms.backtest_reference import reference_equity
 from alvh.transforms.backtest_run import run_backtest
 from alvh.transforms.signal import HedgeParams
+from tests.support.hypothesis_profiles import examples
 from tests.support.market import market_of, window
 
 P = HedgeParams()
@@ -64,7 +65,7 @@ def truncated(market: Market, cut: date) -> Market:
     )
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(5), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(min_value=20, max_value=230))
 def test_no_look_ahead(market: Market, offset: int) -> None:
     sessions = window(market, date(2018, 1, 2), date(2018, 12, 31))

@@ -28,6 +28,7 @@ from alvh.transforms.backtest import (
 )
 from alvh.transforms.backtest_compiled import run_strategy_compiled
 from alvh.transforms.signal import HedgeParams
+from tests.support.hypothesis_profiles import examples
 from tests.support.market import market_of, window
 
 COSTS = Costs()
@@ -115,7 +116,7 @@ hedge_settings = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hedge_settings)
 def test_drawn_settings_identical(market: Market, over: dict[str, Any]) -> None:
     sessions = window(market, date(2019, 9, 3), date(2020, 12, 31))  # calm, the 2020 spike, fading

@@ -12,53 +12,57 @@ import pytest
 
 from alvh.core.errors import WarehouseLocked
 from alvh.warehouse.connection import run_lock
+from tests.support import waits
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def holding(code: str, ready: str) -> subprocess.Popen[str]:
-    """A child process running ``code``; returned once it has printed ``ready``."""
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == ready
-    return p
+pytestmark = pytest.mark.process  # every test here starts a second process (a lock holder, a reader, `alvh run`)
 
 
-def hold(path: Path, seconds: float) -> subprocess.Popen[str]:
-    """Another writing job: the run lock held ``seconds``."""
+def hold(path: Path) -> subprocess.Popen[str]:
+    """Another writing job: holds the run lock until released (``waits.release``)."""
     code = (
-        "import sys, time\n"
+        "import sys\n"
         "from alvh.warehouse.connection import run_lock\n"
         f"with run_lock({str(path)!r}, 0):\n"
         "    print('held', flush=True)\n"
-        f"    time.sleep({seconds})\n"
+        "    sys.stdin.readline()\n"
     )
-    return holding(code, "held")
+    return waits.holder(code, "held")
 
 
 def test_second_writer_fails_after_timeout_naming_the_holder(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    holder = hold(db, 30)
+    holder = hold(db)
     try:
         t = time.monotonic()
         with pytest.raises(WarehouseLocked) as err, run_lock(db, timeout_s=0.6):
             pass
-        assert time.monotonic() - t >= 0.6
+        assert time.monotonic() - t >= 0.6  # a lower bound only: a loaded machine makes it longer, never shorter
         assert f"PID {holder.pid}" in str(err.value) and str(db) in str(err.value)
     finally:
-        holder.kill()
-        holder.wait()
+        waits.kill(holder)
     with run_lock(db, timeout_s=0):  # released when the holder died (even by SIGKILL)
         pass
 
 
-def test_second_writer_waits_for_the_first(tmp_path: Path) -> None:
+def test_second_writer_waits_for_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "w.duckdb"
-    holder = hold(db, 1.0)
-    t = time.monotonic()
-    with run_lock(db, timeout_s=20):
-        waited = time.monotonic() - t
-    holder.wait()
-    assert 0.3 < waited < 20
+    holder = hold(db)
+    polls = waits.Polls(monkeypatch)
+    try:
+
+        def second() -> str:
+            with run_lock(db, timeout_s=waits.CEILING_S):
+                return "acquired"
+
+        waiter = waits.InThread(second)
+        assert polls.reached(3).wait(waits.CEILING_S), "the second writer never polled the held lock"
+        assert not waiter.done()  # it found the lock held and is waiting, not failing
+        waits.release(holder)
+        assert waiter.result() == "acquired"  # and it got the lock once the first let go
+    finally:
+        waits.kill(holder)
 
 
 def test_lock_is_reentrant_in_one_process(tmp_path: Path) -> None:
@@ -69,7 +73,7 @@ def test_lock_is_reentrant_in_one_process(tmp_path: Path) -> None:
 
 def test_alvh_run_refuses_while_another_job_holds_the_warehouse(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
-    holder = hold(db, 60)
+    holder = hold(db)
     try:
         env_cmd = [
             sys.executable,
@@ -88,28 +92,30 @@ def test_alvh_run_refuses_while_another_job_holds_the_warehouse(tmp_path: Path) 
             cwd=ROOT,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=waits.CEILING_S,  # a ceiling on a hang: importing the CLI took 47 s on a loaded host
             env={**__import__("os").environ, "ALVH_LOCK_TIMEOUT_S": "0.5"},
         )
         assert res.returncode == 1
         assert "another job holds the warehouse" in res.stderr and f"PID {holder.pid}" in res.stderr
     finally:
-        holder.kill()
-        holder.wait()
+        waits.kill(holder)
 
 
-def read_holding(path: Path, seconds: float) -> subprocess.Popen[str]:
-    """A reader (a notebook, a BI tool): a read-only DuckDB connection kept open ``seconds``."""
+def read_holding(path: Path) -> subprocess.Popen[str]:
+    """A reader (a notebook, a BI tool): a read-only DuckDB connection kept open until released."""
     code = (
-        "import duckdb, time\n"
+        "import duckdb, sys\n"
         f"con = duckdb.connect({str(path)!r}, read_only=True)\n"
         "print('reading', flush=True)\n"
-        f"time.sleep({seconds})\n"
+        "sys.stdin.readline()\n"
+        "con.close()\n"
     )
-    return holding(code, "reading")
+    return waits.holder(code, "reading")
 
 
-def test_a_reader_delays_a_write_window_but_does_not_fail_the_job(tmp_path: Path) -> None:
+def test_a_reader_delays_a_write_window_but_does_not_fail_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue: any open read-only reader made the scheduled run fail at once, even with
     ALVH_LOCK_TIMEOUT_S=60. A write window now waits (up to the job's lock_timeout_s) for it."""
     import duckdb
@@ -118,33 +124,58 @@ def test_a_reader_delays_a_write_window_but_does_not_fail_the_job(tmp_path: Path
 
     db = tmp_path / "w.duckdb"
     duckdb.connect(str(db)).close()
-    reader = read_holding(db, 3.0)
-    t = time.monotonic()
-    with run_lock(db, timeout_s=30):
-        con = connect(db)
-        waited = time.monotonic() - t
-        con.execute("CREATE TABLE t AS SELECT 1 AS x")
-        con.close()
-    reader.wait()
-    assert 1.0 < waited < 30
+    reader = read_holding(db)
+    polls = waits.Polls(monkeypatch)
+    try:
+
+        def job() -> list[tuple[int]]:
+            with run_lock(db, timeout_s=waits.CEILING_S):
+                con = connect(db)
+                con.execute("CREATE TABLE t AS SELECT 1 AS x")
+                rows = con.execute("SELECT x FROM t").fetchall()
+                con.close()
+                return rows
+
+        writer = waits.InThread(job)
+        assert polls.reached(3).wait(waits.CEILING_S), "the write window never polled the reader's file"
+        assert not writer.done()  # waiting for the reader, not failed
+        waits.release(reader)
+        assert writer.result() == [(1,)]
+    finally:
+        waits.kill(reader)
 
 
-def test_the_pre_flight_check_waits_for_a_reader_like_the_job(tmp_path: Path) -> None:
+def test_the_pre_flight_check_waits_for_a_reader_like_the_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue (QA): a reader open when `alvh run` started failed it after 2 s, even with
-    lock_timeout_s = 60: the pre-flight write check did not use the job's wait."""
+    lock_timeout_s = 60: the pre-flight write check did not use the job's wait. The reader here
+    stays for 30 of the check's 0.1 s polls (3 s or more: past the 2 s minimum wait)."""
     import duckdb
 
-    from alvh.cli import _preflight
+    from alvh import cli
     from alvh.core.settings import load_settings
+    from alvh.warehouse.connection import _POLL_S, MIN_READER_WAIT_S
 
+    polls_past_minimum = int(MIN_READER_WAIT_S / _POLL_S) + 10
     db = tmp_path / "w.duckdb"
     duckdb.connect(str(db)).close()
-    reader = read_holding(db, 4.0)
-    t = time.monotonic()
-    _preflight(load_settings(warehouse=db, export_dir=tmp_path / "exports", lock_timeout_s=30))
-    waited = time.monotonic() - t
-    reader.wait()
-    assert 2.5 < waited < 30
+    reader = read_holding(db)
+    settings = load_settings(warehouse=db, export_dir=tmp_path / "exports", lock_timeout_s=waits.CEILING_S)
+    polls = waits.Polls(monkeypatch)
+    try:
+
+        def preflight() -> None:
+            if hasattr(cli, "_writing_job"):  # the pre-flight inside the job's frame (run lock, then checks)
+                with cli._writing_job(settings):
+                    return None
+            return cli._preflight(settings)  # type: ignore[attr-defined,no-any-return]
+
+        check = waits.InThread(preflight)
+        assert polls.reached(polls_past_minimum).wait(waits.CEILING_S), "the pre-flight check stopped polling"
+        assert not check.done()  # still waiting after more than the 2 s minimum: it uses the job's wait
+        waits.release(reader)
+        assert check.result() is None  # and passes once the reader is gone
+    finally:
+        waits.kill(reader)
 
 
 def test_a_reader_that_stays_is_named_after_the_wait(tmp_path: Path) -> None:
@@ -154,19 +185,18 @@ def test_a_reader_that_stays_is_named_after_the_wait(tmp_path: Path) -> None:
 
     db = tmp_path / "w.duckdb"
     duckdb.connect(str(db)).close()
-    reader = read_holding(db, 60)
+    reader = read_holding(db)
     try:
         t = time.monotonic()
         with pytest.raises(WarehouseLocked) as err, run_lock(db, timeout_s=3):
             connect(db)
-        assert time.monotonic() - t >= 3
+        assert time.monotonic() - t >= 3  # a lower bound only: it waited the whole timeout before failing
         msg = str(err.value)
         assert (
             f"PID {reader.pid}" in msg and "waited 3 s" in msg and "current/signals.duckdb in the export folder" in msg
         )
     finally:
-        reader.kill()
-        reader.wait()
+        waits.kill(reader)
 
 
 def _children(pid: int) -> list[int]:
@@ -187,7 +217,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         server = None
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + waits.CEILING_S  # a ceiling on a hang, not a timing assertion
         while server is None and time.monotonic() < deadline and run.poll() is None:
             for child in _children(run.pid):
                 cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
@@ -197,7 +227,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
         assert server is not None, "the run started no Prefect server"
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + waits.CEILING_S
         while time.monotonic() < deadline and Path(f"/proc/{server}").exists():
             state = Path(f"/proc/{server}/stat").read_text().split()[2] if Path(f"/proc/{server}").exists() else "X"
             if state == "Z":  # exited; waits only for init to reap it

@@ -106,6 +106,7 @@ def test_pages_beyond_the_newest_sessions_kept_are_removed_but_never_the_one_jus
     assert f'href="{days[1]}.html"' not in index and f'href="{days[0]}.html"' in index
 
 
+@pytest.mark.process  # starts Chromium
 def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"no browser: {CHROMIUM} is absent (install it with .ci/install_browser); the page was not checked")

@@ -43,6 +43,7 @@ from alvh.transforms.signal.sizing import (
 )
 from alvh.transforms.signal.vega import program_vega
 from alvh.transforms.vix_surface import LEGACY
+from tests.support.hypothesis_profiles import examples
 from tests.support.surface_by_hand import surface_sigma
 
 P = HedgeParams(vix_vol_model="legacy")  # §10's worked example was measured on ALVH-2026.2's formula
@@ -406,7 +407,7 @@ def test_step_roll_day_in_a_spike_sells_only_the_expiring_contract() -> None:
 lots = st.integers(min_value=0, max_value=300)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     q1=lots,
     q2=lots,

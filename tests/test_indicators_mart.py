@@ -20,6 +20,7 @@ from alvh.transforms.indicators_daily import build_indicators_daily
 from alvh.warehouse.connection import open_warehouse
 from alvh.warehouse.indicators import load_indicator_inputs, mart_sessions
 from alvh.warehouse.marts import publish_table
+from tests.support.hypothesis_profiles import examples
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_publish_is_idempotent(loaded_warehouse: Path, tmp_path: Path) -> None:
         assert con.sql("SELECT * FROM marts.indicators_daily ORDER BY session_date").fetchall() == first
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dates(min_value=date(2004, 1, 1), max_value=date(2026, 7, 1)))
 def test_no_look_ahead(inputs: dict[str, pl.DataFrame], mart: pl.DataFrame, cut: date) -> None:
     """Recomputing on data truncated at ``cut`` leaves every earlier row unchanged. The calendar

@@ -32,6 +32,7 @@ from alvh.transforms.pricing import (
     vix_strike_grid,
 )
 from alvh.transforms.vix_surface import LEGACY, STRIKES, target_delta_strike, vix_sigma, vix_sigma_array
+from tests.support.hypothesis_profiles import examples
 
 
 def test_hull_black76_futures_put() -> None:
@@ -97,7 +98,7 @@ rates = st.floats(0.0, 0.08)
 vols = st.floats(0.05, 2.0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(prices, strikes, years, rates, vols)
 def test_black76_put_call_parity(f: float, k: float, t: float, r: float, s: float) -> None:
     c = black76(f, k, t, r, s, True)
@@ -105,7 +106,7 @@ def test_black76_put_call_parity(f: float, k: float, t: float, r: float, s: floa
     assert c - p == pytest.approx(math.exp(-r * t) * (f - k), abs=1e-9 * max(1, f, k))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.floats(1000, 8000), st.floats(0.6, 1.4), years, rates, st.floats(0.05, 0.8), st.floats(0, 0.04))
 def test_black_scholes_parity(s: float, mny: float, t: float, r: float, v: float, q: float) -> None:
     k = s * mny
@@ -114,7 +115,7 @@ def test_black_scholes_parity(s: float, mny: float, t: float, r: float, v: float
     assert c - p == pytest.approx(s * math.exp(-q * t) - k * math.exp(-r * t), abs=1e-8 * s)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(prices, st.floats(0.5, 2.0), st.floats(7 / 365, 1.0), rates, st.floats(0.1, 1.5), st.booleans())
 @example(5.0, 0.984375, 0.0234375, 0.0, 0.125, False)  # failed with the coarser step
 def test_greeks_match_finite_differences(f: float, mny: float, t: float, r: float, s: float, call: bool) -> None:
@@ -132,7 +133,7 @@ def test_greeks_match_finite_differences(f: float, mny: float, t: float, r: floa
     assert g["theta"] == pytest.approx(fd_theta, rel=1e-4, abs=1e-7)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.floats(2000, 6000),
     st.floats(0.7, 1.3),
@@ -155,7 +156,7 @@ def test_black_scholes_delta_fd(s: float, mny: float, t: float, r: float, v: flo
     assert g["theta"] == pytest.approx(fd_theta, rel=1e-4, abs=1e-5)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(prices, st.floats(0.5, 2.5), years, rates, st.floats(0.05, 3.0), st.booleans())
 def test_implied_vol_round_trip(f: float, mny: float, t: float, r: float, s: float, call: bool) -> None:
     k = f * mny
@@ -178,7 +179,7 @@ def test_implied_vol_returns_null_where_no_vol_fits() -> None:
     assert bs == pytest.approx(0.2, abs=1e-9)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(prices, strikes, strikes, years, rates, vols)
 def test_call_price_decreases_with_strike_increases_with_vol(
     f: float, k1: float, k2: float, t: float, r: float, s: float

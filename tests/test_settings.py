@@ -99,6 +99,7 @@ def test_a_missing_config_file_named_explicitly_is_an_error(monkeypatch: pytest.
         load_settings()
 
 
+@pytest.mark.process  # starts a process
 def test_cli_prints_one_line_without_traceback(tmp_path: Path) -> None:
     import os
     import subprocess

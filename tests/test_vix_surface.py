@@ -18,6 +18,7 @@ from alvh.sources.cfe import parse_cfe
 from alvh.transforms.pricing import black76
 from alvh.transforms.vix_chain import FIT_FIELDS, chain_points, fit_surface, model_vs_market
 from alvh.transforms.vix_surface import LEGACY, VixSurface, vix_sigma, vix_sigma_array
+from tests.support.hypothesis_profiles import examples
 
 CHAIN_DAY = date(2016, 6, 1)
 VVIX_CLOSE = 78.93  # cboe/indices/VVIX_History.csv, 2016-06-01
@@ -174,7 +175,7 @@ def test_domain_errors_name_the_argument() -> None:
 # --- no static arbitrage (VVIX 60–250, F 10–80, 1–200 days) ------------------------------------
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     vvix=st.floats(60.0, 250.0),
     f=st.floats(10.0, 80.0),
@@ -189,7 +190,7 @@ def test_calls_fall_and_are_convex_in_strike(vvix: float, f: float, dte: int) ->
     assert np.diff(c, 2).min() >= -tol
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=examples(150), deadline=None)
 @given(vvix=st.floats(60.0, 250.0), f=st.floats(10.0, 80.0), x=st.floats(-2.0, 3.0))
 def test_total_variance_does_not_fall_with_tenor(vvix: float, f: float, x: float) -> None:
     """σ²T is non-decreasing in T at fixed standardised moneyness x and at fixed ln(K/F)."""

@@ -102,30 +102,19 @@ def test_bad_file_writes_nothing_and_keeps_earlier_rows(con: duckdb.DuckDBPyConn
     assert failed == [("VIX_History.csv", "failed"), ("VVIX_History.csv", "failed")]
 
 
+@pytest.mark.process  # starts a process
 def test_second_writer_gets_warehouse_locked(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-    import time
+    from tests.support import waits
 
     path = tmp_path / "locked.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    code = f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('ok', flush=True); sys.stdin.readline()"
+    holder = waits.holder(code, "ok")  # holds the file until released: no timer to race
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
         with pytest.raises(WarehouseLocked) as err:
             connect(path)
         assert f"PID {holder.pid}" in str(err.value) and str(path) in str(err.value)
     finally:
-        holder.kill()
-        holder.wait()
-        time.sleep(0.1)
+        waits.kill(holder)
 
 
 def test_an_older_warehouse_gets_new_backtest_columns_without_a_rebuild(tmp_path: Path) -> None:

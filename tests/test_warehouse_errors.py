@@ -72,6 +72,7 @@ def _read_only_mount_runs(folder: Path, code: str) -> subprocess.CompletedProces
     return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.process  # starts a process
 def test_read_only_warehouse_and_export_folder(tmp_path: Path) -> None:
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -112,6 +113,7 @@ def _alvh(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+@pytest.mark.process  # starts a process
 def test_cli_errors_are_one_line_and_fail_before_the_work(tmp_path: Path) -> None:
     bad = tmp_path / "garbage.duckdb"
     bad.write_bytes(b"\x00\x01garbage" * 100)
@@ -127,6 +129,7 @@ def test_cli_errors_are_one_line_and_fail_before_the_work(tmp_path: Path) -> Non
     assert res.returncode == 1 and "is a file, not a folder" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.process  # starts a process
 def test_unexpected_errors_name_their_type_and_show_a_traceback_only_with_debug(tmp_path: Path) -> None:
     """A valid DuckDB file that is not an alvh warehouse (no marts): not an alvh error, so the CLI
     names the error's type in one line and suggests --debug; with --debug the traceback is shown."""
