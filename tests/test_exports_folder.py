@@ -226,3 +226,24 @@ def test_leftovers_of_a_killed_run_are_removed_only_when_recorded(wh: Path, tmp_
     export(wh, out)
     assert not killed.exists() and foreign.is_dir()
     assert json.loads((out / ex.MANIFEST).read_text())["pending"] == []
+
+
+def published_warehouse(path: Path, sessions: tuple[tuple[date, bool, date], ...]) -> Path:
+    """``tiny_warehouse`` plus published signals: per (session, stale, ticket's contract expiry) a
+    signal row and, when not stale, one BUY ticket on that contract."""
+    tiny_warehouse(path, tuple(d for d, _, _ in sessions))
+    with open_warehouse(path) as con:
+        for d, stale, expiry in sessions:
+            con.execute(
+                "INSERT INTO marts.hedge_signal_daily (session_date, stale, stale_reason, breadth_missing, "
+                "steward_capped, ic_expiry, ic_contracts, actions_summary, method_version, settings_hash, run_id) "
+                "VALUES (?, ?, ?, false, false, ?, 10, ?, 'ALVH-2026.3', 'h', 'r')",
+                [d, stale, "VIX close missing" if stale else None, date(2025, 2, 21), "OPEN L1"],
+            )
+            if not stale:
+                con.execute(
+                    "INSERT INTO marts.hedge_order (session_date, ticket, contract_expiry, strike, side, qty, "
+                    "model_price, layer, action, reason) VALUES (?, 1, ?, 19.0, 'BUY', 161, 0.53, 1, 'OPEN', 'open')",
+                    [d, expiry],
+                )
+    return path

@@ -421,7 +421,9 @@ def quotes_import(
         out_console().print(line, markup=False, highlight=False, soft_wrap=True)
     refusals = result.refusals
     if refusals:
-        shown = "; ".join((m.message or m.name)[:300] for m in refusals[:3])
+        from alvh.pipeline.wiring import brief_failure
+
+        shown = "; ".join(brief_failure(m.message or m.name) for m in refusals[:3])
         more = f"; … and {len(refusals) - 3} more" if len(refusals) > 3 else ""
         _fail(f"{len(refusals)} file(s) refused, nothing of them written (the others loaded): {shown}{more}")
 
@@ -806,12 +808,12 @@ def doctor(
 ) -> None:
     """Is everything fresh and sound? One table; exit code 1 if anything needs attention."""
     from alvh.core.calendar import today_new_york
-    from alvh.core.settings import load_settings
+    from alvh.core.settings import alert_channels, load_settings
     from alvh.pipeline.doctor import deployment_check
     from alvh.warehouse.connection import connect
     from alvh.warehouse.doctor import Check, warehouse_checks
 
-    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    settings = load_settings(warehouse=warehouse, export_dir=export_dir, check_alerts=False)
     day = _parse_date(as_of, "--as-of") or today_new_york()
     checks: list[Check]
     if not settings.warehouse.exists():
@@ -823,6 +825,18 @@ def doctor(
         except AlvhError as exc:  # locked by a job, not a DuckDB file, …: each says which
             checks = [Check("warehouse", "attention", str(exc))]
     checks.append(export_check(settings.export_dir))
+    channels = alert_channels(settings)
+    if channels:
+        bad = [f"{i} ({scheme})" for i, scheme, ok in channels if not ok]
+        listed = ", ".join(f"{scheme} {'valid' if ok else 'NOT VALID'}" for _, scheme, ok in channels)
+        checks.append(
+            Check(
+                "alerts",
+                "attention" if bad else "ok",
+                listed
+                + (f" — fix channel {', '.join(bad)} in ALVH_ALERT_URL; its alerts would be lost" if bad else ""),
+            )
+        )
     checks.append(deployment_check())
     table = Table(title=f"alvh doctor — {settings.warehouse} — as of {day}")
     for col in ("check", "status", "detail"):
@@ -882,8 +896,21 @@ def settings_cmd(
     if markdown:
         typer.echo(settings_markdown(), nl=False)
         return
-    for name, value in load_settings().model_dump(mode="json").items():
+    from alvh.core.errors import ConfigError
+    from alvh.core.settings import alert_channels
+
+    try:
+        settings = load_settings(check_alerts=False)
+    except ConfigError as exc:
+        _fail(str(exc))
+    for name, value in settings.model_dump(mode="json").items():
         typer.echo(f"{name} = {value!r}")
+    bad = False
+    for i, scheme, ok in alert_channels(settings):  # each channel by its scheme: the URL is a secret
+        bad = bad or not ok
+        typer.echo(f"alert channel {i}: {scheme} — {'valid' if ok else 'NOT VALID: Apprise cannot send to it'}")
+    if bad:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -10,25 +10,43 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import json
 import logging
 import math
 import os
-from datetime import date
+import re
+import tomllib
+from contextvars import ContextVar
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 _DEFAULT_CRON = "30 17 * * 1-5"
+_CHECK_ALERTS: ContextVar[bool] = ContextVar("alvh_check_alerts", default=True)
+
+
+def cron_problem(expr: str) -> str | None:
+    """Why ``expr`` is not a valid 5-field cron expression (None when it is), read by cronsim —
+    the parser of Prefect's scheduler stack, without importing Prefect."""
+    from cronsim import CronSim, CronSimError
+
+    if any(f.casefold() in ("r", "h") or f.startswith(("H(", "R(")) for f in expr.split()):
+        return "random and hashed fields are not supported"
+    try:
+        CronSim(expr, datetime(2026, 1, 1))
+    except CronSimError as exc:
+        return str(exc).lower() or "not a cron expression"
+    return None
 
 
 class Settings(BaseSettings):
@@ -490,15 +508,27 @@ class Settings(BaseSettings):
         if len(self.daily_cron.split()) != 5:
             problems.append(f"daily_cron {self.daily_cron!r} must be a 5-field cron expression, e.g. '30 17 * * 1-5'")
         elif self.daily_cron != _DEFAULT_CRON:
-            from prefect.client.schemas.schedules import CronSchedule
-
-            try:
-                CronSchedule(cron=self.daily_cron, timezone="UTC")
-            except ValueError:
-                problems.append(f"daily_cron {self.daily_cron!r} is not a valid cron expression")
+            why = cron_problem(self.daily_cron)
+            if why:
+                problems.append(f"daily_cron {self.daily_cron!r} is not a valid cron expression ({why})")
+        if self.alert_url is not None and _CHECK_ALERTS.get():
+            bad = [f"channel {i} ({scheme})" for i, scheme, ok in alert_channels(self) if not ok]
+            if bad:
+                problems.append(
+                    f"alert_url: {', '.join(bad)} is not a URL Apprise can send to, so its alerts would be lost; "
+                    "fix its form (e.g. mailto://user:password@smtp.example.com:587?to=you@example.com, "
+                    "slack://…, json://host/path) — `alvh settings` lists each channel"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @field_validator("home", "warehouse", "export_dir", "source_dir", "positions_file", "backtest_out", mode="before")
+    @classmethod
+    def _no_empty_path(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty, which would mean the current folder: give a path, or unset it for the default")
+        return value
 
     @model_validator(mode="after")
     def _absolute_paths(self) -> Settings:
@@ -514,12 +544,6 @@ class Settings(BaseSettings):
                 value = (Path.cwd() / value) if name in self.model_fields_set else (self.home / value)
             setattr(self, name, value.resolve())
         return self
-
-    def settings_hash(self) -> str:
-        """Short sha256 of every setting but the paths, recorded with published rows."""
-        # where files live does not change a signal: paths stay out, so clones agree
-        payload = json.dumps(self.model_dump(mode="json", exclude={"home", *_PATH_FIELDS}), sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def _default_text(name: str) -> str:
@@ -626,16 +650,91 @@ def warn_unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
     return unknown
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Resolve settings once; ``None`` overrides are ignored so CLI flags only win when given.
+def alert_channels(settings: Settings) -> list[tuple[int, str, bool]]:
+    """(position from 1, scheme, usable) of each URL in ``alert_url`` — a channel is named by its
+    scheme only, never by the URL (a secret). Usable: Apprise reads it (a bare ``http(s)://`` URL it
+    does not recognise is posted as JSON, as the alert sender does)."""
+    if settings.alert_url is None:
+        return []
+    import apprise
 
-    Raises ``ConfigError`` naming each setting at fault (its environment variable, what it got,
-    what is expected) — never a pydantic traceback."""
+    out = []
+    urls = [u for u in re.split(r"[\s,]+", settings.alert_url.get_secret_value()) if u]
+    quiet = logging.getLogger("apprise")  # Apprise logs the URL (the secret) of one it cannot load
+    was = quiet.disabled
+    quiet.disabled = True
+    try:
+        for i, url in enumerate(urls, start=1):
+            scheme = url.split("://", 1)[0].lower() if "://" in url else "unknown"
+            ok = apprise.Apprise.instantiate(url) is not None
+            if not ok and url.lower().startswith(("http://", "https://")):
+                ok = apprise.Apprise.instantiate("json" + url[4:]) is not None
+            out.append((i, scheme, ok))
+    finally:
+        quiet.disabled = was
+    return out
+
+
+def check_config_file(path: Path) -> None:
+    """Refuse, in one line naming the file and the line, a config file that is not UTF-8 text or
+    not valid TOML (pydantic-settings would raise a bare decode error)."""
     from alvh.core.errors import ConfigError
 
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}) — a binary file? "
+            "alvh reads a TOML file of settings: fix it, or point ALVH_CONFIG at the right file"
+        ) from None
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f", line {m.group(1)}, column {m.group(2)}" if m else ""
+        why = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
+        raise ConfigError(
+            f"config file {path}{where}: not valid TOML ({why}); expected `name = value` lines "
+            "(see `alvh settings --markdown`)"
+        ) from None
+
+
+def _env_parse_error(exc: SettingsError) -> str:
+    """One line for a variable whose value pydantic-settings cannot parse (a list or tuple setting
+    takes JSON): the variable, its value and the form expected."""
+    m = re.search(r'field "(\w+)"', str(exc))
+    if m is None or m.group(1) not in Settings.model_fields:
+        return f"a setting from the environment cannot be parsed ({str(exc).splitlines()[0]})"
+    name = m.group(1)
+    var = next((k for k in os.environ if k.upper() == f"ALVH_{name.upper()}"), f"ALVH_{name.upper()}")
+    default = Settings.model_fields[name].get_default(call_default_factory=True)
+    example = json.dumps(list(default)) if isinstance(default, list | tuple) else json.dumps(default, default=str)
+    return (
+        f"{var}={os.environ.get(var, '')!r} is not valid JSON for setting {name}; expected JSON like {example} "
+        "(quote it in the shell: export " + f"{var}='{example}')"
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Resolve settings once; ``None`` overrides are ignored so CLI flags only win when given.
+    ``check_alerts=False`` (``alvh settings``, ``alvh doctor``) loads a bad alert URL so it can
+    be shown as such instead of refusing.
+
+    Raises ``ConfigError`` naming each setting at fault (its environment variable, what it got,
+    what is expected), a config file that is not valid TOML (its path and line), a variable that
+    does not parse — never a pydantic traceback."""
+    from alvh.core.errors import ConfigError
+
+    check_alerts = bool(overrides.pop("check_alerts", True))
     config = os.environ.get("ALVH_CONFIG")
     if config and not Path(config).expanduser().is_file():
         raise ConfigError(f"ALVH_CONFIG names {config}, which is not a file; create it or unset ALVH_CONFIG")
+    check_config_file(Path(config).expanduser() if config else Path("alvh.toml"))
     warn_unknown_variables()
     given = {k: v for k, v in overrides.items() if v is not None}
     for old_name, new_name in RENAMED.items():  # older installs keep alerting after an upgrade
@@ -644,10 +743,15 @@ def load_settings(**overrides: Any) -> Settings:
                 "warning: %s is now ALVH_%s; using its value (rename it)", old_name, new_name.upper()
             )
             given[new_name] = os.environ[old_name]
+    token = _CHECK_ALERTS.set(check_alerts)
     try:
         return Settings(**given)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(_env_parse_error(exc)) from None
+    finally:
+        _CHECK_ALERTS.reset(token)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -25,7 +25,7 @@ from alvh.pipeline.indicators import build_indicators_mart
 from alvh.pipeline.load import IngestChecks, load_family
 from alvh.pipeline.params import indicator_params
 from alvh.pipeline.staging import StagingOptions, build_staging
-from alvh.pipeline.wiring import fetch_all, files_to_fetch, make_source, vendor_format
+from alvh.pipeline.wiring import brief_failure, fetch_all, files_to_fetch, make_source, vendor_format
 from alvh.schemas.meta import FlowRun
 from alvh.sources.base import Family, FetchedFile, Source
 from alvh.sources.catalog import FAMILIES
@@ -272,8 +272,9 @@ def run_ingest(
 
 def failures_in_brief(failed: Sequence[FileOutcome], shown: int = 3) -> str:
     """The first ``shown`` failures in full (file: message), then how many more; the whole list
-    is in ``meta.flow_run`` and the run's logs. Each message is cut at 300 characters."""
-    head = "; ".join(f"{o.locator}: {(o.message or '')[:300]}" for o in failed[:shown])
+    is in ``meta.flow_run`` and the run's logs. Each message is shortened to its first 300
+    characters (a guard refusal: its count and first example) and its remedy, kept whole."""
+    head = "; ".join(f"{o.locator}: {brief_failure(o.message or '')}" for o in failed[:shown])
     more = len(failed) - shown
     return head + (f"; … and {more} more (all in meta.flow_run.message and the run's logs)" if more > 0 else "")
 

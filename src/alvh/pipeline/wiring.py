@@ -91,3 +91,18 @@ __all__ = [
     "make_source",
     "vendor_format",
 ]
+
+
+def brief_failure(message: str, limit: int = 300) -> str:
+    """A failure message short enough for a one-line summary, never cut mid-remedy: what is kept
+    of a long message is its head up to ``limit`` characters — a revision-guard refusal's count and
+    first example — then its remedy (``; expected …``, e.g. the ``--accept-revisions`` command) whole."""
+    if len(message) <= limit:
+        return message
+    head, sep, remedy = message.partition("; expected ")
+    cut = head.find("; ", head.find(", e.g. ")) if ", e.g. " in head else -1  # after the first example
+    if 0 < cut <= limit:
+        head = head[:cut] + " …"
+    elif len(head) > limit:
+        head = head[:limit].rstrip() + " …"
+    return head + (sep + remedy if sep else "")
