@@ -36,10 +36,6 @@ def test_home_setting_moves_the_defaults(tmp_path: Path, monkeypatch: pytest.Mon
     assert s.export_dir == tmp_path.resolve() / "exports"
 
 
-def test_paths_do_not_change_the_settings_hash(tmp_path: Path) -> None:
-    assert load_settings().settings_hash() == load_settings(warehouse=tmp_path / "x.duckdb").settings_hash()
-
-
 # --- ranges and cross-field rules: every bad value is refused with the setting named -----------
 
 BAD = [
