@@ -215,7 +215,9 @@ def test_walk_forward_folds_choice_and_out_of_sample(market: Market, settings) -
         (date(2017, 1, 20), date(2019, 1, 18), date(2019, 12, 31)),
     ]
     grid = expand_spec({"grid": {"carry_budget": [0.15, 0.6]}}, settings)
-    wf = walk_forward(market, grid, baselines(settings), date(2015, 1, 2), date(2019, 12, 31), 2, 1, "net", run_id="wf")
+    wf = walk_forward(
+        market, grid, baselines(settings), date(2015, 1, 2), date(2019, 12, 31), 2, 1, "net", run_id="wf", mode="restart"
+    )
     assert wf.height == 9 and wf["strategy"].to_list()[:3] == ["chosen", "default", "unhedged"]
     # the choice: the grid point with the larger training-window net P&L (readable engine)
     f1 = fs[0]

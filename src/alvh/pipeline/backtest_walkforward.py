@@ -31,7 +31,17 @@ from alvh.report import write_walk_forward_report
 from alvh.schemas.backtest import BacktestWalkForward
 from alvh.transforms.backtest import Market
 from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, group_key
-from alvh.transforms.backtest_walkforward import OBJECTIVES, Groups, choose, fold_rows, folds, verdict
+from alvh.transforms.backtest_walkforward import (
+    OBJECTIVES,
+    WALK_FORWARD_MODES,
+    Groups,
+    OosPath,
+    choose,
+    fold_rows,
+    folds,
+    verdict,
+    walk_forward_path,
+)
 
 # the grid when none is given: the steward's three most argued-about settings (27 configurations)
 DEFAULT_GRID: dict[str, Any] = {
@@ -64,10 +74,35 @@ def walk_forward(
     workers: int = 2,
     address: str | None = None,
     run_id: str | None = None,
+    mode: str = "path",
 ) -> pl.DataFrame:
-    """The ``backtest.walk_forward`` table of a study over [start, end]."""
+    """The ``backtest.walk_forward`` table of a study over [start, end]; ``mode`` ``path`` (one
+    out-of-sample path, the book carried across folds) or ``restart`` (each test window flat)."""
+    return walk_forward_study(
+        market, grid, base, start, end, train_years, test_years, objective, runner, workers, address, run_id, mode
+    )[0]
+
+
+def walk_forward_study(
+    market: Market,
+    grid: Sequence[SweepConfig],
+    base: Sequence[SweepConfig],
+    start: date,
+    end: date,
+    train_years: int,
+    test_years: int,
+    objective: str,
+    runner: str = "serial",
+    workers: int = 2,
+    address: str | None = None,
+    run_id: str | None = None,
+    mode: str = "path",
+) -> tuple[pl.DataFrame, OosPath | None]:
+    """:func:`walk_forward`'s table and, in ``path`` mode, the out-of-sample path."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}", expected=", ".join(OBJECTIVES))
+    if mode not in WALK_FORWARD_MODES:
+        raise ConfigError(f"unknown walk-forward mode {mode!r}", expected=", ".join(WALK_FORWARD_MODES))
     all_days = [r["session_date"] for r in market.rows]
     try:
         fs = folds(all_days, start, end, train_years, test_years)
@@ -93,15 +128,39 @@ def walk_forward(
         for r in rows[pos : pos + len(cs)]:
             train[tag][r["config"]] = r
         pos += len(cs)
-    out = []
-    for f in fs:
-        ordered = [train[f.number][c.name] for c in grid]
-        chosen = grid[choose(ordered, objective)]
-        out += fold_rows(f, chosen, train[f.number], base, groups, objective)
+    chosen = [grid[choose([train[f.number][c.name] for c in grid], objective)] for f in fs]
+    path = None
+    if mode == "path":
+        out, path = walk_forward_path(fs, chosen, [train[f.number] for f in fs], base, groups, objective)
+    else:
+        out = [
+            row
+            for f, c in zip(fs, chosen, strict=True)
+            for row in fold_rows(f, c, train[f.number], base, groups, objective)
+        ]
     frame = pl.DataFrame(out, infer_schema_length=None).with_columns(
         pl.lit(run_id or str(uuid.uuid4())).alias("run_id")
     )
-    return frame.select(list(BacktestWalkForward.to_schema().columns))
+    return frame.select(list(BacktestWalkForward.to_schema().columns)), path
+
+
+def path_frame(oos: OosPath) -> pl.DataFrame:
+    """The out-of-sample path as rows ``session_date, strategy, fold, equity_net, equity_gross``."""
+    fold = [0] * len(oos.sessions)
+    for k, a in enumerate(oos.starts):
+        fold[a:] = [k + 1] * (len(oos.sessions) - a)
+    return pl.concat(
+        pl.DataFrame(
+            {
+                "session_date": oos.sessions,
+                "strategy": [name] * len(oos.sessions),
+                "fold": fold,
+                "equity_net": oos.net[name],
+                "equity_gross": oos.gross[name],
+            }
+        )
+        for name in oos.net
+    )
 
 
 @flow(name="alvh-walk-forward")
@@ -117,6 +176,7 @@ def walk_forward_flow(
     settings: Settings | None = None,
     dask_address: str | None = None,
     runner: str = "dask",
+    mode: str = "path",
 ) -> tuple[pl.DataFrame, str, Path]:
     """Walk-forward study: the table, the verdict sentence and the report page's path."""
     log = get_run_logger()
@@ -125,7 +185,7 @@ def walk_forward_flow(
     grid = read_sweep(Path(grid_file), settings) if grid_file else expand_spec(DEFAULT_GRID, settings)
     market = load_task(settings.warehouse, end)
     last = backtest_window(market, start or settings.backtest_start, end)
-    table = walk_forward(
+    table, oos = walk_forward_study(
         market,
         grid,
         baselines(settings),
@@ -137,11 +197,12 @@ def walk_forward_flow(
         runner=runner,
         workers=settings.sweep_workers,
         address=dask_address or settings.dask_address,
+        mode=mode,
     )
     store_rows_task("backtest.walk_forward", table, settings)
     text = verdict(table.to_dicts())
     target = (Path(out) if out else settings.backtest_out) / "walk_forward.html"
-    path = write_walk_forward_report(table, text, target)
+    path = write_walk_forward_report(table, text, target, None if oos is None else path_frame(oos))
     log.info("walk-forward: %s (report %s)", text, path)
     create_markdown_artifact(key="walk-forward", markdown=f"{text}\n\nReport: `{path}`")
     return table, text, path

@@ -329,13 +329,42 @@ def walk_forward_figure(wf: pl.DataFrame) -> bytes:
     return _png(fig)
 
 
-def write_walk_forward_report(wf: pl.DataFrame, verdict: str, path: Path) -> Path:
-    """A self-contained page: the verdict, the figure, and per fold the windows, the chosen
-    settings and the three strategies' in- and out-of-sample figures; the PNG beside it."""
+def walk_forward_path_figure(oos: pl.DataFrame) -> bytes:
+    """The out-of-sample path (``session_date, strategy, equity_net, fold``): each strategy's net
+    equity over the whole test span (k$), one line with no restart, folds marked."""
+    fig, ax = plt.subplots(figsize=(12, 4.2))
+    for name in WF_STRATEGIES:
+        g = oos.filter(pl.col("strategy") == name).sort("session_date")
+        ax.plot(g["session_date"].to_list(), (g["equity_net"] / 1000.0).to_list(), lw=1.1, label=name)
+    starts = oos.group_by("fold").agg(pl.col("session_date").min()).sort("fold")
+    for d in starts["session_date"].to_list()[1:]:
+        ax.axvline(d, color="grey", lw=0.5, ls=":")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_title("Out-of-sample path: net equity (k$); dotted lines: the chosen settings switch", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def write_walk_forward_report(wf: pl.DataFrame, verdict: str, path: Path, oos: pl.DataFrame | None = None) -> Path:
+    """A self-contained page: the verdict, the figures (with ``oos``, the path mode's one
+    out-of-sample series), and per fold the windows, the chosen settings and the three
+    strategies' in- and out-of-sample figures; the PNGs beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     png = walk_forward_figure(wf)
     (path.parent / "walk_forward.png").write_bytes(png)
     src = "data:image/png;base64," + base64.b64encode(png).decode()
+    path_img = ""
+    if oos is not None:
+        path_png = walk_forward_path_figure(oos)
+        (path.parent / "walk_forward_path.png").write_bytes(path_png)
+        path_img = f"<img alt='out-of-sample path' src='data:image/png;base64,{base64.b64encode(path_png).decode()}'>"
+    how = (
+        "then runs them out of sample on one path: the IC and the hedge book are carried from fold to fold and the "
+        "settings switch at each fold's first test session (the trades that switching needs are paid)"
+        if oos is not None
+        else "then runs them on the next window with a fresh IC and an empty hedge book"
+    )
     cols = [
         "fold",
         "strategy",
@@ -362,8 +391,9 @@ def write_walk_forward_report(wf: pl.DataFrame, verdict: str, path: Path) -> Pat
         f"<h1>ALVH walk-forward (objective: {html.escape(str(objective))})</h1>",
         f"<p><b>{html.escape(verdict)}</b></p>",
         "<p>Each fold picks, among the grid, the settings with the best objective on its training window (net of "
-        "costs), then runs them on the next window with a fresh IC and an empty hedge book; the default steward and "
-        "the unhedged IC program run on the same windows. Money in dollars.</p>",
+        f"costs), {how}; the default steward and the unhedged IC program run on the same windows. "
+        "Money in dollars.</p>",
+        path_img,
         f"<img alt='walk-forward' src='{src}'>",
         _table(wf.sort("fold", "strategy"), cols),
         "</body></html>",

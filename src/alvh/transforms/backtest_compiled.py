@@ -86,9 +86,14 @@ class KernelRun:
     positions: dict[str, np.ndarray]
 
 
-def _decide(strategy: Strategy, arr: EngineArrays) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The engine's orders (trimmed) and stale flags."""
+def _decide(
+    strategy: Strategy, arr: EngineArrays, kp_rows: np.ndarray | None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The engine's orders (trimmed) and stale flags; ``kp_rows`` one settings vector per
+    session (default: the strategy's on every session)."""
     n = len(arr.sessions)
+    if kp_rows is None:
+        kp_rows = np.tile(kernel_params(strategy.hedge), (n, 1))
     cap = n * 8
     while True:
         o = {
@@ -105,7 +110,7 @@ def _decide(strategy: Strategy, arr: EngineArrays) -> tuple[dict[str, np.ndarray
         a = arr
         if strategy.kind == "alvh":
             no = alvh_kernel(  # type: ignore[call-arg]
-                kernel_params(strategy.hedge),
+                kp_rows,
                 strategy.hedge.surface,
                 *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.spx, a.rate, a.rsi, a.hist, a.cross, a.regime, a.eve),
                 *(a.m_idx, a.fwd, a.beta, a.strike, a.price, a.delta, a.theta, a.has_ic, a.credit, a.vega_ic),
@@ -132,9 +137,10 @@ def _decide(strategy: Strategy, arr: EngineArrays) -> tuple[dict[str, np.ndarray
             raise RuntimeError("compiled engine: the book exceeded its line capacity")
 
 
-def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs) -> KernelRun:
-    """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders."""
-    o, stale = _decide(strategy, arr)
+def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.ndarray | None = None) -> KernelRun:
+    """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders;
+    ``kp_rows`` (n × ``N_KP``) switches the hedge settings by session (a walk-forward path)."""
+    o, stale = _decide(strategy, arr, kp_rows)
     n, no = len(arr.sessions), len(o["day"])
     cap = n * 8
     while True:

@@ -13,7 +13,7 @@ only: expiries are indices into :attr:`EngineArrays.expiries`, sides ±1, action
 session) and the path that writes reasons.
 
 Per-session inputs come prepared by :mod:`alvh.transforms.backtest_prep`; the hedge rules'
-settings come in ``kp`` (see :func:`kernel_params`).
+settings come in ``kp`` rows, one per session (see :func:`kernel_params`).
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def _emit(
 
 @nb.njit(cache=True)
 def alvh_kernel(
-    kp: np.ndarray,
+    kp_rows: np.ndarray,
     surf: VixSurface,
     ordinal: np.ndarray,
     exp_ordinal: np.ndarray,
@@ -249,9 +249,10 @@ def alvh_kernel(
     o_act: np.ndarray,
     d_stale: np.ndarray,
 ) -> int:
-    """Replay the engine over every session: its orders (``o_*``, at the decision session's
-    model price) and stale flags. Returns the orders written, or −1 when an output array or the
-    book ran out of room. The money is :func:`account_kernel`'s."""
+    """Replay the engine over every session (``kp_rows[i]``: the settings vector in force on
+    session ``i``): its orders (``o_*``, at the decision session's model price) and stale
+    flags. Returns the orders written, or −1 when an output array or the book ran out of room.
+    The money is :func:`account_kernel`'s."""
     o = (o_day, o_exp, o_k, o_side, o_q, o_px, o_layer, o_act)
     n = ordinal.shape[0]
     be = np.zeros(MAX_LINES, dtype=np.int64)
@@ -311,6 +312,7 @@ def alvh_kernel(
         d_stale[i] = stale
         if stale:
             continue
+        kp = kp_rows[i]  # the hedge settings in force this session (a walk-forward path switches them)
         vega_ic = vega_ic_a[i]
         for j in range(3):
             h[j] = OPTION_MULTIPLIER * delta[i, j] * beta[i, j]

@@ -159,28 +159,42 @@ def tail_metrics(eq_net: np.ndarray, sessions: Sequence[date]) -> dict[str, floa
     }
 
 
-def evaluate(group: SweepGroup, c: SweepConfig) -> dict[str, Any]:
-    """One configuration's metric row (the hedge replayed on the compiled engine)."""
+@dataclass(frozen=True)
+class Equity:
+    """One configuration's path over a group's sessions (dollars, cumulated)."""
+
+    gross: np.ndarray
+    net: np.ndarray
+    hedge: np.ndarray  # the hedge's P&L before costs
+    costs: np.ndarray  # IC and hedge costs
+    traded: int  # VIX contracts traded
+
+
+def equity(group: SweepGroup, c: SweepConfig, kp_rows: np.ndarray | None = None) -> Equity:
+    """The configuration replayed on the compiled engine over the group's sessions;
+    ``kp_rows`` switches the hedge settings by session (see ``run_kernel``)."""
     n = len(group.arrays.sessions)
     if c.strategy.kind == "unhedged":
-        hedge_eq = np.zeros(n)
-        hedge_costs = np.zeros(n)
-        traded = 0
+        hedge_eq, hedge_costs, traded = np.zeros(n), np.zeros(n), 0
     else:
-        run = run_kernel(c.strategy, group.arrays, c.costs)
-        d = run.daily
+        d = run_kernel(c.strategy, group.arrays, c.costs, kp_rows).daily
         hedge_eq = np.cumsum(d["hedge_cash"]) + d["hedge_mark"]
         hedge_costs = np.cumsum(d["hedge_costs"])
         traded = int(d["contracts_traded"].sum())
     gross = group.ic_equity + hedge_eq
     costs = group.ic_costs_cum + hedge_costs
-    net = gross - costs
+    return Equity(gross, gross - costs, hedge_eq, costs, traded)
+
+
+def evaluate(group: SweepGroup, c: SweepConfig) -> dict[str, Any]:
+    """One configuration's metric row (the hedge replayed on the compiled engine)."""
+    e = equity(group, c)
     return {
         "config": c.name,
-        **metrics(gross, net, group.capital, group.arrays.sessions),
-        "hedge_pnl_usd": float(hedge_eq[-1]),
-        "costs_usd": float(costs[-1]),
-        "contracts_traded": traded,
+        **metrics(e.gross, e.net, group.capital, group.arrays.sessions),
+        "hedge_pnl_usd": float(e.hedge[-1]),
+        "costs_usd": float(e.costs[-1]),
+        "contracts_traded": e.traded,
     }
 
 
