@@ -42,9 +42,9 @@ def imports(db: Path) -> int:
         (f"{MAR18},-19,10,1", "strike", "not a listed VIX option strike"),
         (f"{MAR18},19.3,10,1", "strike", "not a listed VIX option strike"),
         (f"{MAR18},19,9000000000000,1", "qty", "more than positions_max_qty"),
-        (f"{MAR18},19,1e20,1", "qty", "not a whole number"),
+        (f"{MAR18},19,1e20,1", "qty", "more than positions_max_qty"),  # issue 21: the limit, not the form
         (f"{MAR18},19,2.5,1", "qty", "not a whole number"),
-        (f"{MAR18},19,-3,1", "qty", "not a whole number"),
+        (f"{MAR18},19,-3,1", "qty", "a negative quantity"),
         ("2018-03-22,19,10,1", "contract_expiry", "not a monthly VIX expiry"),
         ("2018-02-14,19,10,1", "contract_expiry", "has expired by 2018-03-02"),
         (f"{MAR18},19,10,nan", "avg_cost", "finite price"),

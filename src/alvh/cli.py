@@ -350,20 +350,35 @@ def positions_import(
     spx_only: Annotated[
         bool, typer.Option("--spx-only", help="import a broker file's SPX legs alone; keep the hedge book")
     ] = False,
+    skip_other_underlyings: Annotated[
+        bool,
+        typer.Option(
+            "--skip-other-underlyings",
+            help="leave out options on other underlyings (AAPL …) of a broker file, counted and listed",
+        ),
+    ] = False,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Import actual VIX-call holdings; the next signal starts from them and reports the difference.
     An empty or all-zero file means flat."""
-    from alvh.core.calendar import today_new_york
     from alvh.core.settings import load_settings
     from alvh.pipeline.positions import import_positions
+    from alvh.warehouse.published import today_new_york
 
     settings = load_settings(warehouse=warehouse)
     day = _parse_date(as_of, "--as-of") or today_new_york()
     try:
-        res = import_positions(settings, file, day, spx_only)
+        res = import_positions(settings, file, day, spx_only, skip_other_underlyings)
     except AlvhError as exc:
         _fail(f"{exc} — nothing was imported")
+    if res.other_underlyings:
+        listed = ", ".join(f"line {n} {sym}" for n, sym in res.other_underlyings[:10])
+        more = f" and {len(res.other_underlyings) - 10} more" if len(res.other_underlyings) > 10 else ""
+        out_console().print(
+            f"left out {len(res.other_underlyings)} option line(s) on other underlyings: {listed}{more}",
+            markup=False,
+            highlight=False,
+        )
     when = f"the signal for {res.applies_from} starts from them"
     if res.moved_from is not None:
         when += f" ({res.moved_from} is not after the last published session, so they apply from the session after it)"

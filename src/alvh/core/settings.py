@@ -316,6 +316,12 @@ class Settings(BaseSettings):
     positions_max_qty: int = Field(
         100_000, ge=1, le=10_000_000, description="largest quantity accepted on one line of a positions import"
     )
+    positions_max_bytes: int = Field(
+        5_000_000,
+        ge=1_000,
+        le=10_000_000_000,
+        description="largest positions file `alvh positions import` reads, bytes (a book is a few KB)",
+    )
     positions_file: Path | None = Field(None, description="CSV/TOML of the user's SPX legs (else the model IC)")
     order_limit_offset: float = Field(
         0.05,

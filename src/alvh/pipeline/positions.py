@@ -6,7 +6,7 @@ them. Nothing of a bad file is stored, and every failure names its line."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from alvh.core.calendar import next_session, vix_monthly_expirations
-from alvh.core.errors import SourceError
+from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings
 from alvh.sources.broker import is_broker_file, read_broker_positions
 from alvh.transforms.ic_book import IcBook, IcLeg, spx_leg_problem
@@ -30,7 +30,7 @@ from alvh.warehouse.positions import (
     parse_holdings,
     store_import,
 )
-from alvh.warehouse.signals import last_published_session
+from alvh.warehouse.published import last_published_session, today_new_york
 
 LISTED = set(np.round(vix_strike_grid(0.5, 1000.0), 2).tolist())
 
@@ -42,13 +42,16 @@ class ImportResult:
     moved_from: date | None  # the --as-of given, when it was on or before the last published session
     ic_legs: pl.DataFrame | None = None  # SPX legs of a broker file (None: the model IC stays)
     skipped: int = 0  # broker-file lines of other asset classes left out
+    other_underlyings: list[tuple[int, str]] = field(default_factory=list)  # (line, symbol) left out on request
     hedge_kept: bool = False  # --spx-only: the SPX legs alone were imported; the hedge book is as it was
 
 
-def broker_lines(text: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """(VIX-call lines in the holdings layout, SPX legs aggregated per symbol, lines skipped) of a
-    broker positions file (OCC symbols or IBKR Flex)."""
-    pos = read_broker_positions(text, file)
+def broker_lines(
+    text: str, file: str, skip_other_underlyings: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame, int, list[tuple[int, str]]]:
+    """(VIX-call lines in the holdings layout, SPX legs aggregated per symbol, lines skipped, options
+    on other underlyings left out on request) of a broker positions file (OCC symbols or IBKR Flex)."""
+    pos = read_broker_positions(text, file, skip_other_underlyings)
     lines = pl.DataFrame(
         [
             {
@@ -88,7 +91,7 @@ def broker_lines(text: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame, int]
         .filter(pl.col("qty") != 0)
         .select(*IC_LEG_SCHEMA, "line")
     )
-    return lines, frame, pos.skipped
+    return lines, frame, pos.skipped, pos.other_underlyings
 
 
 def check_ic_legs(legs: pl.DataFrame, applies_from: date, max_qty: int, file: str) -> None:
@@ -198,23 +201,44 @@ def check_totals(holdings: pl.DataFrame, max_qty: int, file: str) -> None:
         )
 
 
-def import_positions(settings: Settings, path: Path, as_of: date, spx_only: bool = False) -> ImportResult:
+def import_positions(
+    settings: Settings,
+    path: Path,
+    as_of: date,
+    spx_only: bool = False,
+    skip_other_underlyings: bool = False,
+    today: date | None = None,
+) -> ImportResult:
     """Parse, check and store a holdings file under the run lock. An ``as_of`` on or before the
     last published session applies from the session after it (that session's signal has gone out
     already); an empty or all-zero file means flat. ``spx_only``: import the SPX legs of a broker
     file alone and keep the hedge book (e.g. the VIX calls are held at another broker)."""
+    today = today or today_new_york()
+    if as_of > today:  # as `alvh run --as-of` refuses it
+        raise ConfigError(
+            f"--as-of {as_of} is in the future (today in New York is {today}): holdings apply from a session that "
+            "has happened or today; give a past date or omit --as-of for today"
+        )
     try:
+        size = path.stat().st_size
+        if size > settings.positions_max_bytes:
+            raise SourceError(
+                f"the file is {size:,} bytes, above positions_max_bytes = {settings.positions_max_bytes:,} (a book of "
+                "positions is a few KB): check that it is the positions file, or raise ALVH_POSITIONS_MAX_BYTES",
+                file=str(path),
+            )
         content = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
     text = decode_text(content, str(path))
     ic_legs, skipped = None, 0
+    other: list[tuple[int, str]] = []
     if is_broker_file(text):
-        lines, ic_legs, skipped = broker_lines(text, str(path))
+        lines, ic_legs, skipped, other = broker_lines(text, str(path), skip_other_underlyings)
         if ic_legs.is_empty():
             ic_legs = None
     else:
-        lines = parse_holdings(content, str(path))
+        lines = parse_holdings(text.encode("utf-8"), str(path), settings.positions_max_qty)
     if spx_only and ic_legs is None:
         raise SourceError(
             "--spx-only, but the file holds no SPX legs", file=str(path), expected="a broker file with SPX/SPXW options"
@@ -232,4 +256,4 @@ def import_positions(settings: Settings, path: Path, as_of: date, spx_only: bool
         holdings = aggregate_holdings(lines)
         check_totals(holdings, settings.positions_max_qty, str(path))
         store_import(con, holdings, applies_from, str(path), ic_legs, hedge=not spx_only)
-    return ImportResult(holdings, applies_from, moved, ic_legs, skipped, hedge_kept=spx_only)
+    return ImportResult(holdings, applies_from, moved, ic_legs, skipped, other_underlyings=other, hedge_kept=spx_only)

@@ -15,7 +15,7 @@ import io
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -74,11 +74,15 @@ class BrokerLine:
     price: float  # average cost per unit of underlying (index points), 0 when the file has none
 
 
+QTY_BEYOND = 1e15  # far above any positions_max_qty (≤ 10,000,000), below where floats stop being whole
+
+
 @dataclass
 class BrokerPositions:
     vix_calls: list[BrokerLine]
     spx_legs: list[BrokerLine]
     skipped: int  # lines of other asset classes (stocks, cash, futures) left out
+    other_underlyings: list[tuple[int, str]] = field(default_factory=list)  # (line, symbol) skipped on request
 
 
 def _norm(name: str) -> str:
@@ -135,13 +139,15 @@ def _number(text: str, file: str, line: int, column: str, expected: str) -> floa
     return v
 
 
-def read_broker_positions(content: str, file: str) -> BrokerPositions:
+def read_broker_positions(content: str, file: str, skip_other_underlyings: bool = False) -> BrokerPositions:
     """Option positions of a CSV with a ``symbol`` and a ``qty``/``quantity`` column (OCC symbols;
     optional ``avg_cost``), or an IBKR Flex Query positions CSV (``Symbol``, ``Quantity``, optional
     ``AssetClass``, ``CostBasisPrice``/``OpenPrice``; repeated header rows of several sections are
     read as headers). Every option line must be a VIX call or an SPX/SPXW option with a whole
     number of contracts; VIX calls must be long. Lines of other asset classes are counted and left
-    out. The first bad line raises ``SourceError`` naming it, and nothing is returned."""
+    out. ``skip_other_underlyings``: an option on another underlying (``AAPL …``) is left out and
+    listed (``other_underlyings``) instead of refusing the file. The first bad line raises
+    ``SourceError`` naming it, and nothing is returned."""
     out = BrokerPositions([], [], 0)
     cols: dict[str, int] | None = None
     for n, row in broker_rows(content):
@@ -167,6 +173,9 @@ def read_broker_positions(content: str, file: str) -> BrokerPositions:
             raise SourceError(
                 str(exc), file=file, line=n, column="symbol", value=raw_symbol, expected=OCC_EXAMPLE
             ) from None
+        if sym.root not in VIX_ROOTS + SPX_ROOTS and skip_other_underlyings:
+            out.other_underlyings.append((n, raw_symbol.strip()))
+            continue
         if sym.root not in VIX_ROOTS + SPX_ROOTS:
             raise SourceError(
                 f"unknown option root {sym.root!r}: the book holds VIX calls and SPX legs only",
@@ -174,13 +183,22 @@ def read_broker_positions(content: str, file: str) -> BrokerPositions:
                 line=n,
                 column="symbol",
                 value=raw_symbol,
-                expected="root VIX (monthly VIX options) or SPX / SPXW",
+                expected="root VIX (monthly VIX options) or SPX / SPXW; or --skip-other-underlyings to leave it out",
             )
         qty_text = _cell(row, cols, "quantity", "qty", "position") or ""
         qty_f = _number(qty_text, file, n, "qty", "a whole number of contracts")
         if qty_f != int(qty_f):
             raise SourceError(
                 "not a whole number of contracts", file=file, line=n, column="qty", value=qty_text, expected="e.g. 40"
+            )
+        if abs(qty_f) > QTY_BEYOND:
+            raise SourceError(
+                f"{qty_f:,.0f} contracts is beyond any position limit",
+                file=file,
+                line=n,
+                column="qty",
+                value=qty_text,
+                expected="at most positions_max_qty contracts (default 100,000) on one line",
             )
         price_text = _cell(row, cols, "avgcost", "costbasisprice", "openprice", "averagecost", "tradeprice")
         price = 0.0 if price_text is None else _number(price_text, file, n, "avg_cost", "a price ≥ 0 per unit")

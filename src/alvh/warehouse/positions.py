@@ -39,20 +39,38 @@ IC_LEG_SCHEMA = {
 
 def decode_text(content: bytes, file: str) -> str:
     """The text of a positions file (UTF-8, a BOM allowed); a binary file is refused by name."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its BOM (Excel's "Unicode Text")
+        try:
+            return decode_text(content.decode("utf-16").encode("utf-8"), file)
+        except UnicodeDecodeError:
+            pass
     try:
         text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SourceError("not a text CSV file (it does not decode as UTF-8)", file=file) from None
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            f"not a text CSV file: line {line} does not decode as UTF-8 (nor is the file UTF-16 with a byte-order "
+            'mark); save it as "CSV UTF-8" and import again',
+            file=file,
+        ) from None
     if "\x00" in text:
         raise SourceError("not a text CSV file (it holds NUL bytes)", file=file)
     return text
 
 
-def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
+def parse_holdings(content: bytes, file: str, max_qty: int | None = None) -> pl.DataFrame:
     """CSV ``contract_expiry,strike,qty[,avg_cost]`` (ISO dates, VIX points, whole contracts),
     one row per line with its line number; each bad field names its line. Rules that need the
     market (listed strikes and expiries) are checked by ``alvh.pipeline.positions``."""
     text = decode_text(content, file)
+    first = text.lstrip().split("\n", 1)[0]
+    if ";" in first and "," not in first:
+        raise SourceError(
+            "the file is separated by semicolons; alvh reads comma-separated CSV",
+            file=file,
+            line=1,
+            expected="contract_expiry,strike,qty[,avg_cost] (save it as CSV with commas)",
+        )
     try:
         raw = pl.read_csv(io.StringIO(text), infer_schema=False) if text.strip() else pl.DataFrame()
     except pl.exceptions.PolarsError as exc:
@@ -78,8 +96,23 @@ def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
         except ValueError:
             raise bad("contract_expiry", "not a date", "an ISO date YYYY-MM-DD") from None
         text_qty = str(r["qty"]).strip()
-        if not text_qty.lstrip("+").isdigit():
+        try:
+            qty_f = float(text_qty.replace(",", ""))
+        except ValueError:
+            raise bad("qty", "not a number of contracts", "an integer ≥ 0, e.g. 40") from None
+        if not math.isfinite(qty_f):
+            raise bad("qty", "not a finite number of contracts", "an integer ≥ 0, e.g. 40")
+        if qty_f < 0:
+            raise bad("qty", "a negative quantity: the hedge ladder holds long VIX calls only (no short calls)", "≥ 0")
+        if qty_f != int(qty_f):
             raise bad("qty", "not a whole number of contracts", "an integer ≥ 0, e.g. 40")
+        limit = max_qty if max_qty is not None else 1e12
+        if qty_f > limit:
+            raise bad(
+                "qty",
+                f"{qty_f:,.0f} contracts is more than positions_max_qty = {limit:,.0f} on one line",
+                f"a whole number from 0 to {limit:,.0f} (raise ALVH_POSITIONS_MAX_QTY if you really hold more)",
+            )
         try:
             strike = float(str(r["strike"]))
             cost = float(str(r.get("avg_cost") or 0.0))
@@ -87,7 +120,7 @@ def parse_holdings(content: bytes, file: str) -> pl.DataFrame:
             raise bad("strike", "not a number", "a strike in VIX points, e.g. 22 or 12.5") from None
         if not math.isfinite(cost) or cost < 0:
             raise bad("avg_cost", "the average cost must be a finite price ≥ 0", "VIX points, e.g. 1.35")
-        rows.append({"line": i, "contract_expiry": expiry, "strike": strike, "qty": int(text_qty), "avg_cost": cost})
+        rows.append({"line": i, "contract_expiry": expiry, "strike": strike, "qty": int(qty_f), "avg_cost": cost})
     return pl.DataFrame(rows, schema=HOLDING_SCHEMA)
 
 
