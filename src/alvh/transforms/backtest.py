@@ -371,12 +371,21 @@ def hedge_daily(market: Market, sessions: Sequence[date], trades: Trades, p: Hed
         if ok.any():
             sig = vix_sigma_array(vv[ok], f[ok], k[ok], dte[ok], p.surface)
             px[ok] = np.asarray(black76(f[ok], k[ok], dte[ok] / 365.0, r[ok], sig, True))
+        # a line opened today with no price today is carried at its fill price
+        opened_at = {(o["session_date"], o["contract_expiry"], o["strike"]): o["model_price"] for o in trades.orders}
         last_px: dict[tuple[date, float], float] = {}
+        held_before: set[tuple[date, float]] = set()  # the lines held at the previous session's close
+        held_now: set[tuple[date, float]] = set()
+        day = None
         for x, price in zip(pos, px, strict=True):
             key = (x["contract_expiry"], x["strike"])
             d = x["session_date"]
+            if d != day:
+                held_before, held_now, day = held_now, set(), d
+            held_now.add(key)
             if np.isnan(price):
-                price = last_px.get(key, 0.0)  # carried: no price today (flagged)
+                fresh = key not in held_before and (d, *key) in opened_at
+                price = opened_at[(d, *key)] if fresh else last_px.get(key, 0.0)  # carried (flagged)
                 carried[d] = True
             last_px[key] = float(price)
             mark[d] += x["qty"] * float(price) * 100.0
