@@ -6,13 +6,15 @@ Accounting, per strategy and session (dollars):
 - **IC**: a model IC opens at the close of each SPX monthly expiry (credit in, costs out) and
   settles at the **open** of its expiry session (SPX open, intrinsic value; the close when the
   data has no open — flagged). Between, its legs are marked with Black-Scholes and the smile.
-- **Hedge**: every ticket of the engine executes at its Black-76 model price at the close; held
-  contracts are marked with Black-76 on the same-expiry future and term-scaled VVIX; a contract
-  that reaches expiry settles at the VX final settlement (the expiry-day settle in the CFE data;
-  else the VIX open of that day — flagged).
-- **Costs**: commission per contract plus half the bid-ask spread (VIX options
-  ``vix_half_spread`` points, SPX options ``spx_half_spread`` points, × $100); cash settlements
-  cost nothing. Results are kept gross and net of costs.
+- **Hedge**: the engine decides at a session's close; each ticket fills ``fill_lag_sessions``
+  sessions later (default 1) at that close's model price on the smile surface
+  (:mod:`alvh.transforms.fills`); held contracts are marked on the surface with the same-expiry
+  future; a contract that reaches expiry settles at the VX final settlement (the expiry-day
+  settle in the CFE data; else the VIX open of that day — flagged).
+- **Costs**: commission per contract plus half the bid-ask spread (VIX options: the fitted
+  spread model of :mod:`alvh.transforms.spread`, or the constant ``vix_half_spread``; SPX
+  options ``spx_half_spread`` points; × $100); cash settlements cost nothing. Results are kept
+  gross and net of costs.
 - ``equity = cash + IC mark + hedge mark``; the daily P&L is its change. A day whose inputs are
   missing carries the previous mark (flagged): prices are never invented.
 
