@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from alvh.report import macro_event_markdown
+from alvh.report.backtest import macro_event_markdown
 from alvh.transforms.macro_event_study import macro_event_study
 
 DATA = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()

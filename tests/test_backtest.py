@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alvh.report import write_report
+from alvh.report.backtest import write_report
 from alvh.transforms.backtest import (
     Costs,
     Market,

@@ -56,11 +56,6 @@ def test_read_only_commands_load_no_flow_validation_or_plotting_library(
     assert modules_after([*argv, *extra], tmp_path) == used
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alvh.report/__init__ imports matplotlib and schemas.backtest (pandera) at the top; "
-    "the page needs plotly only (owner of report/__init__ asked to import them lazily)",
-)
 def test_the_page_loads_plotly_only(wh: Path, tmp_path: Path) -> None:
     got = modules_after(["page", "--warehouse", str(wh), "--export-dir", str(tmp_path / "exp")], tmp_path)
     assert got == ["plotly"]

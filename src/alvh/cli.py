@@ -734,6 +734,14 @@ def backtest(
     grid: Annotated[
         Path | None, typer.Option("--grid", help="walk-forward grid (sweep TOML; default: a 27-point grid)")
     ] = None,
+    wf_mode: Annotated[
+        str,
+        typer.Option(
+            "--walk-forward-mode",
+            help="path (default: one out-of-sample path, the IC and hedge book carried from fold to fold) "
+            "or restart (each test window a backtest started flat)",
+        ),
+    ] = "path",
     dask_address: Annotated[
         str | None, typer.Option("--dask-address", help="existing Dask scheduler, e.g. tcp://HOST:8786")
     ] = None,
@@ -753,6 +761,8 @@ def backtest(
         _fail(f"--objective must be one of {', '.join(objectives)}, got {objective!r}", 2)
     if engine not in ("compiled", "readable"):
         _fail(f"--engine must be compiled or readable, got {engine!r}", 2)
+    if wf_mode not in ("path", "restart"):
+        _fail(f"--walk-forward-mode must be path or restart, got {wf_mode!r}", 2)
     with progress_bars(26) as on_progress:
         try:
             with reporting(on_progress):
@@ -772,6 +782,7 @@ def backtest(
                         _parse_date(end, "--end"),
                         str(out) if out else None,
                         settings=settings,
+                        mode=wf_mode,
                     )
                 else:
                     res = backtest_flow(
@@ -950,6 +961,10 @@ def main() -> None:  # pragma: no cover - console entry
     names its type and suggests ``--debug``, which shows the full traceback instead."""
     global _debug
     from rich.markup import escape
+
+    from alvh.core.memory import keep_large_allocations_on_heap
+
+    keep_large_allocations_on_heap()  # a process-wide choice: made here, at the entry point, never on import
 
     if "--debug" in sys.argv[1:]:
         _debug = True

@@ -19,7 +19,7 @@ from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import config_from, read_sweep, sweep
 from alvh.pipeline.params import costs_params, hedge_params, method_hash
 from alvh.pipeline.progress import report
-from alvh.report import write_report
+from alvh.report.backtest import write_report
 from alvh.schemas.backtest import BacktestResult
 from alvh.schemas.registry import TABLES
 from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies, first_cycle_start

@@ -27,7 +27,7 @@ from alvh.pipeline.backtest_sweep import (
     run_chunks,
     run_on_dask,
 )
-from alvh.report import write_walk_forward_report
+from alvh.report.backtest import write_walk_forward_report
 from alvh.schemas.backtest import BacktestWalkForward
 from alvh.transforms.backtest import Market
 from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, group_key
