@@ -61,26 +61,9 @@ def baselines(settings: Settings) -> list[SweepConfig]:
     ]
 
 
-def walk_forward(
-    market: Market,
-    grid: Sequence[SweepConfig],
-    base: Sequence[SweepConfig],
-    start: date,
-    end: date,
-    train_years: int,
-    test_years: int,
-    objective: str,
-    runner: str = "serial",
-    workers: int = 2,
-    address: str | None = None,
-    run_id: str | None = None,
-    mode: str = "path",
-) -> pl.DataFrame:
-    """The ``backtest.walk_forward`` table of a study over [start, end]; ``mode`` ``path`` (one
-    out-of-sample path, the book carried across folds) or ``restart`` (each test window flat)."""
-    return walk_forward_study(
-        market, grid, base, start, end, train_years, test_years, objective, runner, workers, address, run_id, mode
-    )[0]
+def walk_forward(*args: Any, **kwargs: Any) -> pl.DataFrame:
+    """The ``backtest.walk_forward`` table of :func:`walk_forward_study` (same arguments)."""
+    return walk_forward_study(*args, **kwargs)[0]
 
 
 def walk_forward_study(
@@ -98,7 +81,9 @@ def walk_forward_study(
     run_id: str | None = None,
     mode: str = "path",
 ) -> tuple[pl.DataFrame, OosPath | None]:
-    """:func:`walk_forward`'s table and, in ``path`` mode, the out-of-sample path."""
+    """The ``backtest.walk_forward`` table of a study over [start, end] and, in ``path`` mode
+    (one out-of-sample path, the book carried across folds), the path; ``restart``: each test
+    window a backtest started flat."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r}", expected=", ".join(OBJECTIVES))
     if mode not in WALK_FORWARD_MODES:
