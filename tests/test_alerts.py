@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from alvh.core.errors import IngestIncomplete
 from alvh.pipeline.alerts import daily_message, send
 
 SECRET = "SECRET-XYZ-123-do-not-leak"
@@ -175,9 +176,31 @@ def test_trading_day_and_failed_run_alert_without_leaking(
     assert "2018-02-05" in payload["message"] and "OPEN" in payload["message"]
     assert b"2018-02-05" in mailbox.messages[0][2] and b"OPEN" in mailbox.messages[0][2]
 
-    # a failed run (the source folder is gone) publishes a stale signal, fails, and alerts once
-    with pytest.raises(Exception):  # noqa: B017 - the flow re-raises the ingest failure
+    # a failed run (the source folder is gone): the session is still published from the data at hand,
+    # then the run fails with IngestIncomplete naming the folder, and alerts once. The warehouse already
+    # holds 2018-02-06's inputs (the first run ingested the whole folder), so the session is not stale:
+    # the book opened on 02-05 (37 × 41C / 36 × 58C / 18 × 64C, as tests/support/ladder_by_hand.py
+    # derives from the data) is held.
+    with pytest.raises(IngestIncomplete, match=r"the signal was published, but ingest failed: .*missing") as failed:
         daily_flow(as_of=date(2018, 2, 6), source=str(tmp_path / "missing"), warehouse=str(db), export_dir=str(exports))
+    assert failed.value.day == date(2018, 2, 6)
+    with duckdb.connect(str(db), read_only=True) as con:
+        published = con.sql(
+            "SELECT session_date, stale, actions_summary FROM marts.hedge_signal_daily ORDER BY 1"
+        ).fetchall()
+        held = con.sql(
+            "SELECT layer, contract_expiry, strike, action, target_qty FROM marts.layer_adjustment "
+            "WHERE session_date = DATE '2018-02-06' ORDER BY layer"
+        ).fetchall()
+    assert published == [
+        (date(2018, 2, 5), False, "L1 OPEN +37 × 41C; L2 OPEN +36 × 58C; L3 OPEN +18 × 64C"),
+        (date(2018, 2, 6), False, "L1 HOLD; L2 HOLD; L3 HOLD"),
+    ]
+    assert [(r[1], r[3], r[4]) for r in held] == [
+        (date(2018, 2, 14), "HOLD", 37),
+        (date(2018, 3, 21), "HOLD", 36),
+        (date(2018, 4, 18), "HOLD", 18),
+    ]
     assert len(recorder.posts) == 2 and "FAILED" in recorder.posts[1][1]["message"]
     assert len(mailbox.messages) == 2 and b"FAILED" in mailbox.messages[1][2]
 

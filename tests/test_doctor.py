@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from alvh.cli import app
@@ -15,26 +16,65 @@ from alvh.warehouse.connection import open_warehouse
 runner = CliRunner()
 
 
-def test_doctor_on_a_current_warehouse(fresh_signal_warehouse: Path) -> None:
+def checks_of(out: str) -> dict[str, str]:
+    """check name → status, from the doctor's table (rows whose first cell is a check name)."""
+    found = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) >= 2 and cells[1] in ("ok", "attention", "info"):
+            found[cells[0]] = cells[1]
+    return found
+
+
+@pytest.mark.flow
+def test_doctor_passes_on_a_healthy_warehouse(prefect_harness: None, data_dir: Path, tmp_path: Path) -> None:
+    """The main job's warehouse after two evenings (`alvh run --as-of 2026-01-06`, then 2026-01-07,
+    from the shared data as it was known on 2026-01-07): every check is ok (or only informative),
+    exit 0."""
+    from alvh.pipeline.daily import daily_flow
+    from tests.support.truncate import truncate_tree
+
+    source, db, exports = tmp_path / "src", tmp_path / "alvh.duckdb", tmp_path / "exports"
+    truncate_tree(data_dir, source, date(2026, 1, 7))  # rows dated later would be "a day that has not happened"
+    for day in (date(2026, 1, 6), date(2026, 1, 7)):  # the second evening: the real files' glitch lines
+        # were quarantined the first (doctor flags new quarantine rows), and unchanged files are not re-read
+        summary = daily_flow(as_of=day, source=str(source), warehouse=str(db), export_dir=str(exports))
+        assert summary.status == "published"
+    res = runner.invoke(app, ["doctor", "--warehouse", str(db), "--export-dir", str(exports), "--as-of", "2026-01-07"])
+    checks = checks_of(res.stdout)
+    assert {"VIX close", "VX futures", "NYSE breadth", "published signal", "last ingest run", "warehouse"} <= set(
+        checks
+    ), res.stdout
+    assert [name for name, status in checks.items() if status == "attention"] == [], res.stdout
+    assert res.exit_code == 0, res.stdout
+    text = " ".join(res.stdout.split())
+    assert "last 2026-01-07, expected 2026-01-07" in text
+
+
+def test_doctor_names_a_warehouse_without_a_recorded_run(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
+    """A warehouse loaded by plain functions (no flow, so no meta.flow_run row) with two sessions
+    published: VX futures and the signal are current and the keys unique, but no run is recorded
+    (attention, exit 1). (Its index rows run past 2026-01-07, flagged too.)"""
     with open_warehouse(fresh_signal_warehouse) as con:
         run_batch(con, [date(2026, 1, 6), date(2026, 1, 7)], HedgeParams(), "d", "h", use_gx=False)
-    res = runner.invoke(app, ["doctor", "--warehouse", str(fresh_signal_warehouse), "--as-of", "2026-01-07"])
-    out = res.stdout
-    for name in (
-        "VIX close",
-        "VX futures",
-        "NYSE breadth",
-        "published signal",
-        "quarantine",
-        "revisions",
-        "warehouse",
-        "deployment",
-    ):
-        assert name in out
-    assert "last 2026-01-07, expected 2026-01-07" in out  # VX futures and the published signal
-    assert "keys unique" in out
-    # the loaded warehouse has no flow_run row (it was loaded by plain functions): attention
-    assert res.exit_code == 1 and "no run recorded" in out
+    res = runner.invoke(
+        app,
+        [
+            "doctor",
+            "--warehouse",
+            str(fresh_signal_warehouse),
+            "--export-dir",
+            str(tmp_path / "exports"),
+            "--as-of",
+            "2026-01-07",
+        ],
+    )
+    checks = checks_of(res.stdout)
+    assert checks["last ingest run"] == "attention" and "no run recorded" in res.stdout, res.stdout
+    assert checks["VX futures"] == checks["published signal"] == checks["warehouse"] == "ok", res.stdout
+    assert checks["export snapshot"] == "info"  # no exports yet
+    assert res.exit_code == 1
+    assert "last 2026-01-07, expected 2026-01-07" in " ".join(res.stdout.split())  # VX futures and the signal
 
 
 def test_doctor_flags_stale_sources(fresh_signal_warehouse: Path) -> None:
