@@ -106,7 +106,9 @@ def watch(proc: subprocess.Popen[bytes], db: Path, exports: Path) -> tuple[float
 
 
 def kill_after_first_write(proc: subprocess.Popen[bytes], db: Path, delay: float) -> bool:
-    """SIGKILL the run ``delay`` seconds after its first warehouse write; False if it ended first."""
+    """SIGKILL the run ``delay`` seconds after its first warehouse write. True only when the kill
+    landed in the run: it was running when the signal was sent and it died of SIGKILL (not of its
+    own exit a moment before)."""
     wal = Path(f"{db}.wal")
     while proc.poll() is None and not wal.exists():
         time.sleep(0.002)
@@ -114,10 +116,16 @@ def kill_after_first_write(proc: subprocess.Popen[bytes], db: Path, delay: float
     if proc.poll() is not None:
         return False
     proc.send_signal(signal.SIGKILL)
-    return True
+    return proc.wait() == -signal.SIGKILL
 
 
-def test_sigkill_during_publish_and_export(prefect_harness: None, signal_warehouse: Path, tmp_path: Path) -> None:
+def test_sigkill_during_publish_and_export(
+    prefect_harness: None,
+    signal_warehouse: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     pristine_db, pristine_exp = tmp_path / "p.duckdb", tmp_path / "p-exports"
     shutil.copy(signal_warehouse, pristine_db)
     with open_warehouse(pristine_db) as con:
@@ -178,5 +186,16 @@ def test_sigkill_during_publish_and_export(prefect_harness: None, signal_warehou
         clean = backfill(db, exp)  # the next run completes normally
         assert clean.wait(timeout=300) == 0, f"trial {trial}: {clean.stderr.read() if clean.stderr else b''}"
         assert state(db, exp) == after, f"trial {trial}: the clean run after a kill differs from the never-killed run"
-    assert len(outcomes) == TRIALS
-    assert sum(k for *_, k in outcomes) >= TRIALS - 1, outcomes  # the kills really landed in the runs
+    # only kills that landed in a run count; a trial whose run ended before its kill proves nothing
+    landed = [o for o in outcomes if o[2]]
+    counts = {
+        f"{t}/{f}": sum(1 for o in landed if o[:2] == (t, f)) for t in ("before", "after") for f in ("before", "after")
+    }
+    report = (
+        f"crash safety: {len(landed)} of {TRIALS} SIGKILLs landed mid-run (after the first write, before the "
+        f"run's end); warehouse/exports left as {counts}"
+    )
+    request.node.user_properties.append(("kills_landed", len(landed)))
+    with capsys.disabled():
+        print(f"\n{report}")
+    assert len(landed) >= max(1, TRIALS - 1), report
