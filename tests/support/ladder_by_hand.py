@@ -172,16 +172,16 @@ def spx_option(s: float, k: float, t: float, r: float, vix: float, call: bool) -
     return g | {"delta": g["delta"] * growth}
 
 
-def model_ic(s: float, vix: float, r: float, days: int) -> tuple[float, float]:
-    """(credit in dollars, vega in dollars per vol point, signed) of the model IC of
-    ``IC_CONTRACTS`` opened at ``s`` with ``days`` to expiry: short the puts and calls whose
-    delta is nearest ∓0.20, long the ∓0.05 wings, on the SPX strike grid (out of the money)."""
+def ic_legs(s: float, vix: float, r: float, days: int) -> list[tuple[float, bool, int, dict[str, float]]]:
+    """The model IC of ``IC_CONTRACTS`` opened at ``s`` with ``days`` to expiry: short the puts and
+    calls whose delta is nearest ∓0.20, long the ∓0.05 wings, on the SPX strike grid (out of the
+    money); each leg (strike, is call, signed qty, greeks)."""
     t = days / 365.0
     lo, hi = math.floor(s * 0.5 / STRIKE_STEP), math.ceil(s * 1.5 / STRIKE_STEP)
     grid = [i * STRIKE_STEP for i in range(lo, hi + 1)]
     puts = [k for k in grid if k <= s]
     calls = [k for k in grid if k >= s]
-    credit = vega = 0.0
+    legs = []
     for strikes, call, target, qty in (
         (puts, False, -SHORT_DELTA, -IC_CONTRACTS),
         (calls, True, SHORT_DELTA, -IC_CONTRACTS),
@@ -190,9 +190,22 @@ def model_ic(s: float, vix: float, r: float, days: int) -> tuple[float, float]:
     ):
         greeks = [spx_option(s, k, t, r, vix, call) for k in strikes]
         i = min(range(len(strikes)), key=lambda j: (abs(greeks[j]["delta"] - target), j))
-        credit -= qty * greeks[i]["price"] * 100.0
-        vega += qty * greeks[i]["vega"]
-    return credit, vega
+        legs.append((strikes[i], call, qty, greeks[i]))
+    return legs
+
+
+def model_ic(s: float, vix: float, r: float, days: int) -> tuple[float, float]:
+    """(credit in dollars, vega in dollars per vol point, signed) of the model IC (``ic_legs``)."""
+    legs = ic_legs(s, vix, r, days)
+    return -sum(qty * g["price"] * 100.0 for _, _, qty, g in legs), sum(qty * g["vega"] for _, _, qty, g in legs)
+
+
+def model_ic_legs(opening: dict[str, Any], days: int) -> list[tuple[float, bool, int]]:
+    """(strike, is call, signed qty) of the model IC opened with ``opening``'s close (a
+    ``marts.indicators_daily`` row) and ``days`` to expiry."""
+    rate = opening["tbill_3m_pct"] / 100.0 if opening["tbill_3m_pct"] is not None else DEFAULT_RATE
+    legs = ic_legs(float(opening["spx_close"]), float(opening["vix_close"]), rate, days)
+    return [(k, call, qty) for k, call, qty, _ in legs]
 
 
 # --- sizing (§5) ---------------------------------------------------------------------------------
