@@ -92,16 +92,18 @@ def test_worked_example_n_star_and_largest_remainder() -> None:
 
 def test_worked_example_steward_cap() -> None:
     """Carry of 105/105/53 = Σ q |θ| × 30 × $100 = $14,357 > 35 % × $32,718 = $11,451: r* is
-    scaled to 0.9 × 11,451 / 14,357 = 0.718 (N* 210 → 84/84/42, carry $11,471 still above), then
-    stepped down by 0.01 to 0.708 (N* 207.1 → 83/83/41, carry $11,316 ≤ budget)."""
+    lowered until the ladder fits — the largest total that fits (§5). N = 210 → 84/84/42 costs
+    $11,471, still above; N = 209 → largest remainder of 83.6/83.6/41.8 → 84/83/42 fits; r* is
+    the ratio that sizes exactly 209 contracts, 209 × Σ w h / |V_ic|."""
     models = layer_models(example_day(), P)
     assert monthly_carry([105, 105, 53], models) == pytest.approx(14_357, abs=1)
     assert monthly_carry([84, 84, 42], models) == pytest.approx(11_471, abs=1)
     s = steward_sizing(0.9, 5062.74, models, 32_718.10, P)
-    assert s.capped and s.q == [83, 83, 41]
-    assert s.r_star == pytest.approx(0.9 * 11_451.34 / 14_356.69 - 0.01, abs=1e-4)
+    assert s.capped and s.q == [84, 83, 42] and s.n_star == pytest.approx(209.0)
+    denom = sum(w * m.h for w, m in zip(P.weights, models, strict=True))
+    assert s.r_star == pytest.approx(209 * denom / 5062.74, abs=1e-12)
     assert "steward cap lowered r* to 0.71" in s.note
-    assert monthly_carry(s.q, models) <= 0.35 * 32_718.10
+    assert monthly_carry(s.q, models) <= 0.35 * 32_718.10 < monthly_carry([84, 84, 42], models)
 
 
 def test_steward_floor_wins_and_says_so_with_both_figures() -> None:
@@ -358,7 +360,7 @@ def test_step_opens_the_worked_example_ladder() -> None:
         and METHOD_VERSION == "ALVH-2026.3"
     )
     assert [x["action"] for x in res.layers] == ["OPEN"] * 3
-    assert [x["target_qty"] for x in res.layers] == [83, 83, 41]  # capped as in the worked example
+    assert [x["target_qty"] for x in res.layers] == [84, 83, 42]  # capped as in the worked example
     assert res.signal["ratio_current"] == 0.0 and res.signal["steward_capped"]
     assert spend == pytest.approx(sum(o["qty"] * o["model_price"] * 100 for o in res.orders))
 

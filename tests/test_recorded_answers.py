@@ -47,12 +47,6 @@ def test_the_engine_matches_the_recorded_answers(window: str, signal_warehouse: 
     assert mismatches == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine disagreement (reported, issue 23): on the 2024-01-09 roll the steward cap (§5) lowers r* "
-    "from its proportional estimate in 0.01 steps and sizes 76/76/38 (carry $9,401 of the $9,513 budget), "
-    "while the largest ladder that fits is 77/77/38 (carry $9,507)",
-)
 def test_the_steward_cap_keeps_the_largest_ladder_that_fits(signal_warehouse: Path) -> None:
     """§5: when the carry exceeds the budget, r* is lowered "until it fits" — read here as the
     largest ladder at or below r*'s that fits. 2024-01-09 from an empty book on 2024-01-02."""

@@ -23,7 +23,7 @@ import math
 import numba as nb
 import numpy as np
 
-from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER
+from alvh.transforms.signal.params import CARRY_DAYS, OPTION_MULTIPLIER
 from alvh.transforms.spread import SpreadModel, vix_half_spread
 from alvh.transforms.vix_surface import VixSurface, call_on_surface
 
@@ -116,14 +116,20 @@ def _sizing(
     budget = kp[K_BUDGET] * credit
     if _carry(q, theta) <= budget:
         return r_star
-    ratio = r_star
     rmin = kp[K_RMIN]
-    if r_star > rmin:
-        ratio = max(rmin, r_star * budget / _carry(q, theta))
-        _size(ratio, vega_ic, h, w, q)
-        while ratio > rmin and _carry(q, theta) > budget:
-            ratio = max(rmin, ratio - CAP_STEP)
-            _size(ratio, vega_ic, h, w, q)
+    if r_star <= rmin:
+        return r_star
+    ratio = rmin  # ``sizing.capped_ratio``: the largest ladder that fits, never below the floor
+    denom = 0.0
+    for j in range(3):
+        denom += w[j] * h[j]
+    if denom > 0 and vega_ic != 0:
+        for n in range(int(np.rint(r_star * abs(vega_ic) / denom)), int(np.rint(rmin * abs(vega_ic) / denom)), -1):
+            _largest_remainder(n, w, q)
+            if _carry(q, theta) <= budget:
+                ratio = max(rmin, n * denom / abs(vega_ic))
+                break
+    _size(ratio, vega_ic, h, w, q)
     return ratio
 
 

@@ -19,7 +19,6 @@ LEGACY_METHOD_VERSION = "ALVH-2026.3-legacy-vol"
 LAYERS = (1, 2, 3)
 
 CARRY_DAYS = 30.0  # calendar days in the steward's "monthly" carry (theta per day × 30)
-CAP_STEP = 0.01  # the steward cap lowers r* in steps of this until the carry fits
 OPTION_MULTIPLIER = 100.0  # dollars per VIX-option point
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from alvh.transforms.signal.inputs import DayInputs
 from alvh.transforms.signal.option_quotes import MODEL, QUOTE, Chain, quoted_target
-from alvh.transforms.signal.params import CAP_STEP, CARRY_DAYS, OPTION_MULTIPLIER, HedgeParams
+from alvh.transforms.signal.params import CARRY_DAYS, OPTION_MULTIPLIER, HedgeParams
 from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
 
 
@@ -129,11 +129,8 @@ def steward_sizing(
         return Sizing(r_star, n_star, q, False, "")
     ratio = r_star
     if r_star > p.ratio_min:
-        ratio = max(p.ratio_min, r_star * budget / monthly_carry(q, models))
+        ratio = capped_ratio(r_star, vega_ic, h, models, budget, p)
         n_star, q = size_ladder(ratio, vega_ic, h, p)
-        while ratio > p.ratio_min and monthly_carry(q, models) > budget:
-            ratio = max(p.ratio_min, ratio - CAP_STEP)
-            n_star, q = size_ladder(ratio, vega_ic, h, p)
     carry = monthly_carry(q, models)
     if carry > budget:
         note = (
@@ -143,6 +140,21 @@ def steward_sizing(
     else:
         note = f"; steward cap lowered r* to {ratio:.2f} (carry ≤ {p.carry_budget:.0%} of IC credit)"
     return Sizing(ratio, n_star, q, ratio < r_star, note)
+
+
+def capped_ratio(
+    r_star: float, vega_ic: float, h: Sequence[float], models: Sequence[LayerModel], budget: float, p: HedgeParams
+) -> float:
+    """The steward cap's r*: the largest ladder (total contracts N, from round(N*) at ``r_star``
+    down to the floor's) whose monthly carry fits ``budget``, as the ratio that sizes exactly N —
+    never below ``ratio_min``, which it returns when even the floor's ladder does not fit."""
+    denom = sum(w * hi for w, hi in zip(p.weights, h, strict=True))
+    if denom <= 0 or vega_ic == 0:
+        return p.ratio_min
+    for n in range(round(r_star * abs(vega_ic) / denom), round(p.ratio_min * abs(vega_ic) / denom), -1):
+        if monthly_carry(largest_remainder(n, p.weights), models) <= budget:
+            return max(p.ratio_min, n * denom / abs(vega_ic))
+    return p.ratio_min
 
 
 def min_trade(target: int, p: HedgeParams) -> float:
