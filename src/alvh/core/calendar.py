@@ -90,6 +90,17 @@ def next_session(d: date, *, inclusive: bool = False) -> date:
     return result
 
 
+def session_offset(d: date, n: int) -> date:
+    """The XNYS session ``n`` sessions after the first session on or after ``d`` (``n`` may be
+    negative; 0 gives that session itself)."""
+    arr = _session_array()
+    i = int(np.searchsorted(arr, np.datetime64(d, "D"), side="left")) + n
+    if not 0 <= i < len(arr):
+        raise ValueError(f"{n:+d} sessions from {d} falls outside the loaded XNYS calendar")
+    result: date = arr[i].item()
+    return result
+
+
 def third_friday(year: int, month: int) -> date:
     """The third Friday of a calendar month."""
     first = date(year, month, 1)

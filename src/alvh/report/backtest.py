@@ -401,3 +401,47 @@ def write_walk_forward_report(wf: pl.DataFrame, verdict: str, path: Path, oos: p
     ]
     path.write_text("\n".join(parts))
     return path
+
+
+def timing_luck_figure(table: pl.DataFrame) -> bytes:
+    """Net P&L (k$) per IC-calendar shift, one line per strategy; the unshifted calendar marked."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for name in table["strategy"].unique(maintain_order=True).to_list():
+        g = table.filter(pl.col("strategy") == name).sort("shift")
+        axes[0].plot(g["shift"].to_list(), (g["pnl_net_usd"] / 1000.0).to_list(), marker=".", lw=1, label=name)
+        axes[1].plot(g["shift"].to_list(), (g["max_drawdown_net_usd"] / 1000.0).to_list(), marker=".", lw=1)
+    for ax, title in zip(axes, ("Net P&L (k$)", "Max drawdown, net (k$)"), strict=True):
+        ax.axvline(0, color="grey", lw=0.6, ls=":")
+        ax.set_xlabel("IC calendar shift, trading sessions")
+        ax.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def write_timing_luck_report(table: pl.DataFrame, summary: pl.DataFrame, path: Path) -> Path:
+    """A self-contained page: what was shifted, the distribution per strategy and measure
+    (unshifted, median, 10th/90th percentile, extremes), the figure, and every run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    png = timing_luck_figure(table)
+    (path.parent / "timing_luck.png").write_bytes(png)
+    shifts = table["shift"].unique().sort().to_list()
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>ALVH timing luck</title><style>",
+        "body{font-family:sans-serif;margin:24px;max-width:1300px}table{border-collapse:collapse;font-size:12px}"
+        "td,th{border:1px solid #ccc;padding:3px 6px}td.n{text-align:right}img{max-width:100%}",
+        "</style></head><body>",
+        f"<h1>ALVH timing luck: the IC calendar shifted {shifts[0]:+d} … {shifts[-1]:+d} sessions</h1>",
+        "<p>Each run moves every IC cycle's open and expiry by the same number of trading sessions; the hedge keeps "
+        "the VIX calendar (its contracts and rolls follow the VX expiries), so each shift is another phase between "
+        "the IC program, the ladder and the spikes. The spread of a strategy's results across shifts is luck of the "
+        "calendar, not skill of the rules. Money in dollars, net of costs.</p>",
+        f"<img alt='timing luck' src='data:image/png;base64,{base64.b64encode(png).decode()}'>",
+        "<h2>Distribution per strategy</h2>",
+        _table(summary, ["strategy", "measure", "shifts", "unshifted", "median", "p10", "p90", "min", "max"]),
+        "<h2>Every run</h2>",
+        _table(table.sort("strategy", "shift"), table.columns),
+        "</body></html>",
+    ]
+    path.write_text("\n".join(parts))
+    return path

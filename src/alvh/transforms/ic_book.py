@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
 
-from alvh.core.calendar import spx_monthly_expiration
+from alvh.core.calendar import session_offset, spx_monthly_expiration
 from alvh.core.settings import setting_default
 from alvh.transforms.pricing import black_scholes_greeks, spx_smile_vol
 
@@ -49,6 +49,7 @@ class IcParams:
     smile_floor: float = setting_default("smile_floor")
     program_dte: int = setting_default("program_dte")
     default_rate: float = setting_default("default_rate")
+    phase_sessions: int = 0  # research only (timing luck): the IC calendar moved by trading sessions
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,22 @@ class IcBook:
         return min(calls) if calls else None
 
 
-def ic_cycle(d: date) -> tuple[date, date]:
+def ic_cycle(d: date, phase_sessions: int = 0) -> tuple[date, date]:
     """(open date, expiry) of the model IC in force on session ``d``: opened at the latest SPX
-    monthly expiry on or before ``d``, expiring at the next one."""
+    monthly expiry on or before ``d``, expiring at the next one. ``phase_sessions`` (research:
+    the timing-luck study) moves the whole calendar that many trading sessions later (earlier
+    when negative): each cycle opens and expires that many sessions after the monthly expiries."""
+    if phase_sessions == 0:
+        return _monthly_cycle(d)
+    o, e = _monthly_cycle(d)
+    for a, b in (_monthly_cycle(o - timedelta(days=1)), (o, e), _monthly_cycle(e)):
+        a2, b2 = session_offset(a, phase_sessions), session_offset(b, phase_sessions)
+        if a2 <= d < b2:
+            return a2, b2
+    raise ValueError(f"no IC cycle shifted by {phase_sessions} sessions covers {d}")
+
+
+def _monthly_cycle(d: date) -> tuple[date, date]:
     y, m = d.year, d.month
     this = spx_monthly_expiration(y, m)
     if d >= this:

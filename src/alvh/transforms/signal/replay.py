@@ -25,7 +25,7 @@ def model_ic_for(
     cache: dict[date, IcBook | None] | None = None,
 ) -> IcBook | None:
     """The model IC in force on ``d``, opened with the close data of its opening session."""
-    opened, expiry = ic_cycle(d)
+    opened, expiry = ic_cycle(d, p.ic.phase_sessions)
     if cache is not None:
         if opened not in cache:
             cache[opened] = model_ic_for(d, rows_by_date, p)
@@ -57,10 +57,9 @@ def _no_ic_day(row: dict[str, Any], book: Book, quotes: Quotes, p: HedgeParams) 
     d = row["session_date"]
     day = day_inputs(row, quotes, p)
     settles, _ = settle_expired(book, d, quotes)
-    missing = IcBook(opened=d, expiry=ic_cycle(d)[1], legs=())
-    cause = "; ".join(
-        c for c in (stale_reason(day), f"the IC opening session {ic_cycle(d)[0]} has no SPX/VIX close") if c
-    )
+    opened, expiry = ic_cycle(d, p.ic.phase_sessions)
+    missing = IcBook(opened=d, expiry=expiry, legs=())
+    cause = "; ".join(c for c in (stale_reason(day), f"the IC opening session {opened} has no SPX/VIX close") if c)
     res = stale_day(row, day, apply_orders(book, settles), missing, settles, cause, p)
     res.signal["ratio_target"] = None
     res.signal["ratio_breadth"] = None
