@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from alvh.core.calendar import next_session
 from alvh.core.errors import SourceError
 from alvh.core.settings import load_settings
 from alvh.pipeline.orders import export_orders
@@ -206,7 +207,9 @@ def test_occ_positions_round_trip_through_the_signal_to_the_basket(
             (lmt >= o["model_price"] + 0.05 - 1e-9) if o["side"] == "BUY" else (lmt <= o["model_price"] - 0.05 + 1e-9)
         )
         assert abs(lmt - o["model_price"]) < 0.10 + 1e-9 and round(lmt / 0.05, 6) % 1 == 0
+        assert r["OrderRef"].startswith(f"alvh {day} #") and f" for {next_session(day)}" in r["OrderRef"]
     plain = list(csv.DictReader(io.StringIO(tickets.read_text())))
+    assert {r["for_session"] for r in plain} == {str(next_session(day))}  # the limits are for the next session
     assert [r["occ_symbol"] for r in plain] == [o["occ_symbol"] for o in sorted(orders, key=lambda o: o["ticket"])]
     # a ticket selling an imported contract names the very symbol of the positions file
     sold = {r["occ_symbol"] for r in plain if r["side"] == "SELL"}

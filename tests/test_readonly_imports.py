@@ -41,7 +41,7 @@ def wh(tmp_path: Path) -> Path:
     ("argv", "used"),
     [
         (["signals", "show"], []),
-        (["orders", "export", "--force"], []),
+        (["orders", "export", "--force"], ["pandas"]),  # the XNYS calendar names the session the limits are for
         (["settings"], []),
         (["doctor"], ["pandas"]),  # the XNYS calendar (exchange_calendars) it checks freshness with is on pandas
     ],

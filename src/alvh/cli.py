@@ -332,7 +332,13 @@ def orders_export(
 
     for w in warnings:
         console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
-    out_console().print(f"{n} ticket(s) of {day} written to {path} ({fmt})", markup=False, highlight=False)
+    from alvh.core.calendar import next_session
+
+    out_console().print(
+        f"{n} ticket(s) of {day} written to {path} ({fmt}); limits meant for the session of {next_session(day)}",
+        markup=False,
+        highlight=False,
+    )
     if event:
         out_console().print(f"next event: {event}", markup=False)
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import exchange_calendars as xcals
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -34,6 +37,8 @@ CALENDAR_END = date(2035, 12, 31)
 
 @lru_cache(maxsize=1)
 def _xnys() -> xcals.ExchangeCalendar:
+    import exchange_calendars as xcals  # pandas with it: loaded when a calendar is first needed
+
     return xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
 
 

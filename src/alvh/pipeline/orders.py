@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from alvh.core.calendar import next_session
 from alvh.core.errors import AlvhError
 from alvh.sources.broker import basket_rows, write_csv_text
 from alvh.warehouse.daily_page import write_text_atomic
@@ -92,7 +93,7 @@ def export_orders(
                 "add --force to write them anyway"
             )
     sentence, sessions = next_event_on(con, d)
-    header, rows = basket_rows(orders, offset, fmt, sentence, sessions == 1)
+    header, rows = basket_rows(orders, offset, fmt, sentence, sessions == 1, next_session(d))
     write_text_atomic(out, write_csv_text(header, rows), hint="--out")
     return len(rows)
 

@@ -268,6 +268,7 @@ CSV_COLUMNS = (
     "action",
     "reason",
     "next_event",  # the next scheduled FOMC/CPI/PPI release after the session's close, in words
+    "for_session",  # the session the limits are meant for: the one after the deciding close
 )
 
 
@@ -298,6 +299,7 @@ def basket_rows(
     fmt: str,
     next_event: str | None = None,
     event_next_session: bool = False,
+    for_session: date | None = None,
 ) -> tuple[tuple[str, ...], list[list[str]]]:
     """Header and rows of the night's tickets (``marts.hedge_order`` rows, SETTLE tickets left
     out: settlement is not an order). ``fmt`` is ``ibkr-basket`` (TWS BasketTrader import, limit
@@ -306,9 +308,14 @@ def basket_rows(
     ``next_event``: the session's next scheduled FOMC/CPI/PPI release in words (information only).
     The CSV carries it on every row (column ``next_event``); a basket has no room for a comment
     line (TWS reads every line as an order), so its ``OrderRef`` names it when the release comes
-    before or during the next session (``event_next_session``)."""
+    before or during the next session (``event_next_session``).
+
+    ``for_session``: the session the limits are meant for (the engine decides at a close, so
+    its orders go in on the next session); the CSV's ``for_session`` column and the basket's
+    ``OrderRef`` say it."""
     rows: list[list[str]] = []
     event_ref = f"; {next_event}" if next_event and event_next_session else ""
+    for_ref = f" for {for_session}" if for_session else ""
     for o in orders:
         if o["action"] == "SETTLE":
             continue
@@ -332,7 +339,7 @@ def basket_rows(
                     "LMT",
                     lmt,
                     f"ALVH-{o['session_date']}",
-                    f"alvh {o['session_date']} #{o['ticket']} L{o['layer']} {o['action']}{event_ref}",
+                    f"alvh {o['session_date']} #{o['ticket']} L{o['layer']} {o['action']}{for_ref}{event_ref}",
                 ]
             )
         elif fmt == "csv":
@@ -352,6 +359,7 @@ def basket_rows(
                     o["action"],
                     spreadsheet_safe(str(o["reason"])),
                     spreadsheet_safe(next_event or ""),
+                    str(for_session or ""),
                 ]
             )
         else:
