@@ -131,16 +131,16 @@ def test_an_import_dated_on_the_last_published_session_applies_from_the_next(
 
 def test_import_takes_the_run_lock(fresh_signal_warehouse: Path, tmp_path: Path) -> None:
     from alvh.core.errors import WarehouseLocked
+    from tests.support.waits import release
     from tests.test_concurrency import hold
 
     settings = load_settings(warehouse=fresh_signal_warehouse, lock_timeout_s=0.5)
-    holder = hold(fresh_signal_warehouse, 30)  # a run in another process holds the warehouse
+    holder = hold(fresh_signal_warehouse)  # a run in another process holds the warehouse until released
     try:
         with pytest.raises(WarehouseLocked):
             import_positions(settings, write(tmp_path, f"{HEAD}{MAR18},19,5,1\n"), date(2018, 3, 2))
     finally:
-        holder.kill()
-        holder.wait()
+        release(holder)
     assert imports(fresh_signal_warehouse) == 0
 
 
