@@ -440,7 +440,7 @@ def test_the_plan_for_2026_01_12_names_the_cpi_release_of_2026_01_13(fresh_signa
     from alvh.pipeline.signals import run_batch
     from alvh.report.page import PageData, render_page
     from alvh.transforms.signal import HedgeParams
-    from alvh.warehouse.signals import session_plan
+    from alvh.warehouse.published import session_plan
 
     day = date(2026, 1, 12)
     with open_warehouse(fresh_signal_warehouse) as con:

@@ -4,19 +4,21 @@ answer at once. Writing and auditing the marts is ``alvh.warehouse.signals``."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import duckdb
 
+from alvh.core.calendar import today_new_york
 from alvh.warehouse.lineage import data_span
 
-
-def today_new_york() -> date:
-    """The calendar date in New York now (``alvh.core.calendar.today_new_york``, without loading
-    the exchange calendar and pandas behind it)."""
-    return datetime.now(ZoneInfo("America/New_York")).date()
+__all__ = [
+    "last_published_session",
+    "next_event_on",
+    "session_plan",
+    "today_new_york",
+    "unpublished_message",
+]
 
 
 def last_published_session(con: duckdb.DuckDBPyConnection) -> date | None:

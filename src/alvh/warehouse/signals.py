@@ -15,15 +15,19 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
-from alvh.core.calendar import is_session
 from alvh.core.errors import ValidationFailed
 from alvh.schemas.gx_suites import CROSS_TABLE
 from alvh.schemas.meta import ValidationRun
 from alvh.schemas.registry import ROW_KEYS, SIGNAL_TABLES, TABLES
 from alvh.schemas.signals import CROSS_TABLE_INVARIANTS, check_cross_table
 from alvh.warehouse.connection import transaction
-from alvh.warehouse.lineage import data_span
 from alvh.warehouse.load import utcnow
+from alvh.warehouse.published import (  # noqa: F401 - the read side, re-exported for the writers' callers
+    last_published_session,
+    next_event_on,
+    session_plan,
+    unpublished_message,
+)
 from alvh.warehouse.upsert import insert_ignore, write_frame
 
 VIEWS = {
@@ -61,56 +65,6 @@ def last_published_before(con: duckdb.DuckDBPyConnection, first: date) -> date |
         "SELECT max(session_date) FROM marts.hedge_signal_daily WHERE session_date < ?", [first]
     ).fetchall()[0][0]
     return last
-
-
-def last_published_session(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest session in ``marts.hedge_signal_daily`` (None when nothing is published)."""
-    last: date | None = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
-    return last
-
-
-def session_plan(con: duckdb.DuckDBPyConnection, d: date) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """Session ``d``'s published signal row and its layer rows (by layer); None if not published."""
-    signal = con.sql("SELECT * FROM marts.hedge_signal_daily WHERE session_date = $d", params={"d": d}).pl()
-    if signal.is_empty():
-        return None
-    layers = con.sql("SELECT * FROM marts.layer_adjustment WHERE session_date = $d ORDER BY layer", params={"d": d})
-    return signal.row(0, named=True), layers.pl().to_dicts()
-
-
-def next_event_on(con: duckdb.DuckDBPyConnection, d: date) -> tuple[str | None, int | None]:
-    """Session ``d``'s next scheduled FOMC/CPI/PPI release as published in words
-    (``marts.hedge_signal_daily.next_event``) and how many sessions away it is
-    (``marts.indicators_daily.next_event_sessions``); (None, None) where there is none."""
-    rows = con.execute(
-        "SELECT s.next_event, m.next_event_sessions FROM marts.hedge_signal_daily s "
-        "LEFT JOIN marts.indicators_daily m USING (session_date) WHERE s.session_date = ?",
-        [d],
-    ).fetchall()
-    if not rows:
-        return None, None
-    sentence, sessions = rows[0]
-    return sentence, None if sessions is None else int(sessions)
-
-
-def unpublished_message(con: duckdb.DuckDBPyConnection, d: date, today: date) -> str:
-    """Why session ``d`` has no published signal and what would publish it: which sessions are
-    published, and `alvh backfill` only where the warehouse's data can give a signal for ``d``."""
-    first, last, n = con.execute(
-        "SELECT min(session_date), max(session_date), count(*) FROM marts.hedge_signal_daily"
-    ).fetchall()[0]
-    published = f"published: {n} session(s), {first} → {last}" if n else "nothing is published yet"
-    span = data_span(con)
-    if d > today:
-        hint = f"{d} is in the future (today in New York is {today})"
-    elif not is_session(d):
-        hint = f"{d} is not an NYSE session"
-    elif span.first is None or span.last is None or not span.first <= d <= span.last:
-        have = f"{span.first} → {span.last}" if span.last else "none yet"
-        hint = f"the warehouse has no complete data for {d} (it has {have}); `alvh ingest` loads more"
-    else:
-        hint = f"`alvh backfill --start {d}` computes it from the warehouse's data"
-    return f"no signal published for {d} ({published}); {hint}"
 
 
 def last_indicator_session(con: duckdb.DuckDBPyConnection) -> date | None:
