@@ -17,6 +17,8 @@ DuckDB 2.0 (STACK_NOTES §5).
 
 from __future__ import annotations
 
+import ast
+import html
 import logging
 import re
 from collections.abc import Mapping
@@ -207,31 +209,135 @@ def cross_table_expectations() -> list[Expectation]:
 
 # --------------------------------------------------------------------------- Data Docs, offline
 
-# GX's Data Docs templates load jQuery, Bootstrap, Vega, fonts and logos from CDNs. The pages are
-# made offline: external scripts and stylesheets are removed (the validation tables are plain HTML
-# and stay readable; only table filters and the GX styling are lost), external images keep their alt
-# text, and CSS url()s to other hosts are dropped. Links (<a href>) stay: they fetch nothing.
+# GX's Data Docs templates load jQuery, Bootstrap, bootstrap-table, Font Awesome, Vega, fonts and
+# logos from CDNs. The pages are made offline: external scripts and stylesheets are removed (the
+# validation tables are plain HTML and stay readable; the GX styling is lost), external images keep
+# their alt text, and CSS url()s to other hosts are dropped. Links (<a href>) stay: they fetch nothing.
+#
+# The pages' own inline scripts call jQuery (``$``), which is then absent: Chromium logged
+# "ReferenceError: $ is not defined" three times on the index (its two bootstrap-table calls and the
+# tutorial footer) and once on each validation page (the walkthrough modal), and the index's two
+# tables, filled by bootstrap-table from data in the script, were empty. So every inline script
+# that uses jQuery is replaced: the index tables become plain HTML rows, rendered here from the data
+# GX wrote into the script (a row's first cell links to its page, the status is a word since the
+# icon font is not offline); the validation pages' "Failed Only" / "Show All" filter gets a plain-JS
+# version; the rest (walkthrough modal, footer, the tables' filter toolbar) is dropped.
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
 _EXTERNAL_LINK = re.compile(r"<link[^>]*\shref=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_IMG = re.compile(r"<img[^>]*\ssrc=[\"']https?://[^>]*>", re.IGNORECASE)
 _EXTERNAL_CSS_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.IGNORECASE)
+_INLINE_SCRIPT = re.compile(r"<script>(?P<body>.*?)</script>", re.DOTALL)
+_USES_JQUERY = re.compile(r"\$\s*[(.`]")
+_BOOTSTRAP_TABLE = re.compile(
+    r"\$\('#(?P<id>[\w-]+)'\)\.bootstrapTable\(\s*Object\.assign\(\s*\{\s*columns:\s*(?P<columns>\[.*?\]),\s*"
+    r"data:\s*(?P<data>\[.*?\]),\s*(?:toolbar:|\})",
+    re.DOTALL,
+)
+_TABLE_TOOLBAR = re.compile(r'<div id="[\w-]+-toolbar"[^>]*>.*?</div>', re.DOTALL)
+# "Show All" / "Failed Only" on a validation page, without jQuery (same elements as GX's version)
+_VALIDATION_FILTER_JS = """
+function alvhShowValidations(show) {
+  var d = show ? "" : "none";
+  document.querySelectorAll(".hide-succeeded-validation-target-child").forEach(function (e) {
+    e.parentElement.style.display = d;
+  });
+  document.querySelectorAll(".hide-succeeded-validation-target").forEach(function (e) { e.style.display = d; });
+  document.querySelectorAll(".hide-succeeded-validations-column-section-target-child").forEach(function (e) {
+    var section = e.parentElement.parentElement;
+    section.style.display = d;
+    if (section.id) {
+      document.querySelectorAll('a[href$="' + section.id + '"]').forEach(function (a) { a.style.display = d; });
+    }
+  });
+}
+function showAllValidations() { alvhShowValidations(true); }
+function hideSucceededValidations() { alvhShowValidations(false); }
+"""
 
 
-def offline_html(html: str) -> str:
-    """The page with every external script, stylesheet, image and CSS url() removed."""
-    html = _EXTERNAL_SCRIPT.sub("", html)
-    html = _EXTERNAL_LINK.sub("", html)
-    html = _EXTERNAL_IMG.sub("", html)
-    return _EXTERNAL_CSS_URL.sub("none", html)
+def _table_body(columns: list[dict[str, Any]], data: list[dict[str, Any]]) -> str:
+    """bootstrap-table's columns and rows as a plain ``<thead>``/``<tbody>`` (cells are GX's HTML)."""
+    head = "".join(f"<th>{html.escape(str(c.get('title', c['field'])))}</th>" for c in columns)
+    rows = []
+    for row in data:
+        cells = []
+        for i, col in enumerate(columns):
+            cell = str(row.get(col["field"], ""))
+            if col["field"] == "validation_success" and "_validation_success_text" in row:
+                cell = html.escape(str(row["_validation_success_text"]))  # an icon-font glyph otherwise
+            link = row.get("_table_row_link_path")
+            if i == 0 and link:
+                cell = f'<a href="{html.escape(str(link))}">{cell}</a>'
+            cells.append(f"<td>{cell}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+
+
+def _static_tables(page: str) -> dict[str, str]:
+    """Table id → its rows as HTML, from each ``bootstrapTable`` call GX wrote (Python-literal
+    columns and data); a call that does not parse leaves its table as it is."""
+    tables = {}
+    for m in _BOOTSTRAP_TABLE.finditer(page):
+        try:
+            columns, data = ast.literal_eval(m["columns"]), ast.literal_eval(m["data"])
+        except (ValueError, SyntaxError):
+            continue
+        tables[m["id"]] = _table_body(columns, data)
+    return tables
+
+
+def _offline_script(m: re.Match[str]) -> str:
+    body = m["body"]
+    if not _USES_JQUERY.search(body):
+        return m[0]
+    if "function hideSucceededValidations" in body:
+        return f"<script>{_VALIDATION_FILTER_JS}</script>"
+    return ""
+
+
+def offline_html(page: str) -> str:
+    """The page with every external script, stylesheet, image and CSS url() removed, and every
+    inline script that needs jQuery replaced (see above). Idempotent."""
+    page = _EXTERNAL_SCRIPT.sub("", page)
+    page = _EXTERNAL_LINK.sub("", page)
+    page = _EXTERNAL_IMG.sub("", page)
+    page = _EXTERNAL_CSS_URL.sub("none", page)
+    tables = _static_tables(page)
+    page = _INLINE_SCRIPT.sub(_offline_script, page)
+    for table_id, body in tables.items():
+        empty = re.compile(rf'(<table\s+id="{re.escape(table_id)}"[^>]*>)\s*</table>')
+        page = empty.sub(lambda m, body=body: f"{m[1]}{body}</table>", page)  # type: ignore[misc]
+    return _TABLE_TOOLBAR.sub("", page)
+
+
+_LOCAL_STATIC = re.compile(
+    r'(<(?:link|script|img)\b[^>]*\s(?:href|src)=")((?:\./|\.\./)*static/[^"]+)(")', re.IGNORECASE
+)
+
+
+def fix_static_paths(page: str, where: Path, docs_dir: Path) -> str:
+    """GX writes some paths to ``static/`` one folder too shallow: a validation page, four folders
+    down, links ``../../../static/images/favicon.ico`` (Chromium: "Failed to load resource:
+    net::ERR_FILE_NOT_FOUND"). Each such path of the page at ``where`` is pointed at the file under
+    ``docs_dir`` when it exists there; a path that resolves is left as it is."""
+
+    def fix(m: re.Match[str]) -> str:
+        if (where.parent / m[2]).exists():
+            return m[0]
+        static = m[2][m[2].index("static/") :]
+        up = "../" * len(where.parent.relative_to(docs_dir).parts) or "./"
+        return f"{m[1]}{up}{static}{m[3]}" if (docs_dir / static).exists() else m[0]
+
+    return _LOCAL_STATIC.sub(fix, page)
 
 
 def make_docs_offline(docs_dir: Path) -> int:
-    """Rewrite every Data Docs HTML page under ``docs_dir`` with ``offline_html``; returns how
-    many pages changed."""
+    """Rewrite every Data Docs HTML page under ``docs_dir`` with ``offline_html`` and
+    ``fix_static_paths``; returns how many pages changed."""
     changed = 0
     for page in docs_dir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        new = offline_html(text)
+        new = fix_static_paths(offline_html(text), page, docs_dir)
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1
