@@ -1,7 +1,7 @@
-"""The daily page on real history: self-contained HTML written beside the exports, checked in a
-real headless Chromium (Debian's ``chromium`` through Playwright's Python API): no console error,
-no request leaves the file, every plot renders, and the orders table equals
-``marts.layer_adjustment``. A screenshot is saved under ``test-artifacts/``.
+"""The daily page on real history: HTML written beside the exports, loading the one plotly.js file
+the pages folder shares, checked in a real headless Chromium (Debian's ``chromium`` through
+Playwright's Python API): no console error, no request leaves the folder, every plot renders, and
+the orders table equals ``marts.layer_adjustment``. A screenshot is saved under ``test-artifacts/``.
 
 2025-03-04 is chosen for its flags: the TradingView breadth row of that day is a quarantined
 glitch (breadth missing) and the Mar-2025 VX contract is missing from the data (M1's forward is
@@ -54,22 +54,33 @@ def published(signal_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_page_and_index_are_written_and_self_contained(published: tuple[Path, Path]) -> None:
+    from alvh.report.page import PLOTLY_JS, plotly_js
+
     _, export = published
     page = export / "pages" / f"{DAY}.html"
     text = page.read_text()
-    # plotly.js once, inline; no tag loads anything from elsewhere
-    assert text.count("<script") == 1 + 4  # the library + one per plot
-    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", text)
+    # issue 21: plotly.js was inlined in every page (4.87 MB a page); now one file per pages folder,
+    # loaded by a relative src — the only tag that loads anything
+    assert len(page.read_bytes()) <= 300_000, len(page.read_bytes())
+    assert text.count("<script") == 2 + 4  # the shared library, its missing-file fallback, one per plot
+    assert re.findall(r"<(?:script|link|img|iframe)[^>]+(?:src|href)=[\"']([^\"']*)", text) == [PLOTLY_JS]
+    assert [p.name for p in (export / "pages").glob("*.js")] == [PLOTLY_JS]  # once, for both pages
+    assert (export / "pages" / PLOTLY_JS).read_text(encoding="utf-8") == plotly_js()
+    assert f'src="{PLOTLY_JS}"' in (export / "pages" / f"{START}.html").read_text()
     index = (export / "pages" / "index.html").read_text()
     assert f'href="{DAY}.html"' in index and f'href="{START}.html"' in index
     assert index.index(str(DAY)) < index.index(str(START))  # newest first
     # the data flags of the day, in words
     assert "breadth missing" in text and "forward" in text and "interpolated" in text
-    # rebuilt from the same rows (`alvh page`), the page is the same bytes: a re-run changes no file
+    # rebuilt from the same rows (`alvh page`), the page is the same bytes: a re-run changes no file,
+    # and the shared script, already there and whole, is not written again
     db, _ = published
+    shared = export / "pages" / PLOTLY_JS
+    written_at = shared.stat().st_mtime_ns
     with duckdb.connect(str(db), read_only=True) as con:
         write_page(con, export, DAY)
     assert page.read_text() == text
+    assert shared.stat().st_mtime_ns == written_at
 
 
 def test_page_of_an_unpublished_session_names_what_is_published(published: tuple[Path, Path]) -> None:
@@ -112,6 +123,8 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
         pytest.skip(f"no browser: {CHROMIUM} is absent (install it with .ci/install_browser); the page was not checked")
     from playwright.sync_api import sync_playwright
 
+    from alvh.report.page import PLOTLY_JS
+
     db, export = published
     page_file = export / "pages" / f"{DAY}.html"
     with duckdb.connect(str(db), read_only=True) as con:
@@ -123,6 +136,7 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
         ).fetchall()
     errors: list[str] = []
     external: list[str] = []
+    loaded: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
@@ -130,6 +144,7 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+            page.on("requestfinished", lambda r: loaded.append(r.url))
             page.goto(page_file.as_uri())
             page.wait_for_load_state("load")
             plots = page.eval_on_selector_all(
@@ -145,6 +160,8 @@ def test_page_renders_in_headless_chromium(published: tuple[Path, Path]) -> None
             browser.close()
     assert errors == []
     assert external == []
+    # offline from file://: the page and the folder's one plotly.js, nothing else
+    assert sorted(loaded) == sorted([page_file.as_uri(), (page_file.parent / PLOTLY_JS).as_uri()])
     assert sorted(i for i, _ in plots) == ["plot-payoff", "plot-ratio", "plot-spx", "plot-vx-curve"]
     assert all(n >= 1 for _, n in plots), plots
     assert heat >= 3  # one heat map per horizon drawn
@@ -257,3 +274,26 @@ def test_date_axes_tick_days_not_clock_times() -> None:
     )
     axis = ratio_figure(long).layout.xaxis
     assert axis.dtick is None and axis.tickformat == "%b %Y"
+
+
+def test_the_shared_plotly_js_is_written_once_and_repaired_when_cut(
+    published: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """One plotly.js per pages folder: written with the first page, not again while whole, rewritten
+    (atomically) when missing or different — e.g. cut short by a full disk or by hand."""
+    from alvh.report.page import PLOTLY_JS, plotly_js
+    from alvh.warehouse.daily_page import write_if_changed
+
+    db, _ = published
+    export = tmp_path / "exports"
+    shared = export / "pages" / PLOTLY_JS
+    with duckdb.connect(str(db), read_only=True) as con:
+        write_page(con, export, START)
+        assert shared.read_text(encoding="utf-8") == plotly_js()
+        assert write_if_changed(shared, plotly_js()) is False  # whole: left alone
+        shared.write_bytes(shared.read_bytes()[:1000])
+        write_page(con, export, DAY)
+    assert shared.read_text(encoding="utf-8") == plotly_js()
+    assert sorted(p.name for p in (export / "pages").iterdir()) == sorted(
+        [f"{START}.html", f"{DAY}.html", "index.html", PLOTLY_JS]
+    )  # no temporary file left

@@ -1,5 +1,7 @@
-"""The trader's daily page: one self-contained HTML file per session (plotly.js inlined once, no
-CDN, no external URL — it opens from a file on a laptop with no network), and the index page.
+"""The trader's daily page: one HTML file per session, and the index page. No CDN, no external
+URL — a pages folder opens from a laptop with no network: plotly.js is one shared file in the
+folder (``PLOTLY_JS``, written once by ``alvh.pipeline.page``), loaded by a relative
+``<script src>``, so a page holds only its own data (about 100–200 KB, not 4.9 MB).
 
 Pure: ``PageData`` in, an HTML string out. The page answers, top to bottom: what to trade tonight
 (the three layers, their tickets and reasons), what the whole book does if SPX or VIX moves (book
@@ -16,9 +18,25 @@ from typing import Any
 
 import plotly.graph_objects as go
 import polars as pl
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from alvh.report.page_figures import payoff_figure, ratio_figure, spx_figure, vx_curve_figure
+
+PLOTLY_JS = f"plotly-{get_plotlyjs_version()}.min.js"  # beside the pages; versioned: old pages keep theirs
+
+# Loaded after PLOTLY_JS: when the shared file is missing (a page copied out of its folder), each
+# plot says so in its box instead of throwing "Plotly is not defined".
+PLOTLY_MISSING = (
+    'if(typeof window.Plotly==="undefined"){window.Plotly={newPlot:function(id){var e=document.getElementById(id);'
+    f'if(e){{e.textContent="plot not drawn: {PLOTLY_JS} is not beside this page (copy the whole pages folder)";'
+    'e.style.height="auto";e.style.padding="8px";}}}}'
+)
+
+
+def plotly_js() -> str:
+    """The content of the shared ``PLOTLY_JS`` file (plotly.js as bundled with plotly.py)."""
+    return get_plotlyjs()
+
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1280px;padding:16px;
@@ -204,7 +222,7 @@ def stress_table(stress: Sequence[dict[str, Any]]) -> str:
 
 
 def figure_div(fig: go.Figure, div_id: str) -> str:
-    """A figure's div and script; plotly.js itself is inlined once in the page head."""
+    """A figure's div and script; plotly.js itself is the shared file loaded in the page head."""
     body = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
@@ -273,7 +291,7 @@ def render_page(d: PageData) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>ALVH {esc(d.session)}</title><style>{CSS}</style>"
-        f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
+        f'<script src="{PLOTLY_JS}" charset="utf-8"></script><script>{PLOTLY_MISSING}</script></head>'
         f"<body>{''.join(sections)}</body></html>"
     )
 

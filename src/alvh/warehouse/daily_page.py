@@ -1,5 +1,6 @@
 """What the daily page of a session shows, read from the warehouse (read-only queries), and the
-page files written beside the exports (``<export_dir>/pages/<session>.html`` + ``index.html``)."""
+page files written beside the exports (``<export_dir>/pages/<session>.html`` + ``index.html``, and
+the one plotly.js file the pages share)."""
 
 from __future__ import annotations
 
@@ -104,6 +105,19 @@ def pages_present(export_dir: Path) -> list[tuple[date, str]]:
         except ValueError:  # index.html and anything else
             continue
     return sorted(out)
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` (atomically, see ``write_text_atomic``) unless the file already
+    holds exactly that; returns whether it was written. For the file every page shares: written
+    once per folder, rewritten only if missing or different (e.g. cut short by hand)."""
+    try:
+        if path.read_bytes() == text.encode("utf-8"):
+            return False
+    except OSError:  # missing or unreadable: write it
+        pass
+    write_text_atomic(path, text)
+    return True
 
 
 def write_text_atomic(path: Path, text: str, *, hint: str = "--export-dir / ALVH_EXPORT_DIR") -> None:
