@@ -1,6 +1,7 @@
 """`alvh backfill`: signals for a range of sessions from data already in the warehouse (no
-ingest), validated and published in one transaction, then exported — a Prefect flow like the
-others.
+ingest), validated and published in one transaction, then exported, and the daily page of each
+republished session that has one rewritten (a page shows the published plan) — a Prefect flow like
+the others.
 
 A range in the middle of the published history is recomputed forward to the last published
 session, so the position carry holds across its end (a changed setting there changes every
@@ -9,8 +10,9 @@ later book)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 
@@ -18,6 +20,7 @@ from alvh.core.calendar import sessions_between, today_new_york
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.daily import check_as_of
+from alvh.pipeline.page import rewrite_pages
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.progress import report
 from alvh.pipeline.signals import run_batch
@@ -34,6 +37,7 @@ class BackfillSummary:
     stale: int
     orders: int
     extended_to: date | None  # the range was carried forward to this published session
+    pages: list[Path] = field(default_factory=list)  # the daily pages rewritten (sessions that had one)
 
 
 def backfill_range(
@@ -93,9 +97,19 @@ def backfill_flow(start: date, end: date | None = None, settings: Settings | Non
             progress=lambda n, total: report("signals", n, total),
         )
         export_marts(con, settings.export_dir)
+        # only sessions that already have a page get one (a backfill of years writes no pages);
+        # unchanged rows give the same pages, so there is nothing to rewrite then
+        pages = rewrite_pages(con, settings.export_dir.resolve(), sessions) if published else []
     sig = batch.frames["marts.hedge_signal_daily"]
     summary = BackfillSummary(
-        sessions, published, int(sig["stale"].sum()), batch.frames["marts.hedge_order"].height, extended
+        sessions, published, int(sig["stale"].sum()), batch.frames["marts.hedge_order"].height, extended, pages
     )
-    log.info("backfill %s → %s: %d sessions, %d stale", sessions[0], sessions[-1], len(sessions), summary.stale)
+    log.info(
+        "backfill %s → %s: %d sessions, %d stale, %d daily page(s) rewritten",
+        sessions[0],
+        sessions[-1],
+        len(sessions),
+        summary.stale,
+        len(pages),
+    )
     return summary
