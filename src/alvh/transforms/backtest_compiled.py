@@ -16,7 +16,15 @@ import numpy as np
 import polars as pl
 
 from alvh.transforms.backtest import Costs, Market, Strategy, Trades, equity_frame
-from alvh.transforms.backtest_kernel import ACTIONS, MODES, N_KP, account_kernel, alvh_kernel, calls_kernel
+from alvh.transforms.backtest_kernel import (
+    ACTIONS,
+    KERNEL_FIELDS,
+    MODES,
+    N_KP,
+    account_kernel,
+    alvh_kernel,
+    calls_kernel,
+)
 from alvh.transforms.backtest_prep import EngineArrays, MarketKey, prepare_engine
 from alvh.transforms.fills import settlement_row
 from alvh.transforms.signal.params import HedgeParams
@@ -40,33 +48,18 @@ def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> Engine
 
 
 def kernel_params(p: HedgeParams) -> np.ndarray:
-    """The hedge settings as the kernel's ``kp`` vector (order of the ``K_*`` indices)."""
-    w = p.weights
-    kp = np.array(
-        [
-            w[0],
-            w[1],
-            w[2],
-            p.band,
-            float(p.min_trade_contracts),
-            p.min_trade_fraction,
-            float(MODES.get(p.mode, 2)),
-            p.fixed_ratio,
-            p.carry_budget,
-            p.ratio_base,
-            p.ratio_span,
-            p.ratio_min,
-            p.ratio_max,
-            p.rsi_center,
-            p.rsi_scale,
-            p.macd_tilt,
-            p.harvest_multiple,
-            p.harvest_b_multiple,
-            p.harvest_b_vix,
-            float(p.hold_before_events),
-        ],
-        dtype=np.float64,
-    )
+    """The hedge rules' settings as the kernel's ``kp`` vector, generated from ``KERNEL_FIELDS``
+    (weights in three slots, the mode as its code, bools as 0/1)."""
+    values: list[float] = []
+    for name in KERNEL_FIELDS:
+        v = getattr(p, name)
+        if name == "weights":
+            values.extend(float(w) for w in v)
+        elif name == "mode":
+            values.append(float(MODES.get(v, 2)))
+        else:
+            values.append(float(v))
+    kp = np.array(values, dtype=np.float64)
     assert kp.size == N_KP
     return kp
 

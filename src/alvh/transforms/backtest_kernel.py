@@ -32,7 +32,32 @@ A_SETTLE, A_ROLL, A_OPEN, A_HARVEST, A_ADD, A_TRIM, A_HOLD = range(7)
 MODES = {"steward": 0, "fixed": 1}  # any other mode: the breadth ratio without a cap
 MAX_LINES = 128  # book lines (contract × strike) a day can hold
 
-# kp: the hedge settings, by position
+# kp: the hedge rules' settings, one row per session, in this order (``weights`` takes three
+# slots, ``mode`` its code in MODES, a bool 0/1). Every HedgeParams field is either here, in the
+# prepared inputs (``backtest_prep.PREPARED_FIELDS``) or a mart setting (``MART_FIELDS``): a test
+# holds the three to the dataclass, so a new setting cannot be forgotten.
+KERNEL_FIELDS = (
+    "weights",
+    "band",
+    "min_trade_contracts",
+    "min_trade_fraction",
+    "mode",
+    "fixed_ratio",
+    "carry_budget",
+    "ratio_base",
+    "ratio_span",
+    "ratio_min",
+    "ratio_max",
+    "rsi_center",
+    "rsi_scale",
+    "macd_tilt",
+    "harvest_multiple",
+    "harvest_b_multiple",
+    "harvest_b_vix",
+    "hold_before_events",
+)
+MART_FIELDS = ("roll_tdte",)  # decides which contracts are M1–M3 in the indicators mart
+_SLOTS = ("weights0", "weights1", "weights2", *KERNEL_FIELDS[1:])
 (
     K_W0,
     K_W1,
@@ -54,8 +79,11 @@ MAX_LINES = 128  # book lines (contract × strike) a day can hold
     K_HARV_B,
     K_HARV_VIX,
     K_HOLD_EVE,
-) = range(20)
-N_KP = 20
+) = range(len(_SLOTS))
+N_KP = len(_SLOTS)
+
+# regimes as the prepared arrays code them (``backtest_prep.REGIMES``; 0: none, 5: any other)
+R_CALM, R_FADING, R_SPIKE, R_ELEVATED = 1, 2, 3, 4
 
 
 @nb.njit(cache=True)
@@ -352,7 +380,7 @@ def alvh_kernel(
         above = has_ratio and ratio > r_star + band
         below = has_ratio and ratio < r_star - band
         reg = regime[i]
-        trim_ok = reg == 1 or reg == 2
+        trim_ok = reg in (R_CALM, R_FADING)
         repl[:] = False
         acts = np.full(3, A_HOLD, dtype=np.int64)
         if rolled:
@@ -391,7 +419,7 @@ def alvh_kernel(
                     else:
                         tgt[j], acts[j] = q[j], A_ADD
                 elif above:
-                    if gap >= 0 or reg == 3 or reg == 4 or abs(gap) < _min_trade(q[j], kp) or quiet:
+                    if gap >= 0 or reg in (R_SPIKE, R_ELEVATED) or abs(gap) < _min_trade(q[j], kp) or quiet:
                         tgt[j] = cur[j]
                     else:
                         tgt[j], acts[j] = q[j], A_TRIM

@@ -33,7 +33,24 @@ from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, ta
 
 WINDOW_BEFORE = 3  # held contracts priced off the curve: expiries from M1 − 3 …
 WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
-REGIMES = {"calm": 1, "fading": 2, "spike": 3, "elevated": 4}  # None → 0, any other → 5
+REGIMES = {"calm": 1, "fading": 2, "spike": 3, "elevated": 4}  # None → 0, any other → 5 (kernel: R_*)
+# the HedgeParams fields the prepared arrays depend on (the market key and the surface's constants)
+PREPARED_FIELDS = (
+    "target_delta",
+    "default_rate",
+    "ic",
+    "vix_vol_model",
+    "vvix_ref_days",
+    "vvix_exponent",
+    "smile_atm_level",
+    "smile_atm_slope",
+    "smile_atm_curvature",
+    "smile_skew",
+    "smile_skew_decay",
+    "smile_skew_cap",
+    "smile_skew_vvix_pivot",
+    "smile_min_days",
+)
 
 
 @dataclass(frozen=True)
