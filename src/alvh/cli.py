@@ -565,7 +565,7 @@ def backfill(
     out_console().print(
         f"{len(s)} sessions {s[0]} → {s[-1]}{carried} "
         f"({'published' if summary.published else 'unchanged'}); stale sessions: {summary.stale}; "
-        f"orders: {summary.orders}"
+        f"orders: {summary.orders}; daily pages rewritten: {len(summary.pages)}"
     )
 
 
