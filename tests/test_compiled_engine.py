@@ -65,9 +65,11 @@ def first_divergence(readable: tuple[pl.DataFrame, Trades], compiled: tuple[pl.D
     return None
 
 
-def check_equal(market: Market, strategy: Strategy, sessions: list[date], ic: pl.DataFrame) -> None:
-    readable = run_strategy(strategy, market, sessions, ic, COSTS)
-    compiled = run_strategy_compiled(strategy, market, sessions, ic, COSTS)
+def check_equal(
+    market: Market, strategy: Strategy, sessions: list[date], ic: pl.DataFrame, costs: Costs = COSTS
+) -> None:
+    readable = run_strategy(strategy, market, sessions, ic, costs)
+    compiled = run_strategy_compiled(strategy, market, sessions, ic, costs)
     diff = first_divergence(readable, compiled)
     assert diff is None, f"{strategy.name}: {diff}"
     assert [order_key(o) for o in readable[1].orders] == [order_key(o) for o in compiled[1].orders]
@@ -123,3 +125,94 @@ def test_drawn_settings_identical(market: Market, over: dict[str, Any]) -> None:
     p = replace(HedgeParams(), **over)
     ic = ic_daily(market, sessions, ic_cycles(market, sessions, p), p, COSTS)
     check_equal(market, Strategy("drawn", "alvh", p), sessions, ic)
+
+
+# --- every hedge and cost setting, on real and synthetic markets (issue 19) ---------------------
+
+HEDGE_DRAWS: dict[str, st.SearchStrategy[Any]] = {
+    "weights": st.tuples(*(st.integers(min_value=1, max_value=6) for _ in range(3))).map(
+        lambda w: tuple(x / sum(w) for x in w)
+    ),
+    "band": st.sampled_from([0.05, 0.15, 0.40]),
+    "min_trade_contracts": st.integers(min_value=0, max_value=10),
+    "min_trade_fraction": st.sampled_from([0.0, 0.10, 0.25]),
+    "mode": st.sampled_from(["steward", "fixed"]),
+    "fixed_ratio": st.sampled_from([0.2, 0.9, 1.5]),
+    "carry_budget": st.sampled_from([0.10, 0.35, 1.00]),
+    "ratio_base": st.sampled_from([0.7, 0.9, 1.1]),
+    "ratio_span": st.sampled_from([0.0, 0.3, 0.5]),
+    "ratio_min": st.sampled_from([0.3, 0.6]),
+    "ratio_max": st.sampled_from([1.2, 2.0]),
+    "rsi_center": st.sampled_from([45.0, 50.0, 55.0]),
+    "rsi_scale": st.sampled_from([10.0, 20.0]),
+    "macd_tilt": st.sampled_from([0.0, 0.1, 0.3]),
+    "harvest_multiple": st.sampled_from([1.5, 3.0, 5.0]),
+    "harvest_b_multiple": st.sampled_from([1.5, 2.0, 4.0]),
+    "harvest_b_vix": st.sampled_from([15.0, 25.0, 35.0]),
+    "hold_before_events": st.booleans(),
+    "target_delta": st.sampled_from([0.20, 0.30, 0.40]),
+}
+COST_DRAWS: dict[str, st.SearchStrategy[Any]] = {
+    "commission": st.sampled_from([0.0, 0.65, 2.5]),
+    "vix_half_spread": st.sampled_from([0.0, 0.05, 0.20]),
+    "spx_half_spread": st.sampled_from([0.0, 0.30]),
+    "vix_spread_model": st.sampled_from(["fitted", "constant"]),
+    "vix_spread_scale": st.sampled_from([0.5, 1.0, 4.0]),
+    "fill_lag_sessions": st.integers(min_value=0, max_value=3),
+}
+
+
+def synthetic(market: Market, kind: str) -> Market:
+    """The real market, or a copy with a contract missing for 8 sessions (forwards interpolated),
+    a 5-session spike to VIX 80 / VVIX 180, or a 5-session stale stretch (no VVIX)."""
+    if kind == "real":
+        return market
+    rows = [dict(r) for r in market.rows]
+    settles = dict(market.settles)
+    days = [r["session_date"] for r in rows]
+    at = {d: i for i, d in enumerate(days)}
+    if kind == "gap":
+        hit = [d for d in days if date(2020, 2, 3) <= d <= date(2020, 2, 12)]
+        expiry = market.by_date[hit[0]]["m2_expiry"]
+        for d in hit:
+            settles.pop((d, expiry), None)
+    elif kind == "spike":
+        for d in [d for d in days if date(2019, 11, 4) <= d <= date(2019, 11, 8)]:
+            rows[at[d]] |= {"vix_close": 80.0, "vvix_close": 180.0}
+    elif kind == "stale":
+        for d in [d for d in days if date(2020, 6, 1) <= d <= date(2020, 6, 5)]:
+            rows[at[d]] |= {"vvix_close": None}
+    return Market(rows, settles, market.vix_open, market.spx_open)
+
+
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.fixed_dictionaries(HEDGE_DRAWS),
+    st.fixed_dictionaries(COST_DRAWS),
+    st.sampled_from(["real", "gap", "spike", "stale"]),
+)
+def test_every_setting_and_synthetic_markets_identical(
+    market: Market, hedge: dict[str, Any], cost: dict[str, Any], kind: str
+) -> None:
+    m = synthetic(market, kind)
+    sessions = window(m, date(2019, 9, 3), date(2020, 12, 31))
+    p = replace(HedgeParams(), **hedge)
+    costs = replace(COSTS, **cost)
+    ic = ic_daily(m, sessions, ic_cycles(m, sessions, p), p, costs)
+    check_equal(m, Strategy("drawn", "alvh", p), sessions, ic, costs)
+
+
+def test_the_drawn_settings_cover_every_kernel_setting() -> None:
+    """A new kernel setting must be drawn here too (or the equality test does not reach it)."""
+    from dataclasses import fields
+
+    from alvh.transforms.backtest_kernel import KERNEL_FIELDS
+
+    assert set(KERNEL_FIELDS) <= set(HEDGE_DRAWS)
+    assert {f.name for f in fields(Costs)} == set(COST_DRAWS) | {
+        "vix_spread_base",
+        "vix_spread_slope",
+        "vix_spread_floor",
+        "vix_spread_vvix_ref",
+        "vix_spread_vvix_power",
+    }  # the fitted model's constants: drawn through vix_spread_scale and the model switch
