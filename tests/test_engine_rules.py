@@ -490,3 +490,10 @@ def test_worked_example_on_the_smile() -> None:
     res, _ = step(mart_row(), {}, IC, FakeQuotes(CURVE), SMILE, 0.0)
     assert res.signal["method_version"] == "ALVH-2026.3"
     assert [x["target_qty"] for x in res.layers] == [72, 71, 36]  # dearer calls: the cap buys fewer
+
+
+def test_an_open_that_buys_nothing_in_a_layer_is_a_hold() -> None:
+    """The no-op rewrite lives in the rules (issue 19): an empty book with a zero target in L2
+    OPENs L1 and L3 and HOLDs L2 — the published action is the rule's, not the publisher's."""
+    ds = decide(situation([0, 0, 0], [4, 0, 2], None), None, 5, True)
+    assert [d.action for d in ds] == ["OPEN", "HOLD", "OPEN"] and targets(ds) == [4, 0, 2]

@@ -99,16 +99,14 @@ def layer_rows(
     day: DayInputs, s: Situation, decisions: list[Decision], orders: list[Order], beyond: list[date]
 ) -> list[dict[str, Any]]:
     """One row per layer: the model (strike, price, delta, h), holdings before and after, action
-    and reason. A ROLL/OPEN/HARVEST that changes nothing in its layer is published as HOLD (a
-    roll stays ROLL). A layer that trades the session before a scheduled FOMC/CPI/PPI release
+    and reason (an OPEN or HARVEST that changes nothing is already a HOLD: ``rules.quiet_as_hold``).
+    A layer that trades the session before a scheduled FOMC/CPI/PPI release
     says so at the end of its reason (information only)."""
     rows: list[dict[str, Any]] = []
     for j, dec in enumerate(decisions):
         x = day.layers[j]
         traded = any(o.layer == j + 1 and o.contract_expiry == x.expiry for o in orders)
         action = dec.action
-        if action in ("HARVEST", "OPEN") and dec.target == s.current[j] and not traded:
-            action = "HOLD"
         reason = dec.reason + forward_note(day, j)
         if day.breadth_missing and "breadth missing" not in reason:
             reason += BREADTH_NOTE

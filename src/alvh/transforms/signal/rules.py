@@ -9,7 +9,7 @@ Quantities are contracts (integers ≥ 0); R and r* are hedge vega ÷ |V_ic| (di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from alvh.transforms.signal.inputs import DayInputs
@@ -234,7 +234,7 @@ def decide(s: Situation, rolled: date | None, roll_left: int, book_empty: bool) 
     it to the next (§6)."""
     whole = roll_rule(s, rolled, roll_left) or open_rule(s, book_empty)
     if whole is not None:
-        return whole
+        return [quiet_as_hold(s, j, d) for j, d in enumerate(whole)]
     out: list[Decision] = []
     for j in range(3):
         d = (
@@ -243,5 +243,13 @@ def decide(s: Situation, rolled: date | None, roll_left: int, book_empty: bool) 
             or upcross_add_rule(s, j)
             or rebalance_rule(s, j)
         )
-        out.append(d)
+        out.append(quiet_as_hold(s, j, d))
     return out
+
+
+def quiet_as_hold(s: Situation, j: int, d: Decision) -> Decision:
+    """An OPEN or HARVEST that leaves layer ``j`` where it is (target = holdings, nothing
+    replaced) is a HOLD: nothing is traded (a roll stays ROLL — the roll day is named)."""
+    if d.action in ("OPEN", "HARVEST") and d.target == s.current[j] and not d.replace:
+        return replace(d, action="HOLD")
+    return d
