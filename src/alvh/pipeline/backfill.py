@@ -27,7 +27,7 @@ from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.export import check_export_dir, export_marts
 from alvh.warehouse.lineage import DataSpan, data_span
-from alvh.warehouse.signals import last_published_session
+from alvh.warehouse.published import last_published_session
 
 
 @dataclass
