@@ -53,3 +53,27 @@ def test_backfill_rewrites_the_pages_of_the_sessions_it_republishes(
             assert orders_table(layers) in text and orders_table(old_layers) not in text
             assert f"published by run {signal['run_id']}" in text and old_signal["run_id"] not in text
             assert signal["actions_summary"] in index
+
+
+def test_the_daily_run_rewrites_the_pages_of_sessions_it_republished(
+    prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path
+) -> None:
+    """Helper-7's leftover: ``alvh run`` republishes earlier sessions after an upstream revision;
+    its page task rewrites their pages too (the batch's sessions), not only today's."""
+    from alvh.core.settings import load_settings
+    from alvh.pipeline.backfill import backfill_flow
+    from alvh.pipeline.daily import page_task
+
+    export = tmp_path / "exp"
+    settings = load_settings(warehouse=fresh_signal_warehouse, export_dir=export, gx_validation=False)
+    backfill_flow(date(2018, 1, 2), date(2018, 2, 28), settings=settings)
+    with duckdb.connect(str(fresh_signal_warehouse)) as con:
+        for d in INSIDE:
+            write_page(con, export, d)
+        # what a republish leaves behind: the published plan differs from the page written before
+        con.execute(
+            "UPDATE marts.layer_adjustment SET reason = 'REVISED PLAN ' || reason WHERE session_date IN (?, ?)", INSIDE
+        )
+    assert all("REVISED PLAN" not in page_path(export, d).read_text() for d in INSIDE)
+    page_task.fn(settings, date(2018, 2, 28), [*INSIDE, date(2018, 2, 28)])
+    assert all("REVISED PLAN" in page_path(export, d).read_text() for d in INSIDE)

@@ -67,7 +67,8 @@ class Settings(BaseSettings):
         ge=0,
         le=100_000,
         description="daily pages kept in <export_dir>/pages: the newest N sessions and the page just written "
-        "(0 keeps all; a page is ~5 MB; alvh page --date D rebuilds any published session)",
+        "(0 keeps all; a page is ~50–120 KB beside one shared plotly.js; "
+        "alvh page --date D rebuilds any published session)",
     )
 
     # --- where data comes from ----------------------------------------------------------------

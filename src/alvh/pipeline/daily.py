@@ -9,6 +9,7 @@ still fires on holidays) ends early with "no session".
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ from alvh.core.errors import ConfigError, IngestIncomplete, SourceError
 from alvh.core.settings import Settings, load_settings
 from alvh.pipeline.alerts import alert_urls, daily_message, send
 from alvh.pipeline.ingest import run_ingest
-from alvh.pipeline.page import write_page
+from alvh.pipeline.page import rewrite_pages, write_page
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
@@ -109,10 +110,13 @@ def export_task(settings: Settings) -> bool:
 
 
 @task(name="daily-page", cache_policy=NO_CACHE)
-def page_task(settings: Settings, day: date) -> Path:
-    """Write the session's HTML page and the index beside the exports; link it from the flow run."""
+def page_task(settings: Settings, day: date, republished: Sequence[date] = ()) -> Path:
+    """Write the session's HTML page and the index beside the exports, and rewrite the pages of
+    earlier sessions this run republished (an upstream revision): a page shows the published
+    plan. Link the page from the flow run."""
     with open_warehouse(settings.warehouse) as con:
         path = write_page(con, settings.export_dir.resolve(), day, settings.page_keep_sessions)
+        rewrite_pages(con, settings.export_dir.resolve(), [d for d in republished if d != day])
     create_link_artifact(
         key="alvh-daily-page",
         link=path.as_uri(),
@@ -356,7 +360,7 @@ def _daily(settings: Settings, day: date, log: Any, attempt: int = 1) -> DailySu
             return DailySummary(day, "rescheduled")
         batch, published = signals_task(settings, day, run_id)
         export_task(settings)
-        page = page_task(settings, day)
+        page = page_task(settings, day, batch.sessions if published else ())
     except Exception as exc:
         alert(settings, None, [], f"{type(exc).__name__}: {exc}")
         raise
