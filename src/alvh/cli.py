@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -210,7 +212,7 @@ def ingest(
 @app.command()
 def indicators(
     warehouse: WarehouseOpt = None,
-    last: Annotated[int, typer.Option(help="how many of the latest sessions to print")] = 10,
+    last: Annotated[int, typer.Option(min=1, help="how many of the latest sessions to print (at least 1)")] = 10,
 ) -> None:
     """Rebuild marts.indicators_daily from the warehouse and print the latest sessions."""
     from alvh.core.settings import load_settings
@@ -715,6 +717,11 @@ def signal_panel(signal: dict[str, Any], layers: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM during a research run: unwind like Ctrl-C, so the Dask workers are stopped."""
+    raise KeyboardInterrupt("SIGTERM")
+
+
 @app.command()
 def backtest(
     start: Annotated[str | None, typer.Option(help="first session (default: backtest_start, 2007-01-03)")] = None,
@@ -752,10 +759,19 @@ def backtest(
         str | None, typer.Option("--dask-address", help="existing Dask scheduler, e.g. tcp://HOST:8786")
     ] = None,
     engine: Annotated[str, typer.Option("--engine", help="compiled (default) or readable (reference)")] = "compiled",
+    heartbeat_timeout: Annotated[
+        float,
+        typer.Option(
+            "--heartbeat-timeout",
+            min=1.0,
+            help="sweep / walk-forward on Dask: stop with an error when no worker has been alive this many seconds",
+        ),
+    ] = 60.0,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Replay the hedge over history: strategies compared, event study, tables, report; or a
-    sweep (--sweep FILE), or a walk-forward study (--walk-forward)."""
+    sweep (--sweep FILE), or a walk-forward study (--walk-forward). A sweep or walk-forward runs
+    on Dask with a progress bar; Ctrl-C or SIGTERM stops it and its workers within seconds."""
     _quiet_prefect()
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # the local cluster's start/stop chatter
     from alvh.core.settings import load_settings
@@ -769,9 +785,32 @@ def backtest(
         _fail(f"--engine must be compiled or readable, got {engine!r}", 2)
     if wf_mode not in ("path", "restart"):
         _fail(f"--walk-forward-mode must be path or restart, got {wf_mode!r}", 2)
+    research = sweep is not None or walk_forward
+    if research:  # every configuration is validated before any work (no flow, no cluster yet)
+        from alvh.pipeline.backtest_sweep import dask_session, read_sweep
+
+        try:
+            if sweep is not None:
+                read_sweep(sweep, settings)
+            elif grid is not None:
+                read_sweep(grid, settings)
+        except AlvhError as exc:
+            _fail(str(exc))
+    previous_term = signal.signal(signal.SIGTERM, _terminated) if research else None
     with progress_bars(26) as on_progress:
         try:
-            with reporting(on_progress):
+            with (
+                reporting(on_progress),
+                dask_session(
+                    settings.dask_address,
+                    settings.sweep_workers,
+                    heartbeat_timeout,
+                    "sweep configurations" if sweep is not None else "walk-forward training",
+                    start=False,  # started by the flow, once Prefect's server is up (they would compete)
+                )
+                if research
+                else contextlib.nullcontext(),
+            ):
                 if sweep is not None:
                     result = sweep_flow(
                         str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), settings=settings
@@ -801,6 +840,15 @@ def backtest(
                     )
         except AlvhError as exc:
             _fail(str(exc))
+        except KeyboardInterrupt as exc:
+            if not research:
+                raise
+            term = str(exc) == "SIGTERM"
+            why = "terminated (SIGTERM)" if term else "interrupted"
+            _fail(f"{why}: the run and its Dask workers were stopped", 143 if term else 130)
+        finally:
+            if previous_term is not None:
+                signal.signal(signal.SIGTERM, previous_term)
     if sweep is not None:
         out_console().print(result.select("config", "total_pnl_net_usd", "max_drawdown_net_usd", "calmar_net"))
         return
@@ -915,7 +963,10 @@ def serve() -> None:
         f"serving alvh-daily: cron '{settings.daily_cron}' ({settings.schedule_timezone}), concurrency 1; "
         "Ctrl-C to stop"
     )
-    prefect_serve(daily_deployment(settings))
+    try:
+        prefect_serve(daily_deployment(settings))
+    except KeyboardInterrupt:  # Ctrl-C is how a user stops it: one line, no traceback
+        out_console().print("stopped: alvh-daily is no longer served")
 
 
 @app.command("settings")
@@ -968,9 +1019,10 @@ def main() -> None:  # pragma: no cover - console entry
     global _debug
     from rich.markup import escape
 
-    from alvh.core.memory import keep_large_allocations_on_heap
+    from alvh.core.memory import choose_numba_threads, keep_large_allocations_on_heap
 
     keep_large_allocations_on_heap()  # a process-wide choice: made here, at the entry point, never on import
+    choose_numba_threads()  # numba's pool: the CPUs this process may use, unless NUMBA_NUM_THREADS says
 
     if "--debug" in sys.argv[1:]:
         _debug = True

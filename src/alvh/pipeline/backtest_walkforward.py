@@ -26,6 +26,7 @@ from alvh.pipeline.backtest_sweep import (
     read_sweep,
     run_chunks,
     run_on_dask,
+    warm_dask,
 )
 from alvh.report.backtest import write_walk_forward_report
 from alvh.schemas.backtest import BacktestWalkForward
@@ -165,6 +166,8 @@ def walk_forward_flow(
 ) -> tuple[pl.DataFrame, str, Path]:
     """Walk-forward study: the table, the verdict sentence and the report page's path."""
     log = get_run_logger()
+    if runner == "dask":
+        warm_dask()  # the CLI's Dask session starts now, its workers importing while the market loads
     if settings is None:
         settings = load_settings(**({"warehouse": Path(warehouse)} if warehouse else {}))
     grid = read_sweep(Path(grid_file), settings) if grid_file else expand_spec(DEFAULT_GRID, settings)
