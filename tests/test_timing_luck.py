@@ -80,3 +80,18 @@ def test_shift_zero_is_the_ordinary_run_and_a_shift_moves_the_result(market: Mar
     text = path.read_text()
     assert "Distribution per strategy" in text and "alvh_steward" in text and "http" not in text
     assert (tmp_path / "timing_luck.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_cli_runs_the_study_and_writes_its_page(
+    prefect_harness: None, signal_warehouse: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    args = ["backtest", "--timing-luck", "--max-shift", "1", "--start", "2018-01-02", "--end", "2018-12-31"]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path), "--warehouse", str(signal_warehouse)])
+    assert res.exit_code == 0, res.output
+    runs = pl.read_csv(tmp_path / "timing_luck.csv")
+    assert sorted(set(runs["shift"].to_list())) == [-1, 0, 1] and runs.height == 3 * 5
+    assert "alvh_steward" in (tmp_path / "timing_luck.html").read_text() and "report:" in res.output

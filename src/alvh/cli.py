@@ -747,6 +747,15 @@ def backtest(
     grid: Annotated[
         Path | None, typer.Option("--grid", help="walk-forward grid (sweep TOML; default: a 27-point grid)")
     ] = None,
+    timing_luck: Annotated[
+        bool,
+        typer.Option(
+            "--timing-luck",
+            help="replay every strategy with the IC calendar shifted -N … +N sessions (--max-shift) and report "
+            "the distribution",
+        ),
+    ] = False,
+    max_shift: Annotated[int, typer.Option("--max-shift", min=1, max=15, help="timing luck: largest shift")] = 15,
     wf_mode: Annotated[
         str,
         typer.Option(
@@ -815,6 +824,17 @@ def backtest(
                     result = sweep_flow(
                         str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), settings=settings
                     )
+                elif timing_luck:
+                    from alvh.pipeline.backtest_timing import timing_luck_flow
+
+                    _, luck, luck_path = timing_luck_flow(
+                        max_shift,
+                        _parse_date(start, "--start"),
+                        _parse_date(end, "--end"),
+                        str(out) if out else None,
+                        settings=settings,
+                        strategies=strategy,
+                    )
                 elif walk_forward:
                     from alvh.pipeline.backtest_walkforward import walk_forward_flow
 
@@ -851,6 +871,12 @@ def backtest(
                 signal.signal(signal.SIGTERM, previous_term)
     if sweep is not None:
         out_console().print(result.select("config", "total_pnl_net_usd", "max_drawdown_net_usd", "calmar_net"))
+        return
+    if timing_luck:
+        out_console().print(
+            luck.filter(luck["measure"] == "pnl_net_usd").select("strategy", "unshifted", "median", "p10", "p90")
+        )
+        out_console().print(f"report: {luck_path}")
         return
     if walk_forward:
         out_console().print(
