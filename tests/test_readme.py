@@ -34,3 +34,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert ci[-1] == "bash .ci/main_job"
     main_cmd = next(b for b in blocks if " alvh run " in b)
     assert re.match(r"^python -m pip install .* alvh run ", main_cmd)
+
+
+def test_the_module_map_matches_the_tree() -> None:
+    """The README's architecture module map is generated from ``src/alvh``: regenerate with
+    ``python -m tests.support.architecture --write``."""
+    from tests.support.architecture import module_map, readme_block
+
+    assert readme_block((ROOT / "README.md").read_text()) == module_map(), (
+        "regenerate: python -m tests.support.architecture --write"
+    )

@@ -1,0 +1,1 @@
+"""The contracts: one pandera model per warehouse table (DDL and the GX suites derive from them)."""
