@@ -162,7 +162,7 @@ def test_trading_day_and_failed_run_alert_without_leaking(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     # one setting, two channels: e-mail and a plain http:// webhook (posted as Apprise JSON)
     monkeypatch.setenv("ALVH_ALERT_URL", f"{mailbox.url} {recorder.url}")

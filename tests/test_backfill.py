@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from alvh.core.errors import ConfigError
-from alvh.pipeline.backfill import backfill_range
+from alvh.flows.backfill import backfill_range
 from alvh.warehouse.lineage import DataSpan
 
 TODAY = date(2024, 2, 1)
@@ -68,7 +68,7 @@ def test_middle_backfill_with_other_settings_keeps_the_carry(
     backfilled warehouse broke the carry at 2025-07-01. Here: 2018-01-02 → 03-29 published, then
     02-01 → 02-28 with carry_budget 0.9; the next session's holdings equal the previous positions."""
     from alvh.core.settings import load_settings
-    from alvh.pipeline.backfill import backfill_flow
+    from alvh.flows.backfill import backfill_flow
 
     base = load_settings(warehouse=fresh_signal_warehouse, export_dir=tmp_path / "exp", gx_validation=False)
     backfill_flow(date(2018, 1, 2), date(2018, 3, 29), settings=base)

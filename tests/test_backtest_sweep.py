@@ -216,7 +216,16 @@ def test_walk_forward_folds_choice_and_out_of_sample(market: Market, settings) -
     ]
     grid = expand_spec({"grid": {"carry_budget": [0.15, 0.6]}}, settings)
     wf = walk_forward(
-        market, grid, baselines(settings), date(2015, 1, 2), date(2019, 12, 31), 2, 1, "net", run_id="wf", mode="restart"
+        market,
+        grid,
+        baselines(settings),
+        date(2015, 1, 2),
+        date(2019, 12, 31),
+        2,
+        1,
+        "net",
+        run_id="wf",
+        mode="restart",
     )
     assert wf.height == 9 and wf["strategy"].to_list()[:3] == ["chosen", "default", "unhedged"]
     # the choice: the grid point with the larger training-window net P&L (readable engine)

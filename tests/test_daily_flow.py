@@ -36,7 +36,7 @@ def marts(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_daily_flow_publishes_and_reruns_identically(
     prefect_harness: None, http_env: DataServer, tmp_path: Path
 ) -> None:
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
     day = date(2024, 8, 5)
@@ -66,7 +66,7 @@ def test_daily_flow_publishes_and_reruns_identically(
 
 
 def test_holiday_ends_early_with_no_session(prefect_harness: None, tmp_path: Path) -> None:
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     summary = daily_flow(as_of=date(2024, 6, 19), warehouse=str(tmp_path / "w.duckdb"))  # Juneteenth
     assert summary.status == "no session" and summary.signal is None
@@ -75,7 +75,7 @@ def test_holiday_ends_early_with_no_session(prefect_harness: None, tmp_path: Pat
 
 def test_deployment_definition(prefect_harness: None) -> None:
     from alvh.core.settings import load_settings
-    from alvh.pipeline.deployment import daily_deployment
+    from alvh.flows.deployment import daily_deployment
 
     dep = daily_deployment(load_settings())
     assert dep.name == "alvh-daily"
@@ -146,7 +146,7 @@ def test_as_of_that_no_data_can_reach_is_refused_at_once(
     """Issue: --as-of 2027-06-01 slept 3 × 600 s then published 350 stale sessions; 1985 published
     5,550; 2099 and 1900 gave tracebacks. Now: refused before anything is touched."""
     from alvh.core.errors import ConfigError
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     with pytest.raises(ConfigError, match=message):
         daily_flow(as_of=as_of, warehouse=str(tmp_path / "w.duckdb"))
@@ -162,7 +162,7 @@ def test_as_of_after_the_data_ends_is_refused(
 
     from alvh.core.errors import ConfigError
     from alvh.core.settings import load_settings
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     db = tmp_path / "w.duckdb"
     shutil.copy(signal_warehouse, db)
@@ -180,10 +180,10 @@ def test_today_with_data_sessions_behind_fails_at_once_instead_of_waiting(
     data. Only today's close can be late; data sessions behind is refused at once, naming the end."""
     import shutil
 
-    import alvh.pipeline.daily as daily_module
+    import alvh.flows.daily as daily_module
     from alvh.core.errors import ConfigError
     from alvh.core.settings import load_settings
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     monkeypatch.setattr(daily_module, "today_new_york", lambda: date(2026, 3, 2))
     db = tmp_path / "w.duckdb"

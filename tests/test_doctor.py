@@ -31,7 +31,7 @@ def test_doctor_passes_on_a_healthy_warehouse(prefect_harness: None, data_dir: P
     """The main job's warehouse after two evenings (`alvh run --as-of 2026-01-06`, then 2026-01-07,
     from the shared data as it was known on 2026-01-07): every check is ok (or only informative),
     exit 0."""
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
     from tests.support.truncate import truncate_tree
 
     source, db, exports = tmp_path / "src", tmp_path / "alvh.duckdb", tmp_path / "exports"

@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 from alvh.core.settings import load_settings
-from alvh.pipeline.ingest import ingest_checks
+from alvh.flows.ingest import ingest_checks
 from alvh.pipeline.load import load_family
 from alvh.pipeline.staging import build_staging
 from alvh.pipeline.wiring import fetch_all, make_source

@@ -41,7 +41,7 @@ def q(db: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_ingest_over_http_end_to_end(
     prefect_harness: None, http_env: DataServer, data_dir: Path, tmp_path: Path
 ) -> None:
-    from alvh.pipeline.ingest import ingest_flow
+    from alvh.flows.ingest import ingest_flow
 
     db = tmp_path / "alvh.duckdb"
     summary = ingest_flow(source="http", end=AS_OF, warehouse=str(db))
@@ -134,7 +134,7 @@ def test_ingest_over_http_end_to_end(
 
 
 def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir: Path, tmp_path: Path) -> None:
-    from alvh.pipeline.ingest import ingest_flow
+    from alvh.flows.ingest import ingest_flow
 
     db = tmp_path / "alvh.duckdb"
     first = ingest_flow(source=str(data_dir), warehouse=str(db))
@@ -161,7 +161,7 @@ def test_ingest_from_folder_twice_is_idempotent(prefect_harness: None, data_dir:
 def test_a_folder_with_no_source_file_is_an_error_not_silent_success(prefect_harness: None, tmp_path: Path) -> None:
     """Issue (QA): `alvh ingest --source-dir <empty folder>` printed nothing and exited 0."""
     from alvh.core.errors import SourceError
-    from alvh.pipeline.ingest import ingest_flow
+    from alvh.flows.ingest import ingest_flow
 
     empty, db = tmp_path / "downloads", tmp_path / "alvh.duckdb"
     (empty / "notes").mkdir(parents=True)
@@ -175,7 +175,7 @@ def test_many_failures_are_summed_up_in_a_short_error() -> None:
     """Issue (QA): offline, `alvh run` printed one 31,105-character line listing 86 URLs."""
     from datetime import UTC, datetime
 
-    from alvh.pipeline.ingest import failures_in_brief
+    from alvh.flows.ingest import failures_in_brief
     from alvh.warehouse.load import FileOutcome
 
     now = datetime(2026, 1, 7, tzinfo=UTC)

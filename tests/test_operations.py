@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from alvh.pipeline.daily import signal_sessions
+from alvh.flows.daily import signal_sessions
 from tests.support.cboe_server import INDEX_PATH, DataServer
 
 pytestmark = pytest.mark.flow
@@ -48,7 +48,7 @@ def copy_sources(data_dir: Path, target: Path) -> Path:
 def test_upstream_revision_is_recorded_recomputed_and_named(
     prefect_harness: None, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     src = copy_sources(data_dir, tmp_path / "src")
     db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
@@ -103,8 +103,8 @@ def test_a_revision_loaded_by_alvh_ingest_is_republished_by_the_next_run(
     published were not recomputed. Doctor sees the disagreement; the next run republishes from
     the revised session, and then they agree again."""
     from alvh.core.settings import load_settings
-    from alvh.pipeline.daily import daily_flow
-    from alvh.pipeline.ingest import ingest_flow
+    from alvh.flows.daily import daily_flow
+    from alvh.flows.ingest import ingest_flow
     from alvh.warehouse.doctor import signals_disagreeing_with_inputs
 
     src = copy_sources(data_dir, tmp_path / "src")
@@ -138,13 +138,13 @@ def test_a_revision_loaded_by_alvh_ingest_is_republished_by_the_next_run(
 def test_late_data_is_retried_then_published(
     prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from alvh.pipeline.daily import daily_flow
+    from alvh.flows.daily import daily_flow
 
     for key, value in data_server.settings_overrides().items():
         monkeypatch.setenv(f"ALVH_{key.upper()}", value)
     monkeypatch.setenv("ALVH_LATE_DATA_RETRIES", "2")
     monkeypatch.setenv("ALVH_LATE_DATA_DELAY_S", "0.05")
-    import alvh.pipeline.daily as daily_module
+    import alvh.flows.daily as daily_module
 
     day = date(2024, 8, 5)
     clock = {"today": day}  # the run happens on that evening: only today's data can still be late
@@ -201,8 +201,8 @@ def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.flow_engine import run_flow
 
-    import alvh.pipeline.daily as daily_module
-    from alvh.pipeline.daily import daily_flow
+    import alvh.flows.daily as daily_module
+    from alvh.flows.daily import daily_flow
 
     for key, value in data_server.settings_overrides().items():
         monkeypatch.setenv(f"ALVH_{key.upper()}", value)

@@ -22,7 +22,7 @@ def test_backfill_rewrites_the_pages_of_the_sessions_it_republishes(
     prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path
 ) -> None:
     from alvh.core.settings import load_settings
-    from alvh.pipeline.backfill import backfill_flow
+    from alvh.flows.backfill import backfill_flow
 
     export = tmp_path / "exp"
     base = load_settings(warehouse=fresh_signal_warehouse, export_dir=export, gx_validation=False)
@@ -61,8 +61,8 @@ def test_the_daily_run_rewrites_the_pages_of_sessions_it_republished(
     """Helper-7's leftover: ``alvh run`` republishes earlier sessions after an upstream revision;
     its page task rewrites their pages too (the batch's sessions), not only today's."""
     from alvh.core.settings import load_settings
-    from alvh.pipeline.backfill import backfill_flow
-    from alvh.pipeline.daily import page_task
+    from alvh.flows.backfill import backfill_flow
+    from alvh.flows.daily import page_task
 
     export = tmp_path / "exp"
     settings = load_settings(warehouse=fresh_signal_warehouse, export_dir=export, gx_validation=False)

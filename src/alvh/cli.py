@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -186,7 +187,7 @@ def ingest(
         try:
             with _writing_job(settings, export=False), reporting(on_progress):
                 _quiet_prefect()
-                from alvh.pipeline.ingest import ingest_flow
+                from alvh.flows.ingest import ingest_flow
 
                 summary = ingest_flow(
                     source=source,
@@ -508,7 +509,7 @@ def run(
     try:
         with _writing_job(settings):
             _quiet_prefect()
-            from alvh.pipeline.daily import daily_flow
+            from alvh.flows.daily import daily_flow
 
             started = True
             summary = daily_flow(
@@ -557,7 +558,7 @@ def backfill(
         try:
             with _writing_job(settings), reporting(on_progress):
                 _quiet_prefect()
-                from alvh.pipeline.backfill import backfill_flow
+                from alvh.flows.backfill import backfill_flow
 
                 summary = backfill_flow(first, _parse_date(end, "--end"), settings=settings)
         except AlvhError as exc:
@@ -722,6 +723,21 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
 
+@contextmanager
+def _sigint_for_this_process_only() -> Iterator[None]:
+    """Ctrl-C signals the terminal's whole process group: Prefect's API server would die under the
+    run (which then retried it for minutes). Children started inside this block inherit a blocked
+    SIGINT; this process still gets it, through a thread that leaves it unblocked."""
+    done = threading.Event()
+    threading.Thread(target=done.wait, name="alvh-sigint", daemon=True).start()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        done.set()
+
+
 @app.command()
 def backtest(
     start: Annotated[str | None, typer.Option(help="first session (default: backtest_start, 2007-01-03)")] = None,
@@ -810,6 +826,7 @@ def backtest(
         try:
             with (
                 reporting(on_progress),
+                _sigint_for_this_process_only() if research else contextlib.nullcontext(),
                 dask_session(
                     settings.dask_address,
                     settings.sweep_workers,
@@ -982,7 +999,7 @@ def serve() -> None:
     from prefect import serve as prefect_serve
 
     from alvh.core.settings import load_settings
-    from alvh.pipeline.deployment import daily_deployment
+    from alvh.flows.deployment import daily_deployment
 
     settings = load_settings()
     out_console().print(
@@ -1032,7 +1049,7 @@ def deploy(
     """Write the prefect.yaml of the daily deployment (from its one definition in code; cron and
     time zone from the settings) for `prefect deploy --all`."""
     from alvh.core.settings import load_settings
-    from alvh.pipeline.deployment import deployment_yaml
+    from alvh.flows.deployment import deployment_yaml
 
     text = deployment_yaml(load_settings(), pool)
     write_yaml.write_text(text, encoding="utf-8")

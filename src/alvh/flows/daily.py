@@ -25,8 +25,8 @@ from prefect.runtime import flow_run, task_run
 from alvh.core.calendar import is_session, sessions_between, today_new_york
 from alvh.core.errors import ConfigError, IngestIncomplete, SourceError
 from alvh.core.settings import Settings, load_settings
+from alvh.flows.ingest import run_ingest
 from alvh.pipeline.alerts import alert_urls, daily_message, send
-from alvh.pipeline.ingest import run_ingest
 from alvh.pipeline.page import rewrite_pages, write_page
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.signals import run_batch

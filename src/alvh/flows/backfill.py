@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger
 from alvh.core.calendar import sessions_between, today_new_york
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
-from alvh.pipeline.daily import check_as_of
+from alvh.flows.daily import check_as_of
 from alvh.pipeline.page import rewrite_pages
 from alvh.pipeline.params import hedge_params, load_user_ic, method_hash
 from alvh.pipeline.progress import report
