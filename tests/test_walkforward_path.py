@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from alvh.core.settings import load_settings
-from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
 from alvh.pipeline.backtest_walkforward import baselines, path_frame, walk_forward_study
 from alvh.transforms.backtest import Market
@@ -22,12 +19,6 @@ from alvh.transforms.backtest_sweep import equity
 from alvh.transforms.backtest_walkforward import Groups, folds
 
 START, END = date(2015, 1, 2), date(2019, 12, 31)
-
-
-@pytest.fixture(scope="module")
-def market(signal_warehouse: Path) -> Market:
-    with duckdb.connect(str(signal_warehouse), read_only=True) as con:
-        return load_market(con)
 
 
 @pytest.fixture(scope="module")

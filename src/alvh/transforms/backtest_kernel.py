@@ -218,30 +218,13 @@ def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bv: np.ndarray, n
 
 
 @nb.njit(cache=True)
-def _emit(
-    o_day: np.ndarray,
-    o_exp: np.ndarray,
-    o_k: np.ndarray,
-    o_side: np.ndarray,
-    o_q: np.ndarray,
-    o_px: np.ndarray,
-    o_layer: np.ndarray,
-    o_act: np.ndarray,
-    no: int,
-    i: int,
-    e: int,
-    k: float,
-    side: int,
-    q: int,
-    px: float,
-    layer: int,
-    act: int,
-) -> int:
-    """Write one order at slot ``no``; the next slot, or −1 when the arrays are full."""
-    if no < 0 or no >= o_day.shape[0]:
+def _emit(o: tuple, no: int, i: int, e: int, k: float, side: int, q: int, px: float, layer: int, act: int) -> int:
+    """Write one order at slot ``no`` of the order arrays ``o`` (day, expiry, strike, side,
+    quantity, price, layer, action); the next slot, or −1 when the arrays are full."""
+    if no < 0 or no >= o[0].shape[0]:
         return -1
-    o_day[no], o_exp[no], o_k[no], o_side[no], o_q[no] = i, e, k, side, q
-    o_px[no], o_layer[no], o_act[no] = px, layer, act
+    o[0][no], o[1][no], o[2][no], o[3][no], o[4][no] = i, e, k, side, q
+    o[5][no], o[6][no], o[7][no] = px, layer, act
     return no + 1
 
 
@@ -315,7 +298,7 @@ def alvh_kernel(
             if fs != fs:
                 unknown = True
                 continue
-            no = _emit(*o, no, i, e, bk[x], -1, bq[x], max(fs - bk[x], 0.0), 1, A_SETTLE)
+            no = _emit(o, no, i, e, bk[x], -1, bq[x], max(fs - bk[x], 0.0), 1, A_SETTLE)
             n_settles += 1
             bq[x] = 0
         nb_ = _normalize(be, bk, bq, bc, nb_)
@@ -429,7 +412,7 @@ def alvh_kernel(
         nb0 = nb_
         for x in range(nb0):
             if be[x] < m1 and bq[x] > 0:
-                no = _emit(*o, no, i, be[x], bk[x], -1, bq[x], bpx[x], 1, A_ROLL)
+                no = _emit(o, no, i, be[x], bk[x], -1, bq[x], bpx[x], 1, A_ROLL)
                 bq[x] = 0
         # 4. each layer's tickets: replace sells all first; buys at the target strike; sales
         #    take the lowest strikes first (the book is sorted by strike within an expiry)
@@ -442,7 +425,7 @@ def alvh_kernel(
             if repl[j]:
                 for x in range(nb0):
                     if be[x] == e and bq[x] > 0:
-                        no = _emit(*o, no, i, e, bk[x], -1, bq[x], bpx[x], j + 1, acts[j])
+                        no = _emit(o, no, i, e, bk[x], -1, bq[x], bpx[x], j + 1, acts[j])
                         bq[x] = 0
                 have = 0
             if tgt[j] > have:
@@ -459,14 +442,14 @@ def alvh_kernel(
                 else:
                     bc[x] = (bc[x] * bq[x] + pb * qty) / (bq[x] + qty)
                     bq[x] += qty
-                no = _emit(*o, no, i, e, k, 1, qty, pb, j + 1, acts[j])
+                no = _emit(o, no, i, e, k, 1, qty, pb, j + 1, acts[j])
             left = have - tgt[j]
             for x in range(nb0):
                 if left <= 0:
                     break
                 if be[x] == e and bq[x] > 0:
                     m = min(left, bq[x])
-                    no = _emit(*o, no, i, e, bk[x], -1, m, bpx[x], j + 1, acts[j])
+                    no = _emit(o, no, i, e, bk[x], -1, m, bpx[x], j + 1, acts[j])
                     bq[x] -= m
                     left -= m
         nb_ = _normalize(be, bk, bq, bc, nb_)
@@ -532,9 +515,9 @@ def calls_kernel(
             if px != px:
                 d_stale[i] = True
                 continue
-            no = _emit(*o, no, i, held_e, held_k, -1, qty, px, tenor, A_ROLL)
+            no = _emit(o, no, i, held_e, held_k, -1, qty, px, tenor, A_ROLL)
         held_e, held_k = e_new, strike[i, j]
-        no = _emit(*o, no, i, held_e, held_k, 1, qty, price[i, j], tenor, A_OPEN)
+        no = _emit(o, no, i, held_e, held_k, 1, qty, price[i, j], tenor, A_OPEN)
     return no
 
 
