@@ -36,7 +36,7 @@ from alvh.cli import _quiet_prefect
 _quiet_prefect()
 from datetime import date
 from alvh.core.settings import load_settings
-from alvh.pipeline.backtest_walkforward import walk_forward_flow
+from alvh.flows.walk_forward import walk_forward_flow
 walk_forward_flow(3, 1, "net", None, date(2008, 1, 2), None, sys.argv[1], settings=load_settings(), runner="serial")
 """
 
@@ -47,7 +47,7 @@ from alvh.core.settings import load_settings
 from alvh.pipeline.backtest import backtest_window
 from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import expand_spec
-from alvh.pipeline.backtest_walkforward import DEFAULT_GRID, baselines, walk_forward_study
+from alvh.flows.walk_forward import DEFAULT_GRID, baselines, walk_forward_study
 s = load_settings()
 with duckdb.connect(str(s.warehouse), read_only=True) as con:
     market = load_market(con)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.flow
 def test_backtest_flow_stores_tables_and_report(
     prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path
 ) -> None:
-    from alvh.pipeline.backtest import backtest_flow
+    from alvh.flows.backtest import backtest_flow
 
     res = backtest_flow(
         date(2018, 1, 2), date(2018, 4, 30), ["alvh_steward"], str(tmp_path / "out"), str(fresh_signal_warehouse)
@@ -45,7 +45,7 @@ def test_backtest_flow_stores_tables_and_report(
 
 
 def test_sweep_flow_stores_the_sweep_table(prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path) -> None:
-    from alvh.pipeline.backtest import sweep_flow
+    from alvh.flows.sweep import sweep_flow
 
     grid = tmp_path / "sweep.toml"
     grid.write_text('[grid]\ncarry_budget = [0.2, 0.5]\n\n[[configs]]\nname = "fixed"\nkind = "alvh"\nmode = "fixed"\n')
@@ -66,7 +66,7 @@ def test_sweep_flow_stores_the_sweep_table(prefect_harness: None, fresh_signal_w
 def test_walk_forward_flow_stores_the_table_and_a_report(
     prefect_harness: None, fresh_signal_warehouse: Path, tmp_path: Path
 ) -> None:
-    from alvh.pipeline.backtest_walkforward import walk_forward_flow
+    from alvh.flows.walk_forward import walk_forward_flow
 
     grid = tmp_path / "grid.toml"
     grid.write_text("[grid]\ncarry_budget = [0.2, 0.5]\n")

@@ -22,9 +22,9 @@ import pytest
 
 from alvh.core.errors import ConfigError
 from alvh.core.settings import load_settings
+from alvh.flows.walk_forward import baselines, walk_forward
 from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions, config_from, expand_spec, sweep
-from alvh.pipeline.backtest_walkforward import baselines, walk_forward
 from alvh.transforms.backtest import Costs, Market, Strategy
 from alvh.transforms.backtest_run import run_backtest
 from alvh.transforms.backtest_walkforward import choose, folds, verdict

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from alvh.core.settings import load_settings
+from alvh.flows.walk_forward import baselines, walk_forward
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
-from alvh.pipeline.backtest_walkforward import baselines, walk_forward
 from alvh.transforms.backtest import Market
 from alvh.transforms.backtest_sweep import crisis_pnl, cvar, evaluate, monthly_pnl, tail_metrics, worst_window_loss
 from alvh.transforms.backtest_walkforward import Groups, choose, folds, score

@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from alvh.core.settings import load_settings
+from alvh.flows.walk_forward import baselines, path_frame, walk_forward_study
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
-from alvh.pipeline.backtest_walkforward import baselines, path_frame, walk_forward_study
 from alvh.transforms.backtest import Market
 from alvh.transforms.backtest_sweep import equity
 from alvh.transforms.backtest_walkforward import Groups, folds

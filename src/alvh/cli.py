@@ -800,7 +800,8 @@ def backtest(
     _quiet_prefect()
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # the local cluster's start/stop chatter
     from alvh.core.settings import load_settings
-    from alvh.pipeline.backtest import backtest_flow, sweep_flow
+    from alvh.flows.backtest import backtest_flow
+    from alvh.flows.sweep import sweep_flow
 
     settings = load_settings(warehouse=warehouse, dask_address=dask_address)
     objectives = ("net", "calmar", "max_drawdown", "cvar", "worst20", "crisis")
@@ -842,7 +843,7 @@ def backtest(
                         str(sweep), _parse_date(start, "--start"), _parse_date(end, "--end"), settings=settings
                     )
                 elif timing_luck:
-                    from alvh.pipeline.backtest_timing import timing_luck_flow
+                    from alvh.flows.timing_luck import timing_luck_flow
 
                     _, luck, luck_path = timing_luck_flow(
                         max_shift,
@@ -853,7 +854,7 @@ def backtest(
                         strategies=strategy,
                     )
                 elif walk_forward:
-                    from alvh.pipeline.backtest_walkforward import walk_forward_flow
+                    from alvh.flows.walk_forward import walk_forward_flow
 
                     wf, verdict, wf_path = walk_forward_flow(
                         train_years,

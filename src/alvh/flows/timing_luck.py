@@ -12,7 +12,8 @@ from prefect.artifacts import create_markdown_artifact
 
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
-from alvh.pipeline.backtest import backtest_window, load_task, strategies_for
+from alvh.flows.backtest import load_task
+from alvh.pipeline.backtest import backtest_window, strategies_for
 from alvh.pipeline.params import costs_params
 from alvh.pipeline.progress import report
 from alvh.report.backtest import write_timing_luck_report

@@ -17,7 +17,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, load_settings
-from alvh.pipeline.backtest import backtest_window, load_task, store_rows_task
+from alvh.flows.backtest import load_task
+from alvh.flows.sweep import store_rows_task
+from alvh.pipeline.backtest import backtest_window
 from alvh.pipeline.backtest_sweep import (
     CHUNKS_PER_WORKER,
     backtest_sessions,
