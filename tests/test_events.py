@@ -480,8 +480,8 @@ def test_every_trade_the_session_before_an_event_says_so(fresh_signal_warehouse:
     assert orders.height == n == 3 and all(r.endswith(note) for r in orders["reason"])
     basket_rows = list(csv.DictReader(basket.open()))
     assert [r["OrderRef"] for r in basket_rows] == [
-        f"alvh {day} #{i} L{i} OPEN; CPI before the next open (2025-12-18, 08:30 ET)" for i in (1, 2, 3)
-    ]
+        f"alvh {day} #{i} L{i} OPEN for 2025-12-18; CPI before the next open (2025-12-18, 08:30 ET)" for i in (1, 2, 3)
+    ]  # the limits are for the session after the deciding close
     plain = list(csv.DictReader(tickets.open()))
     assert {r["next_event"] for r in plain} == {"CPI before the next open (2025-12-18, 08:30 ET)"}
     # the same trades without the calendar: only the note differs
