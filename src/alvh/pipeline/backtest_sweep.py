@@ -288,7 +288,7 @@ def _spawned_children() -> list[int]:
         try:
             stat = (entry / "stat").read_text()
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == me and b"multiprocessing" in (entry / "cmdline").read_bytes():
+            if ppid == me and b"multiprocessing.spawn" in (entry / "cmdline").read_bytes():
                 out.append(int(entry.name))
         except (OSError, ValueError, IndexError):
             continue
@@ -347,9 +347,13 @@ class DaskSession:
                     silence_logs=logging.ERROR,
                     # a chunk whose worker dies fails the run at once (no silent re-runs), and a
                     # worker silent for the heartbeat timeout is dropped by the scheduler
-                    scheduler_kwargs={"allowed_failures": 0, "worker_ttl": f"{self.heartbeat_s}s"},
+                    scheduler_kwargs={
+                        "allowed_failures": 0,
+                        "worker_ttl": f"{self.heartbeat_s}s",
+                        "dashboard_address": "127.0.0.1:0",  # its HTTP server: any free port, no warning
+                    },
                     env={"NUMBA_NUM_THREADS": "1"},  # one-thread workers: numba's pool would only compete
-                    preload=["alvh.transforms.backtest_sweep"],  # imported while the parent prepares
+                    preload=[__name__],  # dask_setup below, and the engine imported while the parent prepares
                 )
                 self.client = Client(self.cluster)
         except BaseException as exc:  # handed to the waiting thread
@@ -402,6 +406,13 @@ class DaskSession:
         else:  # still starting: the starter stops what it made; its processes are killed here
             _kill(_spawned_children())
 
+    def abort(self) -> None:
+        """Kill the local workers at once (the run is over and their results are not wanted);
+        :meth:`close` then only has to close the scheduler and the client."""
+        if not self.address:
+            self._closing = True
+            _kill([p for p in _spawned_children() if _alive(p)])
+
     def _stop(self) -> None:
         with self._lock:
             client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
@@ -418,6 +429,14 @@ class DaskSession:
                 cluster.close(timeout=CLOSE_S)
         if not self.address:
             _kill([p for p in {*pids, *_spawned_children()} if _alive(p)])
+
+
+def dask_setup(worker: object) -> None:
+    """Preload of the local workers: Ctrl-C (SIGINT to the terminal's whole process group) is the
+    parent's to handle — it stops the workers itself — so a worker ignores it instead of dying with
+    a traceback under a chunk."""
+    with contextlib.suppress(ValueError):  # not the main thread: leave the signal alone
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _alive(pid: int) -> bool:
@@ -446,6 +465,9 @@ def dask_session(
     previous, _session = _session, session
     try:
         yield session
+    except BaseException:
+        session.abort()  # failed, interrupted or terminated: its workers go first, without ceremony
+        raise
     finally:
         _session = previous
         session.close()
