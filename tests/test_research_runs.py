@@ -1,0 +1,257 @@
+"""Research runs that cannot hang (issue 21, item 7): a sweep configuration that breaks a rule is
+refused in one line before any work; a Dask walk-forward whose workers are killed mid-run exits
+non-zero within its heartbeat timeout with one line and leaves no process behind; SIGTERM and
+Ctrl-C end the run and its workers within 10 s; an external cluster that loses its only worker
+stops the run at the heartbeat timeout."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from alvh.core.errors import ConfigError
+from alvh.core.settings import load_settings
+from alvh.pipeline import backtest_sweep as bs
+
+ALVH = str(Path(sys.executable).parent / "alvh")
+ROOT = Path(__file__).resolve().parents[1]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+BAD_SWEEP = '[[configs]]\nname = "fx"\nhedge_mode = "fixed"\nfixed_ratio = 0.2\n'
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(entry.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _tree(pid: int) -> set[int]:
+    seen, todo = set(), [pid]
+    while todo:
+        for c in _children(todo.pop()):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _spawned(pid: int) -> list[int]:
+    """The CLI's Dask worker processes (started by multiprocessing spawn)."""
+    out = []
+    for c in _children(pid):
+        try:
+            if b"multiprocessing.spawn" in Path(f"/proc/{c}/cmdline").read_bytes():
+                out.append(c)
+        except OSError:
+            continue
+    return out
+
+
+class Cli:
+    """``alvh backtest --walk-forward …`` in its own session, stderr read as it comes (rich draws
+    the progress bar live with FORCE_COLOR), every descendant process recorded while it runs."""
+
+    def __init__(self, warehouse: Path, out: Path, *extra: str) -> None:
+        env = os.environ | {"ALVH_WAREHOUSE": str(warehouse), "FORCE_COLOR": "1", "COLUMNS": "160"}
+        cmd = [ALVH, "backtest", "--walk-forward", "--train-years", "3", "--test-years", "1"]
+        cmd += ["--start", "2008-01-02", "--out", str(out), *extra]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+        self.err = b""
+        self.seen: set[int] = set()
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def __enter__(self) -> Cli:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:  # a failed assertion never leaves the run going
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        for pid in self.seen:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        while chunk := os.read(self.proc.stderr.fileno(), 65536):
+            self.err += chunk
+
+    def text(self) -> str:
+        return ANSI.sub("", self.err.decode(errors="replace")).replace("\r", "\n")
+
+    def progress(self) -> tuple[int, int] | None:
+        found = re.findall(r"walk-forward training\D*?(\d+)/(\d+)", self.text())
+        return (int(found[-1][0]), int(found[-1][1])) if found else None
+
+    def wait_for(self, cond: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            self.seen |= _tree(self.proc.pid)
+            assert self.proc.poll() is None, f"the run ended early ({self.proc.returncode}): {self.text()[-2000:]}"
+            assert time.monotonic() < deadline, f"timed out; stderr so far: {self.text()[-2000:]}"
+            time.sleep(0.05)
+        self.seen |= _tree(self.proc.pid)
+
+    def finish(self, timeout: float) -> float:
+        t = time.monotonic()
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._t.join(5)
+        return time.monotonic() - t
+
+    def error_lines(self) -> list[str]:
+        return [ln.strip() for ln in self.text().splitlines() if ln.strip().startswith("error:")]
+
+    def left_behind(self, grace: float = 15.0) -> list[int]:
+        deadline = time.monotonic() + grace
+        while (alive := sorted(p for p in self.seen if _running(p))) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return alive
+
+
+# --- validation before any work -----------------------------------------------------------------
+
+
+def test_a_configuration_that_breaks_a_cross_field_rule_is_named_in_one_line() -> None:
+    settings = load_settings()
+    with pytest.raises(ConfigError) as err:
+        bs.expand_spec({"configs": [{"name": "fx", "hedge_mode": "fixed", "fixed_ratio": 0.2}]}, settings)
+    msg = str(err.value)
+    assert msg.startswith("configuration 'fx': fixed_ratio 0.2 must lie within ratio_min")
+    assert "(the configuration sets fixed_ratio = 0.2, hedge_mode = fixed)" in msg
+    assert "\n" not in msg and len(msg) < 300 and "/" not in msg  # no settings dump, no machine paths
+    with pytest.raises(ConfigError, match=r"^configuration 'grid carry_budget=-1': setting carry_budget = -1\.0: "):
+        bs.expand_spec({"grid": {"carry_budget": [0.2, -1.0]}}, settings)
+
+
+@pytest.mark.process
+def test_the_cli_refuses_a_bad_sweep_before_any_work(tmp_path: Path) -> None:
+    """No Prefect server, no cluster, no warehouse read: one line, at once (it took 31–110 s)."""
+    sweep = tmp_path / "bad.toml"
+    sweep.write_text(BAD_SWEEP)
+    env = os.environ | {"ALVH_WAREHOUSE": str(tmp_path / "none.duckdb"), "COLUMNS": "300"}
+    t = time.monotonic()
+    res = subprocess.run(
+        [ALVH, "backtest", "--sweep", str(sweep)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    took = time.monotonic() - t
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
+    assert res.returncode == 1, res.stderr
+    assert lines == [
+        "error: configuration 'fx': fixed_ratio 0.2 must lie within ratio_min 0.6 … ratio_max 1.2 "
+        "(the configuration sets fixed_ratio = 0.2, hedge_mode = fixed)"
+    ]
+    assert not (tmp_path / "none.duckdb").exists()  # nothing opened, nothing created
+    assert took < 30, f"took {took:.1f} s"  # imports only (≈3 s idle); the flow's server never started
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[grid]\nrebalance_band = [0.1, "wide"]\n')
+    res = subprocess.run(
+        [ALVH, "backtest", "--walk-forward", "--grid", str(grid)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert res.returncode == 1
+    assert [ln for ln in res.stderr.splitlines() if ln.strip()] == [
+        "error: configuration 'grid rebalance_band=wide': setting rebalance_band = 'wide': "
+        "Input should be a valid number, unable to parse string as a number"
+    ]
+
+
+# --- a Dask walk-forward that cannot hang -------------------------------------------------------
+
+
+def slow_chunk(group: object, configs: list[object]) -> list[dict[str, object]]:
+    """Stands in for ``evaluate_chunk`` on the workers: a chunk that takes minutes."""
+    time.sleep(300)
+    return []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.process
+def test_an_external_cluster_without_workers_stops_the_run_at_the_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    log = (tmp_path / "dask.log").open("w")
+    env = os.environ | {"PYTHONPATH": str(ROOT)}  # scheduler and worker import this module's slow_chunk
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )
+    worker = subprocess.Popen(
+        [dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"], stdout=log, stderr=log, env=env
+    )
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as c:
+            c.wait_for_workers(1, timeout=120)
+        monkeypatch.setattr(bs, "evaluate_chunk", slow_chunk)
+        killed: list[float] = []
+
+        def kill_worker() -> None:  # the only worker dies mid-chunk
+            worker.kill()
+            killed.append(time.monotonic())
+
+        threading.Timer(5.0, kill_worker).start()
+        heartbeat = 4.0
+        with (
+            bs.dask_session(address, 1, heartbeat_s=heartbeat) as session,
+            pytest.raises(bs.ResearchRunFailed) as err,
+        ):
+            bs.gather_chunks(session, [(None, ["a"]), (None, ["b"])])  # type: ignore[list-item]
+        took = time.monotonic() - killed[0]
+        assert str(err.value) == (
+            f"the Dask cluster at {address} has had no live worker for 4 s (heartbeat timeout) with 2 of 2 chunks "
+            "unfinished; the run is stopped (rerun it; start workers, or raise --heartbeat-timeout)"
+        )
+        assert heartbeat - 1.5 <= took < heartbeat + 5, f"stopped {took:.1f} s after the worker died"
+    finally:
+        for p in (worker, scheduler):
+            p.terminate()
+        for p in (worker, scheduler):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        log.close()
