@@ -102,23 +102,23 @@ def _decide(
         stale = np.zeros(n, np.bool_)
         a = arr
         if strategy.kind == "alvh":
-            no = alvh_kernel(  # type: ignore[call-arg]
+            no = alvh_kernel(
                 kp_rows,
                 strategy.hedge.surface,
                 *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.spx, a.rate, a.rsi, a.hist, a.cross, a.regime, a.eve),
                 *(a.m_idx, a.fwd, a.beta, a.strike, a.price, a.delta, a.theta, a.has_ic, a.credit, a.vega_ic),
                 *(a.win_base, a.win_fwd, a.final),
-                *o.values(),
+                tuple(o.values()),
                 stale,
             )
         elif strategy.kind == "calls":
-            no = calls_kernel(  # type: ignore[call-arg]
+            no = calls_kernel(
                 strategy.tenor,
                 strategy.qty,
                 strategy.hedge.surface,
                 *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.rate, a.m_idx, a.fwd, a.strike, a.price),
                 *(a.win_base, a.win_fwd, a.final),
-                *o.values(),
+                tuple(o.values()),
                 stale,
             )
         else:

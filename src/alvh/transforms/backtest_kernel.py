@@ -256,21 +256,13 @@ def alvh_kernel(
     win_base: np.ndarray,
     win_fwd: np.ndarray,
     final: np.ndarray,
-    o_day: np.ndarray,
-    o_exp: np.ndarray,
-    o_k: np.ndarray,
-    o_side: np.ndarray,
-    o_q: np.ndarray,
-    o_px: np.ndarray,
-    o_layer: np.ndarray,
-    o_act: np.ndarray,
+    o: tuple,  # the order arrays, as ``_emit`` writes them
     d_stale: np.ndarray,
 ) -> int:
     """Replay the engine over every session (``kp_rows[i]``: the settings vector in force on
     session ``i``): its orders (``o_*``, at the decision session's model price) and stale
     flags. Returns the orders written, or −1 when an output array or the book ran out of room.
     The money is :func:`account_kernel`'s."""
-    o = (o_day, o_exp, o_k, o_side, o_q, o_px, o_layer, o_act)
     n = ordinal.shape[0]
     be = np.zeros(MAX_LINES, dtype=np.int64)
     bk = np.zeros(MAX_LINES)
@@ -475,20 +467,12 @@ def calls_kernel(
     win_base: np.ndarray,
     win_fwd: np.ndarray,
     final: np.ndarray,
-    o_day: np.ndarray,
-    o_exp: np.ndarray,
-    o_k: np.ndarray,
-    o_side: np.ndarray,
-    o_q: np.ndarray,
-    o_px: np.ndarray,
-    o_layer: np.ndarray,
-    o_act: np.ndarray,
+    o: tuple,  # the order arrays, as ``_emit`` writes them
     d_stale: np.ndarray,
 ) -> int:
     """``backtest._calls_trades``: hold ``qty`` calls of M_tenor at the target-delta strike; when
     the contract is no longer M_tenor, sell it (at its model price, or its settlement value once
     expired) and buy the new one. Stale days trade nothing. Returns the orders written (−1: full)."""
-    o = (o_day, o_exp, o_k, o_side, o_q, o_px, o_layer, o_act)
     n = ordinal.shape[0]
     j = tenor - 1
     held_e = -1
