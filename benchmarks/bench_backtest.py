@@ -34,8 +34,8 @@ from alvh.core.settings import load_settings
 from alvh.pipeline.backtest import last_complete_session
 from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec, sweep
-from alvh.transforms.backtest import Costs, default_strategies, hedge_daily, hedge_trades
-from alvh.transforms.backtest_compiled import kernel_hedge_daily, kernel_trades, prepared, run_kernel
+from alvh.transforms.backtest.compiled import kernel_hedge_daily, kernel_trades, prepared, run_kernel
+from alvh.transforms.backtest.readable import Costs, default_strategies, hedge_daily, hedge_trades
 from alvh.transforms.signal import HedgeParams
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the harness's server phones no one

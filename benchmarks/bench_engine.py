@@ -36,7 +36,7 @@ import duckdb
 try:  # the current layout
     from alvh.core.calendar import sessions_between
     from alvh.transforms.signal import HedgeParams
-    from alvh.transforms.backtest import Strategy, first_cycle_start, hedge_trades
+    from alvh.transforms.backtest.readable import Strategy, first_cycle_start, hedge_trades
     from alvh.pipeline.signals import compute_batch
     from alvh.pipeline.backtest_data import load_market
 except ImportError:  # before the one-package move (ALVH-2026.1 engine)

@@ -26,9 +26,9 @@ from alvh.core.settings import load_settings
 from alvh.pipeline.backtest import last_complete_session
 from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions
-from alvh.transforms.backtest import Costs, default_strategies
-from alvh.transforms.backtest_compiled import run_kernel
-from alvh.transforms.backtest_prep import prepare_engine
+from alvh.transforms.backtest.compiled import run_kernel
+from alvh.transforms.backtest.prep import prepare_engine
+from alvh.transforms.backtest.readable import Costs, default_strategies
 from alvh.transforms.signal import HedgeParams
 
 

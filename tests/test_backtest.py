@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alvh.report.backtest import write_report
-from alvh.transforms.backtest import (
+from alvh.transforms.backtest.metrics import detect_spikes
+from alvh.transforms.backtest.readable import (
     Costs,
     Market,
     Trades,
@@ -25,9 +26,8 @@ from alvh.transforms.backtest import (
     ic_daily,
     run_strategy,
 )
-from alvh.transforms.backtest_metrics import detect_spikes
-from alvh.transforms.backtest_reference import reference_equity
-from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.backtest.reference import reference_equity
+from alvh.transforms.backtest.run import run_backtest
 from alvh.transforms.signal import HedgeParams
 from tests.support.hypothesis_profiles import examples
 from tests.support.market import market_of, window
@@ -176,7 +176,7 @@ def test_backtest_tables_report_and_named_windows(market: Market, tmp_path: Path
 def test_full_history_has_no_long_stale_run_and_never_holds_an_expired_call(market: Market) -> None:
     """ALVH-2026.2 done-when: over 2008 → 2025 the steward engine is stale only where an input is
     genuinely missing (2 sessions without VVIX), never for a stretch, and holds no expired call."""
-    from alvh.transforms.backtest import Strategy, hedge_trades
+    from alvh.transforms.backtest.readable import Strategy, hedge_trades
 
     sessions = window(market, date(2008, 1, 2), date(2025, 12, 31))
     trades = hedge_trades(Strategy("alvh_steward", "alvh", P), market, sessions)

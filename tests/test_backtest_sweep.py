@@ -25,9 +25,9 @@ from alvh.core.settings import load_settings
 from alvh.flows.walk_forward import baselines, walk_forward
 from alvh.pipeline.backtest_data import load_market
 from alvh.pipeline.backtest_sweep import backtest_sessions, config_from, expand_spec, sweep
-from alvh.transforms.backtest import Costs, Market, Strategy
-from alvh.transforms.backtest_run import run_backtest
-from alvh.transforms.backtest_walkforward import choose, folds, verdict
+from alvh.transforms.backtest.readable import Costs, Market, Strategy
+from alvh.transforms.backtest.run import run_backtest
+from alvh.transforms.backtest.walk_forward import choose, folds, verdict
 
 
 @pytest.fixture(scope="module")

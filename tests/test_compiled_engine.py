@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alvh.pipeline.backtest import last_complete_session
-from alvh.transforms.backtest import (
+from alvh.transforms.backtest.compiled import run_strategy_compiled
+from alvh.transforms.backtest.readable import (
     Costs,
     Market,
     Strategy,
@@ -26,7 +27,6 @@ from alvh.transforms.backtest import (
     ic_daily,
     run_strategy,
 )
-from alvh.transforms.backtest_compiled import run_strategy_compiled
 from alvh.transforms.signal import HedgeParams
 from tests.support.hypothesis_profiles import examples
 from tests.support.market import market_of, window
@@ -206,7 +206,7 @@ def test_the_drawn_settings_cover_every_kernel_setting() -> None:
     """A new kernel setting must be drawn here too (or the equality test does not reach it)."""
     from dataclasses import fields
 
-    from alvh.transforms.backtest_kernel import KERNEL_FIELDS
+    from alvh.transforms.backtest.kernel import KERNEL_FIELDS
 
     assert set(KERNEL_FIELDS) <= set(HEDGE_DRAWS)
     assert {f.name for f in fields(Costs)} == set(COST_DRAWS) | {

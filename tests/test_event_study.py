@@ -13,8 +13,7 @@ import polars as pl
 import pytest
 
 from alvh.pipeline.backtest_data import load_market
-from alvh.transforms.backtest import Costs, Market, default_strategies
-from alvh.transforms.backtest_metrics import (
+from alvh.transforms.backtest.metrics import (
     NAMED_WINDOWS,
     EventInputs,
     detect_spikes,
@@ -25,7 +24,8 @@ from alvh.transforms.backtest_metrics import (
     static_ladder,
     static_ladder_capture,
 )
-from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.backtest.readable import Costs, Market, default_strategies
+from alvh.transforms.backtest.run import run_backtest
 from alvh.transforms.signal import HedgeParams
 
 P = HedgeParams(vix_vol_model="legacy")  # the hand-worked ladders and the independent figures use ALVH-2026.2's σ

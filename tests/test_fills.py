@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from alvh.transforms.backtest import Costs, Market, Trades, hedge_daily
-from alvh.transforms.fills import execute
+from alvh.transforms.backtest.fills import execute
+from alvh.transforms.backtest.readable import Costs, Market, Trades, hedge_daily
 from alvh.transforms.signal import HedgeParams
 from alvh.transforms.vix_surface import call_on_surface
 

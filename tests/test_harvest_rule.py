@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from alvh.pipeline.backtest_sweep import backtest_sessions
-from alvh.transforms.backtest import Costs, Market, Trades, default_strategies, hedge_trades
-from alvh.transforms.backtest_compiled import kernel_trades, prepared, run_kernel
+from alvh.transforms.backtest.compiled import kernel_trades, prepared, run_kernel
+from alvh.transforms.backtest.readable import Costs, Market, Trades, default_strategies, hedge_trades
 from alvh.transforms.signal import HedgeParams
 
 INDEPENDENT = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from alvh.transforms.backtest import Costs, Market, default_strategies, ic_cycles, ic_daily, run_strategy
-from alvh.transforms.backtest_compiled import run_strategy_compiled
+from alvh.transforms.backtest.compiled import run_strategy_compiled
+from alvh.transforms.backtest.readable import Costs, Market, default_strategies, ic_cycles, ic_daily, run_strategy
 from alvh.transforms.events import NextEvent
 from alvh.transforms.signal import HedgeParams
 from alvh.transforms.signal.rules import decide

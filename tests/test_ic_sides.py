@@ -9,9 +9,9 @@ from datetime import date
 import polars as pl
 import pytest
 
-from alvh.transforms.backtest import Costs, Market, Strategy
-from alvh.transforms.backtest_metrics import ic_side_cycles
-from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.backtest.metrics import ic_side_cycles
+from alvh.transforms.backtest.readable import Costs, Market, Strategy
+from alvh.transforms.backtest.run import run_backtest
 from alvh.transforms.signal import HedgeParams
 
 

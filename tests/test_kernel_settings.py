@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from alvh.transforms.backtest_compiled import kernel_params
-from alvh.transforms.backtest_kernel import K_BAND, K_HARV, K_HOLD_EVE, K_MODE, K_W0, K_W2, KERNEL_FIELDS, MART_FIELDS
-from alvh.transforms.backtest_prep import PREPARED_FIELDS, MarketKey
+from alvh.transforms.backtest.compiled import kernel_params
+from alvh.transforms.backtest.kernel import K_BAND, K_HARV, K_HOLD_EVE, K_MODE, K_W0, K_W2, KERNEL_FIELDS, MART_FIELDS
+from alvh.transforms.backtest.prep import PREPARED_FIELDS, MarketKey
 from alvh.transforms.signal import HedgeParams
 
 

@@ -9,7 +9,7 @@ from datetime import date
 import polars as pl
 
 from alvh.core.calendar import spx_monthly_expiration
-from alvh.transforms.backtest import Costs, Market, ic_cycles, ic_daily
+from alvh.transforms.backtest.readable import Costs, Market, ic_cycles, ic_daily
 from alvh.transforms.signal import HedgeParams
 
 REPEATED = [

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from alvh.core.settings import Settings
-from alvh.transforms.backtest import Costs
+from alvh.transforms.backtest.readable import Costs
 from alvh.transforms.spread import SpreadModel, fit_half_spread, vix_half_spread
 
 MONTHLIES = ["2016-06-15", "2016-07-20", "2016-08-17", "2016-09-21", "2016-10-19", "2016-11-16"]

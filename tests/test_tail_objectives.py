@@ -16,9 +16,9 @@ import pytest
 from alvh.core.settings import load_settings
 from alvh.flows.walk_forward import baselines, walk_forward
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
-from alvh.transforms.backtest import Market
-from alvh.transforms.backtest_sweep import crisis_pnl, cvar, evaluate, monthly_pnl, tail_metrics, worst_window_loss
-from alvh.transforms.backtest_walkforward import Groups, choose, folds, score
+from alvh.transforms.backtest.readable import Market
+from alvh.transforms.backtest.sweep import crisis_pnl, cvar, evaluate, monthly_pnl, tail_metrics, worst_window_loss
+from alvh.transforms.backtest.walk_forward import Groups, choose, folds, score
 
 
 def test_monthly_pnl_and_cvar_by_hand() -> None:

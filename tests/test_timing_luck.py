@@ -13,9 +13,9 @@ import pytest
 from alvh.core.calendar import session_offset
 from alvh.pipeline.backtest_data import load_market
 from alvh.report.backtest import write_timing_luck_report
-from alvh.transforms.backtest import Costs, Market, default_strategies, first_cycle_start
-from alvh.transforms.backtest_sweep import SweepConfig, evaluate, prepare_group
-from alvh.transforms.backtest_timing import shifted_start, timing_luck, timing_summary
+from alvh.transforms.backtest.readable import Costs, Market, default_strategies, first_cycle_start
+from alvh.transforms.backtest.sweep import SweepConfig, evaluate, prepare_group
+from alvh.transforms.backtest.timing import shifted_start, timing_luck, timing_summary
 from alvh.transforms.ic_book import ic_cycle
 from alvh.transforms.signal import HedgeParams
 

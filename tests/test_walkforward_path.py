@@ -14,9 +14,9 @@ import pytest
 from alvh.core.settings import load_settings
 from alvh.flows.walk_forward import baselines, path_frame, walk_forward_study
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
-from alvh.transforms.backtest import Market
-from alvh.transforms.backtest_sweep import equity
-from alvh.transforms.backtest_walkforward import Groups, folds
+from alvh.transforms.backtest.readable import Market
+from alvh.transforms.backtest.sweep import equity
+from alvh.transforms.backtest.walk_forward import Groups, folds
 
 START, END = date(2015, 1, 2), date(2019, 12, 31)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from alvh.pipeline.backtest_data import load_market
-from alvh.transforms.backtest import Market, first_cycle_start
+from alvh.transforms.backtest.readable import Market, first_cycle_start
 
 
 def market_of(warehouse: Path) -> Market:

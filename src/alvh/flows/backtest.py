@@ -19,8 +19,8 @@ from alvh.pipeline.params import costs_params, method_hash
 from alvh.pipeline.progress import report
 from alvh.report.backtest import write_report
 from alvh.schemas.backtest import BacktestResult
-from alvh.transforms.backtest import Costs, Market, Strategy
-from alvh.transforms.backtest_run import run_backtest
+from alvh.transforms.backtest.readable import Costs, Market, Strategy
+from alvh.transforms.backtest.run import run_backtest
 from alvh.transforms.macro_event_study import macro_event_study
 from alvh.warehouse.backtest import export_backtest, read_macro_calendar, save_backtest
 from alvh.warehouse.connection import open_warehouse

@@ -17,7 +17,7 @@ from alvh.pipeline.backtest import backtest_window, strategies_for
 from alvh.pipeline.params import costs_params
 from alvh.pipeline.progress import report
 from alvh.report.backtest import write_timing_luck_report
-from alvh.transforms.backtest_timing import timing_luck, timing_summary
+from alvh.transforms.backtest.timing import timing_luck, timing_summary
 
 
 @flow(name="alvh-timing-luck")

@@ -32,9 +32,9 @@ from alvh.pipeline.backtest_sweep import (
 )
 from alvh.report.backtest import write_walk_forward_report
 from alvh.schemas.backtest import BacktestWalkForward
-from alvh.transforms.backtest import Market
-from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, group_key
-from alvh.transforms.backtest_walkforward import (
+from alvh.transforms.backtest.readable import Market
+from alvh.transforms.backtest.sweep import SweepConfig, SweepGroup, group_key
+from alvh.transforms.backtest.walk_forward import (
     OBJECTIVES,
     WALK_FORWARD_MODES,
     Groups,

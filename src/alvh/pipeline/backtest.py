@@ -12,7 +12,7 @@ from alvh.core.errors import ConfigError
 from alvh.core.settings import Settings, setting_names
 from alvh.pipeline.backtest_sweep import config_from
 from alvh.pipeline.params import hedge_params
-from alvh.transforms.backtest import Costs, Market, Strategy, default_strategies, first_cycle_start
+from alvh.transforms.backtest.readable import Costs, Market, Strategy, default_strategies, first_cycle_start
 
 
 def strategy_from(spec: dict[str, Any], settings: Settings, dump: dict[str, Any] | None = None) -> Strategy:

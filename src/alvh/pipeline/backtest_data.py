@@ -1,4 +1,4 @@
-"""The backtest's market, read from storage and assembled for ``alvh.transforms.backtest``."""
+"""The backtest's market, read from storage and assembled for ``alvh.transforms.backtest.readable``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from alvh.transforms.backtest import Market
+from alvh.transforms.backtest.readable import Market
 from alvh.warehouse.backtest import read_market_inputs
 
 

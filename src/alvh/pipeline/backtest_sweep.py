@@ -50,8 +50,8 @@ from alvh.core.settings import Settings, setting_names
 from alvh.pipeline.params import costs_params, hedge_params
 from alvh.pipeline.progress import report
 from alvh.schemas.backtest import BacktestSweep
-from alvh.transforms.backtest import Costs, Market, Strategy, first_cycle_start
-from alvh.transforms.backtest_sweep import SweepConfig, SweepGroup, evaluate_chunk, group_key, prepare_group
+from alvh.transforms.backtest.readable import Costs, Market, Strategy, first_cycle_start
+from alvh.transforms.backtest.sweep import SweepConfig, SweepGroup, evaluate_chunk, group_key, prepare_group
 from alvh.transforms.ic_book import IcParams
 from alvh.transforms.signal import HedgeParams
 

@@ -10,7 +10,7 @@ from datetime import date
 
 from alvh.core.errors import AlvhError
 from alvh.core.settings import Settings, params_from
-from alvh.transforms.backtest import Costs
+from alvh.transforms.backtest.readable import Costs
 from alvh.transforms.ic_book import IcBook, IcParams
 from alvh.transforms.indicators_daily import IndicatorParams
 from alvh.transforms.signal import HedgeParams

@@ -1,5 +1,5 @@
 """Backtest inputs read from the warehouse, and its result tables (``backtest`` schema) written
-and exported. The backtest itself is ``alvh.transforms.backtest_run``."""
+and exported. The backtest itself is ``alvh.transforms.backtest.run``."""
 
 from __future__ import annotations
 

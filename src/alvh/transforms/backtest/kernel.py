@@ -5,14 +5,14 @@ expired contracts (also on stale days), price the book, size (r*, N*, largest re
 steward carry cap), decide per layer by precedence (ROLL, OPEN, take-profit, the −1-cross
 harvest, the +1-cross ADD, REBALANCE with band, minimum trade and the regime hold), execute
 (buys at the target strike, sales lowest strike first). :func:`account_kernel` is the compiled form
-of the readable accounting (:func:`alvh.transforms.fills.execute` and
+of the readable accounting (:func:`alvh.transforms.backtest.fills.execute` and
 :func:`alvh.transforms.backtest.hedge_daily`: fills after the signal, costs with the spread model,
 settlements, the daily mark with the previous mark carried when a contract has no price). Numbers
 only: expiries are indices into :attr:`EngineArrays.expiries`, sides ±1, actions codes
 (:data:`ACTIONS`). The readable engine stays the reference (tests compare the two session by
 session) and the path that writes reasons.
 
-Per-session inputs come prepared by :mod:`alvh.transforms.backtest_prep`; the hedge rules'
+Per-session inputs come prepared by :mod:`alvh.transforms.backtest.prep`; the hedge rules'
 settings come in ``kp`` rows, one per session (see :func:`kernel_params`).
 """
 
@@ -34,7 +34,7 @@ MAX_LINES = 128  # book lines (contract × strike) a day can hold
 
 # kp: the hedge rules' settings, one row per session, in this order (``weights`` takes three
 # slots, ``mode`` its code in MODES, a bool 0/1). Every HedgeParams field is either here, in the
-# prepared inputs (``backtest_prep.PREPARED_FIELDS``) or a mart setting (``MART_FIELDS``): a test
+# prepared inputs (``prep.PREPARED_FIELDS``) or a mart setting (``MART_FIELDS``): a test
 # holds the three to the dataclass, so a new setting cannot be forgotten.
 KERNEL_FIELDS = (
     "weights",
@@ -82,7 +82,7 @@ _SLOTS = ("weights0", "weights1", "weights2", *KERNEL_FIELDS[1:])
 ) = range(len(_SLOTS))
 N_KP = len(_SLOTS)
 
-# regimes as the prepared arrays code them (``backtest_prep.REGIMES``; 0: none, 5: any other)
+# regimes as the prepared arrays code them (``prep.REGIMES``; 0: none, 5: any other)
 R_CALM, R_FADING, R_SPIKE, R_ELEVATED = 1, 2, 3, 4
 
 

@@ -8,7 +8,7 @@ Accounting, per strategy and session (dollars):
   data has no open — flagged). Between, its legs are marked with Black-Scholes and the smile.
 - **Hedge**: the engine decides at a session's close; each ticket fills ``fill_lag_sessions``
   sessions later (default 1) at that close's model price on the smile surface
-  (:mod:`alvh.transforms.fills`); held contracts are marked on the surface with the same-expiry
+  (:mod:`alvh.transforms.backtest.fills`); held contracts are marked on the surface with the same-expiry
   future; a contract that reaches expiry settles at the VX final settlement (the expiry-day
   settle in the CFE data; else the VIX open of that day — flagged).
 - **Costs**: commission per contract plus half the bid-ask spread (VIX options: the fitted
@@ -36,7 +36,7 @@ import polars as pl
 
 from alvh.core.calendar import spx_monthly_expiration
 from alvh.core.settings import setting_default
-from alvh.transforms.fills import execute
+from alvh.transforms.backtest.fills import execute
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.pricing import black76, black_scholes, spx_smile_vol
@@ -151,7 +151,7 @@ class Market:
 @dataclass
 class Trades:
     """A strategy's trades: ``orders`` (the engine's tickets at their decision session; after
-    :func:`alvh.transforms.fills.execute`, the fills and settlements at their fill session with
+    :func:`alvh.transforms.backtest.fills.execute`, the fills and settlements at their fill session with
     a ``half_spread``), the ``positions`` held after each session's orders, the stale sessions,
     and — once filled — the engine's ``decisions``."""
 

@@ -1,5 +1,5 @@
 """A slow, obvious reference for the backtest's daily P&L: a plain Python loop over days and
-positions with scalar pricing. The fast accounting in :mod:`alvh.transforms.backtest` must agree with
+positions with scalar pricing. The fast accounting in :mod:`alvh.transforms.backtest.readable` must agree with
 it to the cent (tests, and the benchmark's baseline)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from alvh.transforms.backtest import Costs, Market, Trades
+from alvh.transforms.backtest.readable import Costs, Market, Trades
 from alvh.transforms.ic_book import IcBook
 from alvh.transforms.pricing import bs_scalar, smile_scalar
 from alvh.transforms.signal import HedgeParams

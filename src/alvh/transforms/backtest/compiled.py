@@ -1,5 +1,5 @@
 """The backtest on the compiled engine: a strategy's trades and daily hedge accounting from
-:mod:`alvh.transforms.backtest_kernel`, in the same shapes as the readable path
+:mod:`alvh.transforms.backtest.kernel`, in the same shapes as the readable path
 (:func:`alvh.transforms.backtest.hedge_trades` + :func:`~alvh.transforms.backtest.hedge_daily`).
 
 Orders carry the action but no reason (``reason = ""``): reasons in plain words are the readable
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from alvh.transforms.backtest import Costs, Market, Strategy, Trades, equity_frame
-from alvh.transforms.backtest_kernel import (
+from alvh.transforms.backtest.fills import settlement_row
+from alvh.transforms.backtest.kernel import (
     ACTIONS,
     KERNEL_FIELDS,
     MODES,
@@ -25,8 +25,8 @@ from alvh.transforms.backtest_kernel import (
     alvh_kernel,
     calls_kernel,
 )
-from alvh.transforms.backtest_prep import EngineArrays, MarketKey, prepare_engine
-from alvh.transforms.fills import settlement_row
+from alvh.transforms.backtest.prep import EngineArrays, MarketKey, prepare_engine
+from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
 from alvh.transforms.signal.params import HedgeParams
 
 # (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
@@ -242,7 +242,7 @@ def run_strategy_compiled(
 ) -> tuple[pl.DataFrame, Trades]:
     """:func:`alvh.transforms.backtest.run_strategy` on the compiled engine."""
     if strategy.kind == "unhedged":
-        from alvh.transforms.backtest import run_strategy
+        from alvh.transforms.backtest.readable import run_strategy
 
         return run_strategy(strategy, market, sessions, ic, costs)
     run = run_kernel(strategy, prepared(market, sessions, strategy.hedge), costs)

@@ -11,9 +11,8 @@ from datetime import date
 import polars as pl
 
 from alvh.schemas.backtest import BacktestResult
-from alvh.transforms.backtest import Costs, Market, Strategy, first_cycle_start, ic_cycles, ic_daily, run_strategy
-from alvh.transforms.backtest_compiled import run_strategy_compiled
-from alvh.transforms.backtest_metrics import (
+from alvh.transforms.backtest.compiled import run_strategy_compiled
+from alvh.transforms.backtest.metrics import (
     EventInputs,
     detect_spikes,
     event_study,
@@ -21,6 +20,15 @@ from alvh.transforms.backtest_metrics import (
     named_windows,
     risk_capital,
     summary_metrics,
+)
+from alvh.transforms.backtest.readable import (
+    Costs,
+    Market,
+    Strategy,
+    first_cycle_start,
+    ic_cycles,
+    ic_daily,
+    run_strategy,
 )
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 
 from alvh.core.calendar import session_offset
-from alvh.transforms.backtest import Costs, Market, Strategy, first_cycle_start
-from alvh.transforms.backtest_sweep import SweepConfig, evaluate, prepare_group
+from alvh.transforms.backtest.readable import Costs, Market, Strategy, first_cycle_start
+from alvh.transforms.backtest.sweep import SweepConfig, evaluate, prepare_group
 
 SHIFTS = tuple(range(-15, 16))
 

@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from alvh.transforms.backtest import Market, first_cycle_start
-from alvh.transforms.backtest_compiled import kernel_params
-from alvh.transforms.backtest_prep import EngineArrays
-from alvh.transforms.backtest_sweep import (
+from alvh.transforms.backtest.compiled import kernel_params
+from alvh.transforms.backtest.prep import EngineArrays
+from alvh.transforms.backtest.readable import Market, first_cycle_start
+from alvh.transforms.backtest.sweep import (
     Equity,
     SweepConfig,
     SweepGroup,

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from alvh.transforms.backtest import Costs, Market, Strategy, ic_cycles, ic_daily
-from alvh.transforms.backtest_compiled import run_kernel
-from alvh.transforms.backtest_metrics import risk_capital
-from alvh.transforms.backtest_prep import EngineArrays, prepare_engine, slice_arrays
+from alvh.transforms.backtest.compiled import run_kernel
+from alvh.transforms.backtest.metrics import risk_capital
+from alvh.transforms.backtest.prep import EngineArrays, prepare_engine, slice_arrays
+from alvh.transforms.backtest.readable import Costs, Market, Strategy, ic_cycles, ic_daily
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def crisis_pnl(eq: np.ndarray, sessions: Sequence[date]) -> float:
     the run's first session) to its end's close (or the run's last)."""
     from bisect import bisect_left, bisect_right
 
-    from alvh.transforms.backtest_metrics import NAMED_WINDOWS
+    from alvh.transforms.backtest.metrics import NAMED_WINDOWS
 
     total = 0.0
     for _, start, _, end in NAMED_WINDOWS:

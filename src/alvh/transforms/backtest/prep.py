@@ -1,4 +1,4 @@
-"""Per-session inputs of the compiled engine (:mod:`alvh.transforms.backtest_kernel`), prepared
+"""Per-session inputs of the compiled engine (:mod:`alvh.transforms.backtest.kernel`), prepared
 once, vectorised where possible, as plain NumPy arrays (numbers only, no strings).
 
 Everything here depends on the market and on the *market* parameters only — the IC program
@@ -23,7 +23,7 @@ from datetime import date, timedelta
 import numba
 import numpy as np
 
-from alvh.transforms.backtest import Market
+from alvh.transforms.backtest.readable import Market
 from alvh.transforms.ic_book import IcBook, open_model_ic_with_vega
 from alvh.transforms.signal.inputs import DayInputs, day_inputs
 from alvh.transforms.signal.params import HedgeParams

@@ -1,7 +1,7 @@
 """Fills after the signal (ALVH_METHOD.md §9, ALVH-2026.3): the engine decides at a session's
 close — it needs that close's VIX, VVIX and VX settles — so the earliest a trader can fill its
 orders is the next session. This is the backtest's book as filled, the plain reference the
-compiled :func:`alvh.transforms.backtest_kernel.account_kernel` is checked against.
+compiled :func:`alvh.transforms.backtest.kernel.account_kernel` is checked against.
 
 Rules, per session in order:
 
@@ -34,7 +34,7 @@ from alvh.transforms.spread import vix_half_spread
 from alvh.transforms.vix_surface import call_on_surface
 
 if TYPE_CHECKING:
-    from alvh.transforms.backtest import Costs, Market
+    from alvh.transforms.backtest.readable import Costs, Market
     from alvh.transforms.signal import HedgeParams
 
 
