@@ -12,9 +12,10 @@ from alvh.core.errors import SourceError
 from alvh.core.settings import load_settings
 from alvh.pipeline.positions import import_positions
 from alvh.pipeline.signals import run_batch
+from alvh.sources.positions import parse_holdings
+from alvh.transforms.holdings import aggregate_holdings
 from alvh.transforms.signal import HedgeParams
 from alvh.warehouse.connection import open_warehouse
-from alvh.warehouse.positions import aggregate_holdings, parse_holdings
 
 MAR18 = date(2018, 3, 21)  # a monthly VIX expiry
 HEAD = "contract_expiry,strike,qty,avg_cost\n"

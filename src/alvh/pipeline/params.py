@@ -47,12 +47,12 @@ def load_user_ic(settings: Settings, last: date | None = None) -> IcBook | None:
     used for; a leg that expired before it is refused (the file no longer describes the book)."""
     if settings.positions_file is None:
         return None
-    from alvh.transforms.ic_book import read_positions_file
+    from alvh.pipeline.positions import positions_file_book
 
     path = settings.positions_file
     kind = "toml" if path.suffix.lower() == ".toml" else "csv"
     try:
-        book = read_positions_file(path.read_text(), kind, settings.positions_max_qty)
+        book = positions_file_book(path.read_text(), kind, settings.positions_max_qty)
     except (OSError, ValueError) as exc:
         raise AlvhError(f"cannot read the positions file: {exc}", file=str(path)) from None
     gone = [(i, leg) for i, leg in enumerate(book.legs, start=1) if last is not None and leg.expiry < last]

@@ -1,7 +1,12 @@
 """`alvh positions import`: a user's actual VIX-call holdings — the native CSV, a CSV of OCC
 symbols or an IBKR Flex Query positions file (which may also carry the SPX legs of the IC book) —
 checked against the market's rules and stored under the run lock; the next signal starts from
-them. Nothing of a bad file is stored, and every failure names its line."""
+them. Nothing of a bad file is stored, and every failure names its line.
+
+The files are parsed by ``alvh.sources.positions`` and ``alvh.sources.broker``, aggregated by
+``alvh.transforms.holdings`` and stored by ``alvh.warehouse.positions``; this module checks the
+rules that need the market and joins them. It also turns the SPX legs (imported, or of
+``positions_file``) into the IC book the signals hedge."""
 
 from __future__ import annotations
 
@@ -17,19 +22,13 @@ import polars as pl
 from alvh.core.calendar import next_session, vix_monthly_expirations
 from alvh.core.errors import ConfigError, SourceError
 from alvh.core.settings import Settings
-from alvh.sources.broker import is_broker_file, read_broker_positions
-from alvh.transforms.ic_book import IcBook, IcLeg, spx_leg_problem
+from alvh.sources.broker import broker_lines, is_broker_file
+from alvh.sources.positions import decode_text, parse_holdings, parse_spx_book, spx_leg_problem
+from alvh.transforms.holdings import aggregate_holdings
+from alvh.transforms.ic_book import IcBook, ic_book_from_legs
 from alvh.transforms.pricing import vix_strike_grid
 from alvh.warehouse.connection import open_warehouse, run_lock
-from alvh.warehouse.positions import (
-    HOLDING_SCHEMA,
-    IC_LEG_SCHEMA,
-    aggregate_holdings,
-    decode_text,
-    imported_ic_legs,
-    parse_holdings,
-    store_import,
-)
+from alvh.warehouse.positions import imported_ic_legs, store_import
 from alvh.warehouse.published import last_published_session, today_new_york
 
 LISTED = set(np.round(vix_strike_grid(0.5, 1000.0), 2).tolist())
@@ -44,54 +43,6 @@ class ImportResult:
     skipped: int = 0  # broker-file lines of other asset classes left out
     other_underlyings: list[tuple[int, str]] = field(default_factory=list)  # (line, symbol) left out on request
     hedge_kept: bool = False  # --spx-only: the SPX legs alone were imported; the hedge book is as it was
-
-
-def broker_lines(
-    text: str, file: str, skip_other_underlyings: bool = False
-) -> tuple[pl.DataFrame, pl.DataFrame, int, list[tuple[int, str]]]:
-    """(VIX-call lines in the holdings layout, SPX legs aggregated per symbol, lines skipped, options
-    on other underlyings left out on request) of a broker positions file (OCC symbols or IBKR Flex)."""
-    pos = read_broker_positions(text, file, skip_other_underlyings)
-    lines = pl.DataFrame(
-        [
-            {
-                "line": b.line,
-                "contract_expiry": b.symbol.expiry,
-                "strike": b.symbol.strike,
-                "qty": b.qty,
-                "avg_cost": b.price,
-            }
-            for b in pos.vix_calls
-        ],
-        schema=HOLDING_SCHEMA,
-    )
-    raw = pl.DataFrame(
-        [
-            {
-                "occ_symbol": str(b.symbol),
-                "expiry": b.symbol.expiry,
-                "strike": b.symbol.strike,
-                "put_call": "C" if b.symbol.is_call else "P",
-                "qty": b.qty,
-                "entry_price": b.price,
-                "line": b.line,
-            }
-            for b in pos.spx_legs
-        ],
-        schema=IC_LEG_SCHEMA | {"line": pl.Int64},
-    )
-    # duplicate symbols add up; the price is weighted by contracts; a leg netting to 0 drops out
-    frame = (
-        raw.group_by("occ_symbol", "expiry", "strike", "put_call", maintain_order=True)
-        .agg(
-            pl.col("qty").sum(),
-            ((pl.col("qty").abs() * pl.col("entry_price")).sum() / pl.col("qty").abs().sum()).alias("entry_price"),
-            pl.col("line").first(),
-        )
-        .filter(pl.col("qty") != 0)
-        .select(*IC_LEG_SCHEMA, "line")
-    )
-    return lines, frame, pos.skipped, pos.other_underlyings
 
 
 def check_ic_legs(legs: pl.DataFrame, applies_from: date, max_qty: int, file: str) -> None:
@@ -121,11 +72,14 @@ def imported_ic(con: duckdb.DuckDBPyConnection, first: date) -> IcBook | None:
     if found is None:
         return None
     as_of, legs = found
-    book = tuple(
-        IcLeg(r["expiry"], float(r["strike"]), r["put_call"] == "C", int(r["qty"]), float(r["entry_price"]))
-        for r in legs.to_dicts()
-    )
-    return IcBook(opened=as_of, expiry=min(leg.expiry for leg in book), legs=book, source="imported SPX legs")
+    return ic_book_from_legs(legs, as_of, "imported SPX legs")
+
+
+def positions_file_book(text: str, kind: str, max_qty: int) -> IcBook:
+    """The SPX book of ``positions_file`` (its text; ``kind`` "csv" or "toml"), in force from
+    ``date.min`` to its first expiry. A bad leg raises ``ValueError`` naming it
+    (``alvh.sources.positions.parse_spx_book``)."""
+    return ic_book_from_legs(parse_spx_book(text, kind, max_qty), date.min, "positions file")
 
 
 LISTED_MONTHS = 12  # VIX options list up to 12 monthly expiries ahead

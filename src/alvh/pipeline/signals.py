@@ -16,6 +16,7 @@ from alvh.schemas.registry import TABLES
 from alvh.sources.broker import format_occ
 from alvh.transforms.book_risk import book_risk_rows
 from alvh.transforms.forwards import ForwardCurves
+from alvh.transforms.holdings import difference_note
 from alvh.transforms.ic_book import IcBook, ic_cycle
 from alvh.transforms.payoff_grid import payoff_grids
 from alvh.transforms.signal import CurveQuotes, HedgeParams, Replay, book_from_positions, replay
@@ -24,7 +25,7 @@ from alvh.transforms.signal.stress import shock_sessions
 from alvh.transforms.term_structure import expected_contracts
 from alvh.transforms.whole_book import WholeBook, replay_books
 from alvh.warehouse.ddl import polars_schema
-from alvh.warehouse.positions import difference_note, pending_import
+from alvh.warehouse.positions import pending_import
 from alvh.warehouse.signals import (
     Batch,
     audit_and_publish,

@@ -20,13 +20,17 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+import polars as pl
+
 from alvh.core.errors import SourceError
+from alvh.sources.positions import HOLDING_SCHEMA, SPX_LEG_SCHEMA
 
 VIX_ROOTS = ("VIX",)
 SPX_ROOTS = ("SPX", "SPXW")
 _OCC = re.compile(r"^(?P<root>[A-Z0-9]{1,6})\s*(?P<ymd>\d{6})(?P<right>[CP])(?P<strike>\d{8})$")
 OCC_EXAMPLE = "an OCC option symbol such as 'VIX   260121C00019000' or 'SPXW  260320P05600000'"
 NON_OPTION_CLASSES = ("STK", "CASH", "FUT", "BOND", "FUND", "CMDTY", "WAR", "IOPT", "CFD")
+IC_LEG_SCHEMA = {"occ_symbol": pl.String, **SPX_LEG_SCHEMA}  # an SPX leg of a broker file, with its symbol
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,56 @@ def read_broker_positions(content: str, file: str, skip_other_underlyings: bool 
     if cols is None:
         raise SourceError("no header row", file=file, line=1, expected="symbol,qty[,avg_cost] or an IBKR Flex header")
     return out
+
+
+def broker_lines(
+    text: str, file: str, skip_other_underlyings: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame, int, list[tuple[int, str]]]:
+    """(VIX-call lines in the holdings layout ``HOLDING_SCHEMA``, SPX legs aggregated per symbol in
+    ``IC_LEG_SCHEMA`` with the ``line`` of each symbol's first row, lines skipped, options on other
+    underlyings left out on request) of a broker positions file (OCC symbols or IBKR Flex; see
+    ``read_broker_positions``). Duplicate SPX symbols add up, their price weighted by contracts;
+    a leg netting to 0 drops out."""
+    pos = read_broker_positions(text, file, skip_other_underlyings)
+    lines = pl.DataFrame(
+        [
+            {
+                "line": b.line,
+                "contract_expiry": b.symbol.expiry,
+                "strike": b.symbol.strike,
+                "qty": b.qty,
+                "avg_cost": b.price,
+            }
+            for b in pos.vix_calls
+        ],
+        schema=HOLDING_SCHEMA,
+    )
+    raw = pl.DataFrame(
+        [
+            {
+                "occ_symbol": str(b.symbol),
+                "expiry": b.symbol.expiry,
+                "strike": b.symbol.strike,
+                "put_call": "C" if b.symbol.is_call else "P",
+                "qty": b.qty,
+                "entry_price": b.price,
+                "line": b.line,
+            }
+            for b in pos.spx_legs
+        ],
+        schema=IC_LEG_SCHEMA | {"line": pl.Int64},
+    )
+    frame = (
+        raw.group_by("occ_symbol", "expiry", "strike", "put_call", maintain_order=True)
+        .agg(
+            pl.col("qty").sum(),
+            ((pl.col("qty").abs() * pl.col("entry_price")).sum() / pl.col("qty").abs().sum()).alias("entry_price"),
+            pl.col("line").first(),
+        )
+        .filter(pl.col("qty") != 0)
+        .select(*IC_LEG_SCHEMA, "line")
+    )
+    return lines, frame, pos.skipped, pos.other_underlyings
 
 
 # --- the night's orders as a broker basket ----------------------------------------------------

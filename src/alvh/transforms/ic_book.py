@@ -14,7 +14,6 @@ vega in dollars per vol point (∂price/∂σ × 0.01 × 100 × quantity). Quant
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar
@@ -211,55 +210,12 @@ def mark_ic(
     }
 
 
-def spx_leg_problem(strike: float, qty: int, entry_price: float, max_qty: int) -> tuple[str, str, str] | None:
-    """What is wrong with an SPX leg, as (column, value, expected), or None: a finite strike > 0
-    (index points), a signed quantity of at most ``max_qty`` contracts either way, a finite price
-    ≥ 0 (dollars per share)."""
-    if not math.isfinite(strike) or strike <= 0:
-        return "strike", f"{strike}", "a finite strike > 0, in SPX points"
-    if abs(qty) > max_qty:
-        return "quantity", f"{qty}", f"at most positions_max_qty = {max_qty:,} contracts either way"
-    if not math.isfinite(entry_price) or entry_price < 0:
-        return "entry_price", f"{entry_price}", "a finite price ≥ 0, dollars per share"
-    return None
-
-
-def read_positions_file(text: str, kind: str, max_qty: int) -> IcBook:
-    """A user's SPX book from CSV (``expiry,strike,put_call,quantity,entry_price``) or TOML
-    (``[[legs]]`` tables with the same keys). Quantity signed (contracts, at most ``max_qty``
-    either way); strikes in SPX points; prices dollars per share."""
-    import io
-    import tomllib
-
-    if kind == "toml":
-        rows = tomllib.loads(text).get("legs", [])
-    else:
-        rows = pl.read_csv(io.StringIO(text), infer_schema=False).to_dicts()
-    legs = []
-    for i, r in enumerate(rows, start=1):
-        try:
-            pc = str(r["put_call"]).strip().upper()[0]
-            legs.append(
-                IcLeg(
-                    expiry=date.fromisoformat(str(r["expiry"]).strip()),
-                    strike=float(r["strike"]),
-                    is_call=pc == "C",
-                    qty=int(r["quantity"]),
-                    entry_price=float(r["entry_price"]),
-                )
-            )
-            if pc not in ("C", "P"):
-                raise ValueError(f"put_call must be P or C, got {r['put_call']!r}")
-            leg = legs[-1]
-            problem = spx_leg_problem(leg.strike, leg.qty, leg.entry_price, max_qty)
-            if problem is not None:
-                column, value, expected = problem
-                raise ValueError(f"{column} {value}: expected {expected}")
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(
-                f"positions file leg {i}: {exc}; expected expiry,strike,put_call,quantity,entry_price"
-            ) from exc
-    if not legs:
-        raise ValueError("positions file has no legs")
-    expiry = min(leg.expiry for leg in legs)
-    return IcBook(opened=date.min, expiry=expiry, legs=tuple(legs), source="positions file")
+def ic_book_from_legs(legs: pl.DataFrame, opened: date, source: str) -> IcBook:
+    """The SPX book of a frame of legs (``expiry``, ``strike`` in SPX points, ``put_call`` "P" or
+    "C", ``qty`` signed contracts, ``entry_price`` per share), in row order, in force from
+    ``opened`` to its first expiry; ``source`` says where the legs came from."""
+    book = tuple(
+        IcLeg(r["expiry"], float(r["strike"]), r["put_call"] == "C", int(r["qty"]), float(r["entry_price"]))
+        for r in legs.to_dicts()
+    )
+    return IcBook(opened=opened, expiry=min(leg.expiry for leg in book), legs=book, source=source)
