@@ -33,7 +33,8 @@ from alvh.pipeline.signals import run_batch
 from alvh.warehouse.connection import open_warehouse, run_lock
 from alvh.warehouse.doctor import signals_disagreeing_with_inputs
 from alvh.warehouse.export import check_export_dir, export_marts
-from alvh.warehouse.lineage import data_span, revisions_in_run
+from alvh.warehouse.lineage import data_span, inputs_missing_on, revisions_in_run
+from alvh.warehouse.published import published_span
 from alvh.warehouse.signals import Batch
 
 
@@ -78,9 +79,7 @@ def signals_task(settings: Settings, as_of: date, run_id: str) -> tuple[Batch, b
     """Compute the signal marts for the sessions due (recomputing what an upstream revision
     touched), audit them, publish if every rule passes."""
     with open_warehouse(settings.warehouse) as con:
-        first, last = con.execute(
-            "SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily"
-        ).fetchall()[0]
+        first, last = published_span(con)
         revised_from, note = revisions_of_run(con, run_id)
         # inputs changed since they were published (e.g. an `alvh ingest` that revised a value):
         # recompute from the first published session that no longer matches the mart
@@ -148,16 +147,7 @@ def actions_markdown(signal: dict[str, object], layers: list[dict[str, object]])
 def inputs_missing(settings: Settings, day: date) -> list[str]:
     """The required inputs with no row yet for ``day`` (late data): VIX, VVIX, SPX, VX futures."""
     with open_warehouse(settings.warehouse, read_only=False) as con:
-        have = {
-            s
-            for (s,) in con.execute(
-                "SELECT symbol FROM staging.stg_index_daily "
-                "WHERE session_date = ? AND symbol IN ('VIX', 'VVIX', 'SPX')",
-                [day],
-            ).fetchall()
-        }
-        vx = con.execute("SELECT count(*) FROM staging.stg_vx_futures WHERE trade_date = ?", [day]).fetchall()[0][0]
-    return [s for s in ("VIX", "VVIX", "SPX") if s not in have] + ([] if vx else ["VX futures"])
+        return inputs_missing_on(con, day)
 
 
 def alert(

@@ -34,8 +34,10 @@ from alvh.sources.http import HttpSource
 from alvh.sources.plausible import Plausibility
 from alvh.transforms.revision_guard import RevisionGuard, old_before
 from alvh.warehouse.connection import open_warehouse, run_lock
+from alvh.warehouse.indicators import indicators_built
 from alvh.warehouse.lineage import final_files, http_validators
 from alvh.warehouse.load import FileOutcome, utcnow
+from alvh.warehouse.staging import staging_built
 from alvh.warehouse.upsert import insert_ignore
 
 
@@ -281,12 +283,12 @@ def failures_in_brief(failed: Sequence[FileOutcome], shown: int = 3) -> str:
 
 def _mart_built(warehouse: Path) -> bool:
     with open_warehouse(warehouse) as con:
-        return bool(con.execute("SELECT count(*) FROM marts.indicators_daily").fetchall()[0][0])
+        return indicators_built(con)
 
 
 def _staging_built(warehouse: Path) -> bool:
     with open_warehouse(warehouse) as con:
-        return bool(con.execute("SELECT count(*) FROM meta.staging_build").fetchall()[0][0])
+        return staging_built(con)
 
 
 @flow(name="alvh-ingest")

@@ -1,5 +1,5 @@
 """The staging frames ``marts.indicators_daily`` is built from (``alvh.pipeline.indicators``
-builds it) and the sessions it covers."""
+builds it), the sessions it covers, and whether it is built yet."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ def load_indicator_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFr
         "rates": con.sql("SELECT date, series, value FROM staging.stg_rates").pl(),
         "events": con.sql("SELECT event, release_date, time_et, session_date, scheduled FROM staging.macro_event").pl(),
     }
+
+
+def indicators_built(con: duckdb.DuckDBPyConnection) -> bool:
+    """True once ``marts.indicators_daily`` holds a row."""
+    return bool(con.execute("SELECT count(*) FROM marts.indicators_daily").fetchall()[0][0])
 
 
 def mart_sessions(index_daily: pl.DataFrame) -> pl.Series:

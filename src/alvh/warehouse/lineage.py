@@ -78,6 +78,21 @@ def input_ranges(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[date | None,
     return out
 
 
+def inputs_missing_on(con: duckdb.DuckDBPyConnection, day: date) -> list[str]:
+    """The inputs a signal requires with no row yet for session ``day`` (late data), in the order
+    VIX, VVIX, SPX (closes in ``staging.stg_index_daily``), then "VX futures" (any contract's row
+    in ``staging.stg_vx_futures``)."""
+    have = {
+        s
+        for (s,) in con.execute(
+            "SELECT symbol FROM staging.stg_index_daily WHERE session_date = ? AND symbol IN ('VIX', 'VVIX', 'SPX')",
+            [day],
+        ).fetchall()
+    }
+    vx = con.execute("SELECT count(*) FROM staging.stg_vx_futures WHERE trade_date = ?", [day]).fetchall()[0][0]
+    return [s for s in ("VIX", "VVIX", "SPX") if s not in have] + ([] if vx else ["VX futures"])
+
+
 @dataclass(frozen=True)
 class DataSpan:
     """The sessions every required input covers: from the latest first session to the earliest

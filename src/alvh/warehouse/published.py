@@ -15,6 +15,7 @@ from alvh.warehouse.lineage import data_span
 __all__ = [
     "last_published_session",
     "next_event_on",
+    "published_span",
     "session_plan",
     "today_new_york",
     "unpublished_message",
@@ -25,6 +26,12 @@ def last_published_session(con: duckdb.DuckDBPyConnection) -> date | None:
     """The latest session in ``marts.hedge_signal_daily`` (None when nothing is published)."""
     last: date | None = con.execute("SELECT max(session_date) FROM marts.hedge_signal_daily").fetchall()[0][0]
     return last
+
+
+def published_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | None]:
+    """(first, last) session in ``marts.hedge_signal_daily``; (None, None) when nothing is published."""
+    first, last = con.execute("SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily").fetchall()[0]
+    return first, last
 
 
 def session_plan(con: duckdb.DuckDBPyConnection, d: date) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:

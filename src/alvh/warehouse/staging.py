@@ -33,6 +33,11 @@ def read_raw(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     }
 
 
+def staging_built(con: duckdb.DuckDBPyConnection) -> bool:
+    """True once a staging build is recorded (``meta.staging_build`` holds a row)."""
+    return bool(con.execute("SELECT count(*) FROM meta.staging_build").fetchall()[0][0])
+
+
 def breadth_origin(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Where each advancing-issues row came from (file, line, the line as read, sha256), by
     provider and session."""
