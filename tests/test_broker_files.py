@@ -140,11 +140,17 @@ def test_a_positions_file_with_an_impossible_or_expired_leg_names_the_file_and_l
         ("2025-03-21,-5600,P,5,12.5", "leg 2: strike -5600.0"),
         ("2025-03-21,5600,P,-10000000000,12.5", "leg 2: quantity -10000000000: expected at most positions_max_qty"),
         ("2025-03-21,5600,P,5,inf", "leg 2: entry_price inf"),
+        ("2025-03-21,5600,,5,12.5", "leg 2: put_call must be P or C, got None"),
+        ("2025-03-21,5600,X,5,12.5", "leg 2: put_call must be P or C, got 'X'"),
     ):
         f.write_text(head + ok + leg + "\n")
         with pytest.raises(AlvhError, match=message) as err:
             load_user_ic(load_settings(positions_file=f), date(2025, 2, 6))
         assert "book.csv" in str(err.value)
+    toml = tmp_path / "book.toml"  # an empty put_call in TOML: named, not an IndexError
+    toml.write_text('[[legs]]\nexpiry = "2025-03-21"\nstrike = 5600\nput_call = ""\nquantity = 5\nentry_price = 12.5\n')
+    with pytest.raises(AlvhError, match="leg 1: put_call must be P or C, got ''"):
+        load_user_ic(load_settings(positions_file=toml), date(2025, 2, 6))
     f.write_text(head + ok + "2025-01-17,5600,P,5,12.5\n")
     settings = load_settings(positions_file=f)
     assert load_user_ic(settings, date(2025, 1, 17)) is not None  # expiring that day: still the book

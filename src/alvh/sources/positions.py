@@ -153,7 +153,7 @@ def parse_spx_book(text: str, kind: str, max_qty: int) -> pl.DataFrame:
     legs = []
     for i, r in enumerate(rows, start=1):
         try:
-            pc = str(r["put_call"]).strip().upper()[0]
+            pc = str(r["put_call"]).strip().upper()[:1]
             expiry = date.fromisoformat(str(r["expiry"]).strip())
             strike, qty, price = float(r["strike"]), int(r["quantity"]), float(r["entry_price"])
             if pc not in ("C", "P"):
