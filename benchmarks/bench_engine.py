@@ -2,8 +2,11 @@
 
 Measures, on the same warehouse and in fresh processes for each side:
 - **backfill**: ``compute_batch`` (the engine over the warehouse) over one year of sessions (sessions/s);
-- **backtest per strategy**: ``alvh.transforms.backtest.hedge_trades`` for the steward and fixed
-  strategies over 2008 → 2025 (seconds each).
+- **backtest per strategy**: ``alvh.transforms.backtest.readable.hedge_trades`` for the steward and
+  fixed strategies over 2008 → 2025 (seconds each);
+- **compiled backtest**: ``run_kernel`` for the steward over 2008 → 2025 on prepared arrays (ms per
+  run, mean of 20), and a **sweep**'s inner work: 100 runs over 20 band × carry-budget settings on
+  one prepared market (seconds) — when the baseline has the compiled engine.
 
 The baseline is checked out as a git worktree (default: ``c23d4a8``, the last ALVH-2026.1
 engine) and run with this project's virtual environment. Prints each run, the median and the
@@ -33,12 +36,15 @@ import json, sys, time
 from datetime import date
 from dataclasses import replace
 import duckdb
-try:  # the current layout
+try:  # the one package
     from alvh.core.calendar import sessions_between
     from alvh.transforms.signal import HedgeParams
-    from alvh.transforms.backtest.readable import Strategy, first_cycle_start, hedge_trades
     from alvh.pipeline.signals import compute_batch
     from alvh.pipeline.backtest_data import load_market
+    try:  # the backtest package
+        from alvh.transforms.backtest.readable import Strategy, first_cycle_start, hedge_trades
+    except ImportError:  # the flat backtest modules before it
+        from alvh.transforms.backtest import Strategy, first_cycle_start, hedge_trades
 except ImportError:  # before the one-package move (ALVH-2026.1 engine)
     from transforms.calendar import sessions_between
     from transforms.hedge import HedgeParams
@@ -64,6 +70,29 @@ for name, hp in (("steward", replace(base, mode="steward")), ("fixed", replace(b
     t0 = time.perf_counter()
     hedge_trades(Strategy(name, "alvh", hp), market, sessions)
     out[f"backtest_{name}_s"] = time.perf_counter() - t0
+try:  # the compiled engine: its package layout, then the flat one before it
+    from alvh.transforms.backtest.compiled import prepared, run_kernel
+    from alvh.transforms.backtest.readable import Costs
+except ImportError:
+    try:
+        from alvh.transforms.backtest_compiled import prepared, run_kernel
+        from alvh.transforms.backtest import Costs
+    except ImportError:
+        prepared = None
+if prepared is not None:
+    steward = Strategy("steward", "alvh", base)
+    arr = prepared(market, sessions, base)
+    run_kernel(steward, arr, Costs())  # numba compilation
+    t0 = time.perf_counter()
+    for _ in range(20):
+        run_kernel(steward, arr, Costs())
+    out["compiled_backtest_ms"] = (time.perf_counter() - t0) / 20 * 1000
+    configs = [replace(base, band=b, carry_budget=c) for b in (0.05, 0.1, 0.15, 0.2, 0.3) for c in (0.1, 0.2, 0.35, 0.6)]
+    t0 = time.perf_counter()
+    for _ in range(5):
+        for hp in configs:  # what a sweep chunk does: one prepared market, many settings
+            run_kernel(Strategy("sweep", "alvh", hp), arr, Costs())
+    out["sweep_100_configs_s"] = time.perf_counter() - t0
 print("RESULT " + json.dumps(out))
 """
 

@@ -67,12 +67,30 @@ def first_divergence(readable: tuple[pl.DataFrame, Trades], compiled: tuple[pl.D
 
 def check_equal(
     market: Market, strategy: Strategy, sessions: list[date], ic: pl.DataFrame, costs: Costs = COSTS
-) -> None:
+) -> list[tuple[Any, ...]]:
+    """Assert both engines equal; return the tickets they agree on (as ``order_key`` s)."""
     readable = run_strategy(strategy, market, sessions, ic, costs)
     compiled = run_strategy_compiled(strategy, market, sessions, ic, costs)
     diff = first_divergence(readable, compiled)
     assert diff is None, f"{strategy.name}: {diff}"
-    assert [order_key(o) for o in readable[1].orders] == [order_key(o) for o in compiled[1].orders]
+    keys = [order_key(o) for o in readable[1].orders]
+    assert keys == [order_key(o) for o in compiled[1].orders]
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("band", 0.05), ("harvest_b_vix", 18.0), ("min_trade_contracts", 8), ("carry_budget", 0.15)]
+)
+def test_one_threshold_changed_in_the_settings_moves_both_engines(market: Market, name: str, value: Any) -> None:
+    """A rule lives in one place (``alvh.transforms.signal.compiled_rules``) and reads its
+    threshold from the settings: moving the threshold changes the plan, and both engines follow,
+    ticket for ticket."""
+    sessions = window(market, date(2018, 1, 2), date(2020, 12, 31))
+    plans = []
+    for p in (HedgeParams(), replace(HedgeParams(), **{name: value})):
+        ic = ic_daily(market, sessions, ic_cycles(market, sessions, p), p, COSTS)
+        plans.append(check_equal(market, Strategy(f"{name}={getattr(p, name)}", "alvh", p), sessions, ic))
+    assert plans[0] != plans[1], f"{name} = {value} changed nothing over 2018–2020: pick a threshold that binds"
 
 
 def test_whole_history_default_settings_identical(market: Market) -> None:
@@ -206,7 +224,7 @@ def test_the_drawn_settings_cover_every_kernel_setting() -> None:
     """A new kernel setting must be drawn here too (or the equality test does not reach it)."""
     from dataclasses import fields
 
-    from alvh.transforms.backtest.kernel import KERNEL_FIELDS
+    from alvh.transforms.signal.compiled_rules import KERNEL_FIELDS
 
     assert set(KERNEL_FIELDS) <= set(HEDGE_DRAWS)
     assert {f.name for f in fields(Costs)} == set(COST_DRAWS) | {

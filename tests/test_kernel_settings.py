@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from alvh.transforms.backtest.compiled import kernel_params
-from alvh.transforms.backtest.kernel import K_BAND, K_HARV, K_HOLD_EVE, K_MODE, K_W0, K_W2, KERNEL_FIELDS, MART_FIELDS
+from alvh.transforms.backtest.kernel import MART_FIELDS
 from alvh.transforms.backtest.prep import PREPARED_FIELDS, MarketKey
 from alvh.transforms.signal import HedgeParams
+from alvh.transforms.signal.compiled_rules import (
+    K_BAND,
+    K_HARV,
+    K_HOLD_EVE,
+    K_MODE,
+    K_W0,
+    K_W2,
+    KERNEL_FIELDS,
+    settings_record,
+)
 
 
 def test_every_hedge_setting_has_exactly_one_home() -> None:
@@ -31,7 +40,7 @@ def test_prepared_fields_are_what_the_market_key_reads() -> None:
 
 def test_the_vector_is_the_settings_slot_by_slot() -> None:
     p = replace(HedgeParams(), weights=(0.5, 0.3, 0.2), band=0.2, mode="fixed", harvest_multiple=4.0)
-    kp = kernel_params(p)
+    kp = settings_record(p)
     assert list(kp[K_W0 : K_W2 + 1]) == [0.5, 0.3, 0.2]
     assert (kp[K_BAND], kp[K_MODE], kp[K_HARV], kp[K_HOLD_EVE]) == (0.2, 1.0, 4.0, 0.0)
-    assert kernel_params(replace(p, hold_before_events=True))[K_HOLD_EVE] == 1.0
+    assert settings_record(replace(p, hold_before_events=True))[K_HOLD_EVE] == 1.0

@@ -16,17 +16,11 @@ import numpy as np
 import polars as pl
 
 from alvh.transforms.backtest.fills import settlement_row
-from alvh.transforms.backtest.kernel import (
-    ACTIONS,
-    KERNEL_FIELDS,
-    MODES,
-    N_KP,
-    account_kernel,
-    alvh_kernel,
-    calls_kernel,
-)
+from alvh.transforms.backtest.kernel import account_kernel, alvh_kernel, calls_kernel
 from alvh.transforms.backtest.prep import EngineArrays, MarketKey, prepare_engine
 from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
+from alvh.transforms.signal import compiled_rules as cr
+from alvh.transforms.signal.compiled_rules import settings_record
 from alvh.transforms.signal.params import HedgeParams
 
 # (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
@@ -45,23 +39,6 @@ def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> Engine
     arr = prepare_engine(market, sessions, p)
     _PREPARED[key] = (market, arr)
     return arr
-
-
-def kernel_params(p: HedgeParams) -> np.ndarray:
-    """The hedge rules' settings as the kernel's ``kp`` vector, generated from ``KERNEL_FIELDS``
-    (weights in three slots, the mode as its code, bools as 0/1)."""
-    values: list[float] = []
-    for name in KERNEL_FIELDS:
-        v = getattr(p, name)
-        if name == "weights":
-            values.extend(float(w) for w in v)
-        elif name == "mode":
-            values.append(float(MODES.get(v, 2)))
-        else:
-            values.append(float(v))
-    kp = np.array(values, dtype=np.float64)
-    assert kp.size == N_KP
-    return kp
 
 
 @dataclass
@@ -86,7 +63,7 @@ def _decide(
     session (default: the strategy's on every session)."""
     n = len(arr.sessions)
     if kp_rows is None:
-        kp_rows = np.tile(kernel_params(strategy.hedge), (n, 1))
+        kp_rows = np.tile(settings_record(strategy.hedge), (n, 1))
     cap = n * 8
     while True:
         o = {
@@ -100,27 +77,12 @@ def _decide(
             "action": np.zeros(cap, np.int64),
         }
         stale = np.zeros(n, np.bool_)
-        a = arr
+        mk = arr.curve(strategy.hedge.surface)
         if strategy.kind == "alvh":
-            no = alvh_kernel(
-                kp_rows,
-                strategy.hedge.surface,
-                *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.spx, a.rate, a.rsi, a.hist, a.cross, a.regime, a.eve),
-                *(a.m_idx, a.fwd, a.beta, a.strike, a.price, a.delta, a.theta, a.has_ic, a.credit, a.vega_ic),
-                *(a.win_base, a.win_fwd, a.final),
-                tuple(o.values()),
-                stale,
-            )
+            no = alvh_kernel(kp_rows, mk, arr.decision_inputs(), tuple(o.values()), stale)
         elif strategy.kind == "calls":
-            no = calls_kernel(
-                strategy.tenor,
-                strategy.qty,
-                strategy.hedge.surface,
-                *(a.ordinal, a.exp_ordinal, a.vix, a.vvix, a.rate, a.m_idx, a.fwd, a.strike, a.price),
-                *(a.win_base, a.win_fwd, a.final),
-                tuple(o.values()),
-                stale,
-            )
+            layer = (arr.vix, arr.strike, arr.price)
+            no = calls_kernel(strategy.tenor, strategy.qty, mk, layer, tuple(o.values()), stale)
         else:
             raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
         if no >= 0:
@@ -132,7 +94,7 @@ def _decide(
 
 def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.ndarray | None = None) -> KernelRun:
     """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders;
-    ``kp_rows`` (n × ``N_KP``) switches the hedge settings by session (a walk-forward path)."""
+    ``kp_rows`` (n × ``compiled_rules.N_KP``) switches the hedge settings by session (a walk-forward path)."""
     o, stale = _decide(strategy, arr, kp_rows)
     n, no = len(arr.sessions), len(o["day"])
     cap = n * 8
@@ -159,19 +121,10 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
             "contracts_traded": np.zeros(n, np.int64),
             "hedge_mark_carried": np.zeros(n, np.bool_),
         }
-        a = arr
+        out = tuple(tuple(x.values()) for x in (f, st, ps, d))
+        mk = arr.curve(strategy.hedge.surface)
         ns, npos = account_kernel(
-            costs.fill_lag_sessions,
-            costs.commission,
-            costs.spread,
-            strategy.hedge.surface,
-            *(a.ordinal, a.exp_ordinal, a.vvix, a.rate, a.m_idx, a.fwd, a.win_base, a.win_fwd, a.final),
-            no,
-            *(o["day"], o["exp"], o["strike"], o["side"], o["qty"], o["price"], o["action"]),
-            *f.values(),
-            *st.values(),
-            *ps.values(),
-            *d.values(),
+            costs.fill_lag_sessions, costs.commission, costs.spread, mk, no, tuple(o.values()), out
         )
         if ns >= 0:
             break
@@ -197,7 +150,7 @@ def kernel_trades(run: KernelRun) -> Trades:
             "qty": int(q),
             "model_price": float(px),
             "layer": int(layer),
-            "action": ACTIONS[act],
+            "action": cr.ACTIONS[act],
             "reason": "",
         }
         for day, ex, k, side, q, px, layer, act in zip(

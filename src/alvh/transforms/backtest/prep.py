@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import numba
 import numpy as np
 
 from alvh.transforms.backtest.readable import Market
-from alvh.transforms.ic_book import IcBook, open_model_ic_with_vega
-from alvh.transforms.signal.inputs import DayInputs, day_inputs
+from alvh.transforms.signal.compiled_rules import regime_code
+from alvh.transforms.signal.inputs import day_inputs
 from alvh.transforms.signal.params import HedgeParams
 from alvh.transforms.signal.replay import model_ic_for
-from alvh.transforms.signal.vega import program_vega
+from alvh.transforms.signal.vega import vega_to_hedge
 from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
 
 WINDOW_BEFORE = 3  # held contracts priced off the curve: expiries from M1 − 3 …
 WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
-REGIMES = {"calm": 1, "fading": 2, "spike": 3, "elevated": 4}  # None → 0, any other → 5 (kernel: R_*)
 # the HedgeParams fields the prepared arrays depend on (the market key and the surface's constants)
 PREPARED_FIELDS = (
     "target_delta",
@@ -87,7 +87,7 @@ class EngineArrays:
     rsi: np.ndarray  # A/D RSI; NaN when breadth is missing (the kernel uses its centre)
     hist: np.ndarray  # MACD histogram; NaN when missing
     cross: np.ndarray  # int64: −1, 0, +1
-    regime: np.ndarray  # int64, see REGIMES
+    regime: np.ndarray  # int64, ``compiled_rules.regime_code``
     eve: np.ndarray  # bool: a scheduled FOMC/CPI/PPI release affects the next session (hold_before_events)
     m_idx: np.ndarray  # int64 (n, 3)
     dte: np.ndarray  # int64 (n, 3), calendar days
@@ -105,6 +105,16 @@ class EngineArrays:
     win_fwd: np.ndarray  # (n, WINDOW)
     final: np.ndarray  # (len(expiries),)
 
+    def curve(self, surface: VixSurface) -> tuple[Any, ...]:
+        """The market every kernel reads, packed for numba (``kernel.py`` names the slots)."""
+        c = (self.ordinal, self.exp_ordinal, self.vvix, self.rate, self.m_idx, self.fwd)
+        return (surface, *c, self.win_base, self.win_fwd, self.final)
+
+    def decision_inputs(self) -> tuple[np.ndarray, ...]:
+        """The per-session inputs of the engine's decisions, packed for ``alvh_kernel``."""
+        market = (self.vix, self.spx, self.rsi, self.hist, self.cross, self.regime, self.eve, self.beta)
+        return (*market, self.strike, self.price, self.delta, self.theta, self.has_ic, self.credit, self.vega_ic)
+
 
 GLOBAL_FIELDS = ("expiries", "exp_ordinal", "final")  # per expiry, not per session
 
@@ -117,18 +127,6 @@ def slice_arrays(arr: EngineArrays, a: int, b: int) -> EngineArrays:
 
 def _num(v: object) -> float:
     return float(v) if v is not None else math.nan  # type: ignore[arg-type]
-
-
-def _vega_to_hedge(ic: IcBook, day: DayInputs, p: HedgeParams) -> float:
-    """|V_ic| exactly as ``program_vega`` computes it, without the live mark it also returns
-    (publishing needs that, sizing does not): a model IC is hedged on a fresh IC of its size."""
-    assert day.spx is not None and day.vix is not None
-    if ic.source == "model" and ic.contracts > 0:
-        ic_p = replace(p.ic, contracts=ic.contracts)
-        expiry = day.session + timedelta(days=p.ic.program_dte)
-        _, v = open_model_ic_with_vega(day.session, expiry, day.spx, day.vix, day.rate, ic_p)
-        return max(-v, 0.0)
-    return program_vega(ic, day, p)[0]
 
 
 def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
@@ -155,7 +153,7 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
         a["rsi"][i] = _num(row.get("ad_rsi"))
         a["hist"][i] = _num(day.hist)
         cross[i] = int(day.cross) if day.cross is not None else 0
-        regime[i] = 0 if day.regime is None else REGIMES.get(day.regime, 5)
+        regime[i] = regime_code(day.regime)
         for j, x in enumerate(day.layers):
             m_idx[i, j] = idx[x.expiry]
             dte[i, j] = x.dte
@@ -172,7 +170,7 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
             has_ic[i] = True
             a["credit"][i] = ic.credit_usd
             if day.spx is not None and day.vix is not None:
-                a["vega_ic"][i] = _vega_to_hedge(ic, day, p)
+                a["vega_ic"][i] = vega_to_hedge(ic, day, p)
     final = np.full(len(expiries), math.nan)
     for e, exp in enumerate(expiries):
         fs = market.quotes.final_settlement(exp)

@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from alvh.transforms.backtest.compiled import kernel_params
 from alvh.transforms.backtest.prep import EngineArrays
 from alvh.transforms.backtest.readable import Market, first_cycle_start
 from alvh.transforms.backtest.sweep import (
@@ -45,6 +44,7 @@ from alvh.transforms.backtest.sweep import (
     metrics,
     prepare_group,
 )
+from alvh.transforms.signal.compiled_rules import settings_record
 
 WALK_FORWARD_MODES = ("path", "restart")
 OBJECTIVES = ("net", "calmar", "max_drawdown", "cvar", "worst20", "crisis")
@@ -277,7 +277,7 @@ def _stitched_equity(
     ic_step = np.stack([np.diff(g.ic_equity, prepend=0.0) for g in own])[owner, np.arange(len(span))]
     cost_step = np.stack([np.diff(g.ic_costs_cum, prepend=0.0) for g in own])[owner, np.arange(len(span))]
     group = SweepGroup(arrays, np.cumsum(ic_step), np.cumsum(cost_step), first.capital)
-    kp_rows = np.stack([kernel_params(c.strategy.hedge) for c in chosen])[owner]
+    kp_rows = np.stack([settings_record(c.strategy.hedge) for c in chosen])[owner]
     carrier = replace(chosen[0], costs=default.costs)
     return equity(group, carrier, kp_rows), first.capital
 

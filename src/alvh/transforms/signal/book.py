@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from alvh.transforms.signal.compiled_rules import average_cost
+
 
 @dataclass(frozen=True)
 class Lot:
@@ -64,7 +66,7 @@ def apply_orders(book: Book, orders: Iterable[Order]) -> Book:
             if lot is None:
                 out[key] = Lot(o.qty, o.price)
             else:
-                out[key] = Lot(lot.qty + o.qty, (lot.cost * lot.qty + o.price * o.qty) / (lot.qty + o.qty))
+                out[key] = Lot(lot.qty + o.qty, average_cost(lot.cost, lot.qty, o.price, o.qty))
         else:
             if lot is None or lot.qty < o.qty:
                 raise ValueError(f"selling {o.qty} × {key} but the book holds {lot.qty if lot else 0}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.book import Book, Order
 from alvh.transforms.signal.inputs import Quotes
 from alvh.transforms.signal.params import fmt_strike
@@ -28,10 +29,10 @@ def layer_orders(
     orders = []
     if decision.replace:
         orders += [Order(expiry, k, "SELL", q, price_of(expiry, k), layer, act, why) for k, q in lines]
-        have, lines = 0, []
-    if decision.target > have:
-        orders.append(Order(expiry, model.strike, "BUY", decision.target - have, model.price, layer, act, why))
-    left = have - decision.target
+        lines = []
+    buy, left = cr.layer_trade(have, decision.target, decision.replace)
+    if buy > 0:
+        orders.append(Order(expiry, model.strike, "BUY", int(buy), model.price, layer, act, why))
     for k, q in lines:
         if left <= 0:
             break

@@ -9,9 +9,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.inputs import DayInputs
 from alvh.transforms.signal.option_quotes import MODEL, QUOTE, Chain, quoted_target
-from alvh.transforms.signal.params import CARRY_DAYS, OPTION_MULTIPLIER, HedgeParams
+from alvh.transforms.signal.params import OPTION_MULTIPLIER, HedgeParams
 from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
 
 
@@ -68,41 +71,35 @@ def layer_models(day: DayInputs, p: HedgeParams) -> list[LayerModel]:
     return out
 
 
+def _arr(xs: Sequence[float]) -> np.ndarray:
+    return np.asarray(xs, dtype=np.float64)
+
+
 def target_ratio(rsi: float, hist: float | None, p: HedgeParams) -> tuple[float, float]:
     """(r_b, r*) before the steward cap: ``r_b = base + span·clip((center − RSI)/scale, −1, 1)``,
     ``r* = clip(r_b + tilt·sign(hist), ratio_min, ratio_max)``. Fixed mode: both ``fixed_ratio``."""
-    if p.mode == "fixed":
-        return p.fixed_ratio, p.fixed_ratio
-    r_b = p.ratio_base + p.ratio_span * min(1.0, max(-1.0, (p.rsi_center - rsi) / p.rsi_scale))
-    sign = 0.0 if hist is None or hist == 0 else math.copysign(1.0, hist)
-    return r_b, min(p.ratio_max, max(p.ratio_min, r_b + p.macd_tilt * sign))
+    kp = cr.settings_record(p)
+    return cr.base_ratio(rsi, kp), cr.target_ratio(rsi, math.nan if hist is None else hist, kp)
 
 
 def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
     """Split ``total`` contracts by ``weights`` into integers summing to ``total`` (ties: the
     earlier layer)."""
-    if total <= 0:
-        return [0] * len(weights)
-    wsum = sum(weights)
-    raw = [total * w / wsum for w in weights]
-    base = [math.floor(x) for x in raw]
-    rest = total - sum(base)
-    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - base[i]), i))
-    for i in order[:rest]:
-        base[i] += 1
-    return base
+    out = np.zeros(len(weights), dtype=np.int64)
+    cr.largest_remainder(total, _arr(weights), out)
+    return [int(x) for x in out]
 
 
 def size_ladder(ratio: float, vega_ic: float, h: Sequence[float], p: HedgeParams) -> tuple[float, list[int]]:
     """``N* = r·|V_ic| / Σ w_i h_i`` and the layer quantities (largest remainder of round(N*))."""
-    denom = sum(w * hi for w, hi in zip(p.weights, h, strict=True))
-    n_star = ratio * abs(vega_ic) / denom if denom > 0 else 0.0
-    return n_star, largest_remainder(round(n_star), p.weights)
+    q = np.zeros(len(p.weights), dtype=np.int64)
+    n_star = cr.size_ladder(ratio, vega_ic, _arr(h), _arr(p.weights), q)
+    return n_star, [int(x) for x in q]
 
 
 def monthly_carry(q: Sequence[int], models: Sequence[LayerModel]) -> float:
     """Expected carry of holding ``q`` for a month, dollars: Σ q_i |θ_i| × 30 × $100."""
-    return sum(qi * abs(m.theta) * CARRY_DAYS * OPTION_MULTIPLIER for qi, m in zip(q, models, strict=True))
+    return cr.monthly_carry(np.asarray(q, dtype=np.int64), _arr([m.theta for m in models]))
 
 
 @dataclass(frozen=True)
@@ -120,19 +117,14 @@ def steward_sizing(
     """N*, q_i at r*, lowered by the steward cap until the monthly carry fits ``carry_budget`` ×
     the IC credit — never below ``ratio_min`` (the floor wins, and the note says so with both
     figures). Fixed mode and a book without credit are never capped."""
-    h = [m.h for m in models]
-    n_star, q = size_ladder(r_star, vega_ic, h, p)
-    if p.mode != "steward" or credit_usd <= 0:
-        return Sizing(r_star, n_star, q, False, "")
-    budget = p.carry_budget * credit_usd
-    if monthly_carry(q, models) <= budget:
-        return Sizing(r_star, n_star, q, False, "")
-    ratio = r_star
-    if r_star > p.ratio_min:
-        ratio = capped_ratio(r_star, vega_ic, h, models, budget, p)
-        n_star, q = size_ladder(ratio, vega_ic, h, p)
+    q_arr = np.zeros(3, dtype=np.int64)
+    h, theta = _arr([m.h for m in models]), _arr([m.theta for m in models])
+    ratio, n_star, over = cr.steward_sizing(r_star, vega_ic, h, theta, credit_usd, cr.settings_record(p), q_arr)
+    q = [int(x) for x in q_arr]
+    if not over:
+        return Sizing(ratio, n_star, q, False, "")
     carry = monthly_carry(q, models)
-    if carry > budget:
+    if carry > p.carry_budget * credit_usd:
         note = (
             f"; carry ${carry:,.0f}/month = {carry / credit_usd:.0%} of the IC credit, above the "
             f"{p.carry_budget:.0%} budget even at the {p.ratio_min:.2f} floor"
@@ -142,21 +134,6 @@ def steward_sizing(
     return Sizing(ratio, n_star, q, ratio < r_star, note)
 
 
-def capped_ratio(
-    r_star: float, vega_ic: float, h: Sequence[float], models: Sequence[LayerModel], budget: float, p: HedgeParams
-) -> float:
-    """The steward cap's r*: the largest ladder (total contracts N, from round(N*) at ``r_star``
-    down to the floor's) whose monthly carry fits ``budget``, as the ratio that sizes exactly N —
-    never below ``ratio_min``, which it returns when even the floor's ladder does not fit."""
-    denom = sum(w * hi for w, hi in zip(p.weights, h, strict=True))
-    if denom <= 0 or vega_ic == 0:
-        return p.ratio_min
-    for n in range(round(r_star * abs(vega_ic) / denom), round(p.ratio_min * abs(vega_ic) / denom), -1):
-        if monthly_carry(largest_remainder(n, p.weights), models) <= budget:
-            return max(p.ratio_min, n * denom / abs(vega_ic))
-    return p.ratio_min
-
-
 def min_trade(target: int, p: HedgeParams) -> float:
     """Smallest ADD/TRIM of a layer, contracts: max(min_trade_contracts, fraction × target)."""
-    return max(float(p.min_trade_contracts), p.min_trade_fraction * target)
+    return float(cr.min_trade(target, cr.settings_record(p)))

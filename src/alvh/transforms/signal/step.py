@@ -10,6 +10,7 @@ from typing import Any
 
 from alvh.core.calendar import trading_days_between
 from alvh.transforms.ic_book import IcBook
+from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.book import Book, Order, apply_orders, held_in, position_rows
 from alvh.transforms.signal.execution import layer_orders, settle_expired
 from alvh.transforms.signal.inputs import DayInputs, Quotes, chain_at, day_inputs, stale_reason
@@ -90,7 +91,7 @@ def situation(
     rich = [
         (key, px[key][0] / lot.cost)
         for key, lot in book.items()
-        if lot.cost > 0 and px[key][0] >= p.harvest_multiple * lot.cost
+        if cr.is_rich(px[key][0], lot.cost, cr.settings_record(p))
     ]
     s = Situation(
         day=day,
