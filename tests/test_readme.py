@@ -36,6 +36,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert re.match(r"^python -m pip install .* alvh run ", main_cmd)
 
 
+def test_the_layer_diagram_matches_the_tree() -> None:
+    """The README's layer diagram is each package's docstring, lowest layer first: regenerate with
+    ``python -m tests.support.architecture --write``."""
+    from tests.support.architecture import LAYERS_BEGIN, LAYERS_END, layer_diagram, readme_block
+
+    text = (ROOT / "README.md").read_text()
+    assert readme_block(text, LAYERS_BEGIN, LAYERS_END) == layer_diagram(), (
+        "regenerate: python -m tests.support.architecture --write"
+    )
+
+
 def test_the_module_map_matches_the_tree() -> None:
     """The README's architecture module map is generated from ``src/alvh``: regenerate with
     ``python -m tests.support.architecture --write``."""

@@ -1,1 +1,2 @@
-"""The ground floor every layer may import: settings, errors, the exchange calendar."""
+"""The ground floor every layer may import: settings (one typed object, resolved once per
+process), errors, the XNYS calendar."""

@@ -1,4 +1,6 @@
-"""Data sources: where files come from (HTTP or a folder) and how each real format is parsed.
+"""Data sources: where files come from (HTTP or a folder) and one parser per real format — the
+user's files too (positions files in ``sources.positions``; OCC symbols, IBKR Flex positions and
+the order basket in ``sources.broker``).
 
 - ``alvh.sources.base``: the ``Source`` protocol and the fetched-file record.
 - ``alvh.sources.http`` / ``alvh.sources.directory``: the two implementations.
