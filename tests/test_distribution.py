@@ -69,6 +69,7 @@ def test_installed_alvh_runs_help_and_ingest(installed: Path, tmp_path: Path) ->
     res = run([alvh, "ingest", "--source-dir", str(folder)], env=env, cwd=tmp_path)
     out = res.stdout + res.stderr
     assert "Traceback" not in out, out
+    assert res.returncode == 0, out  # a failed ingest says why here (not as a missing table below)
     wh = tmp_path / "home" / "warehouse" / "alvh.duckdb"
     assert wh.is_file(), out
     import duckdb
