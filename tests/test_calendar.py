@@ -142,3 +142,28 @@ def test_next_session_skips_weekends_and_holidays() -> None:
     assert next_session(date(2018, 3, 3), inclusive=True) == date(2018, 3, 5)  # a Saturday
     assert next_session(date(2018, 3, 5), inclusive=True) == date(2018, 3, 5)  # a session itself
     assert next_session(date(2018, 3, 29)) == date(2018, 4, 2)  # Good Friday 2018-03-30 closed
+
+
+def test_the_recorded_closures_are_exchange_calendars_own() -> None:
+    """The calendar loads from closures recorded from exchange_calendars (no pandas on the read-only
+    commands' path): for the installed version they give exactly its sessions, and they are used.
+    On failure: ``python -m tests.support.xnys_closures --write`` after an exchange_calendars upgrade."""
+    from importlib.metadata import version
+
+    import numpy as np
+
+    from alvh.core import calendar
+    from alvh.core.xnys_closures import EXCHANGE_CALENDARS_VERSION
+    from tests.support.xnys_closures import module_text, xcals_sessions
+
+    assert EXCHANGE_CALENDARS_VERSION == version("exchange-calendars"), "regenerate the recorded closures"
+    assert calendar._recorded_closures() is not None
+    assert np.array_equal(calendar._session_array(), xcals_sessions())
+    assert module_text() == (Path(calendar.__file__).parent / "xnys_closures.py").read_text(encoding="utf-8")
+
+
+def test_another_exchange_calendars_version_is_asked_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alvh.core import calendar
+
+    monkeypatch.setattr("alvh.core.xnys_closures.EXCHANGE_CALENDARS_VERSION", "0.0.0")
+    assert calendar._recorded_closures() is None

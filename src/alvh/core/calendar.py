@@ -42,9 +42,31 @@ def _xnys() -> xcals.ExchangeCalendar:
     return xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
 
 
+def _recorded_closures() -> np.ndarray | None:
+    """The weekday closures recorded from the installed exchange_calendars version
+    (``alvh.core.xnys_closures``), as ``datetime64[D]``; None when another version is installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from alvh.core.xnys_closures import CLOSURES, EXCHANGE_CALENDARS_VERSION
+
+    try:
+        installed = version("exchange-calendars")
+    except PackageNotFoundError:
+        return None
+    if installed != EXCHANGE_CALENDARS_VERSION:
+        return None
+    return np.array(CLOSURES.split(), dtype="datetime64[D]")
+
+
 @lru_cache(maxsize=1)
 def _session_array() -> np.ndarray:
-    """All XNYS sessions in the calendar's bounds as ``datetime64[D]``, sorted."""
+    """All XNYS sessions in the calendar's bounds as ``datetime64[D]``, sorted: the weekdays less
+    the closures recorded for the installed exchange_calendars (no pandas import), else the
+    sessions exchange_calendars itself gives."""
+    closures = _recorded_closures()
+    if closures is not None:
+        days = np.arange(np.datetime64(CALENDAR_START, "D"), np.datetime64(CALENDAR_END, "D") + 1)
+        return days[np.is_busday(days, holidays=closures)]
     sessions = _xnys().sessions
     if sessions.tz is not None:
         sessions = sessions.tz_convert(None)
