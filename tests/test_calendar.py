@@ -156,7 +156,7 @@ def test_the_recorded_closures_are_exchange_calendars_own() -> None:
     from alvh.core.xnys_closures import EXCHANGE_CALENDARS_VERSION
     from tests.support.xnys_closures import module_text, xcals_sessions
 
-    assert EXCHANGE_CALENDARS_VERSION == version("exchange-calendars"), "regenerate the recorded closures"
+    assert version("exchange-calendars") == EXCHANGE_CALENDARS_VERSION, "regenerate the recorded closures"
     assert calendar._recorded_closures() is not None
     assert np.array_equal(calendar._session_array(), xcals_sessions())
     assert module_text() == (Path(calendar.__file__).parent / "xnys_closures.py").read_text(encoding="utf-8")
