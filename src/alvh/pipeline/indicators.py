@@ -6,8 +6,11 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from alvh.core.settings import Settings
+from alvh.pipeline.params import indicator_params
 from alvh.schemas.marts import IndicatorsDaily
 from alvh.transforms.indicators_daily import IndicatorParams, build_indicators_daily
+from alvh.warehouse.connection import open_warehouse
 from alvh.warehouse.indicators import load_indicator_inputs, mart_sessions
 from alvh.warehouse.marts import publish_table
 
@@ -30,3 +33,10 @@ def build_indicators_mart(con: duckdb.DuckDBPyConnection, params: IndicatorParam
     )
     publish_table(con, "marts.indicators_daily", IndicatorsDaily, frame)
     return frame
+
+
+def rebuild_indicators(settings: Settings) -> pl.DataFrame:
+    """`alvh indicators`: rebuild ``marts.indicators_daily`` in the settings' warehouse with the
+    settings' indicator parameters; returns the published frame (empty when there is no VIX history)."""
+    with open_warehouse(settings.warehouse) as con:
+        return build_indicators_mart(con, indicator_params(settings))

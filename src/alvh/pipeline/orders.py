@@ -8,6 +8,7 @@ warning (``order_warnings``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,8 +16,12 @@ import duckdb
 
 from alvh.core.calendar import next_session
 from alvh.core.errors import AlvhError
+from alvh.core.settings import Settings
+from alvh.pipeline.published import require_warehouse, session_or_latest
 from alvh.sources.broker import basket_rows, write_csv_text
+from alvh.warehouse.connection import connect
 from alvh.warehouse.daily_page import write_text_atomic
+from alvh.warehouse.export import check_export_dir
 from alvh.warehouse.published import last_published_session, next_event_on, today_new_york, unpublished_message
 
 FORMATS = ("ibkr-basket", "csv")
@@ -100,3 +105,49 @@ def export_orders(
 
 def default_out(export_dir: Path, d: date, fmt: str) -> Path:
     return export_dir / "orders" / f"{d.isoformat()}-{fmt}.csv"
+
+
+@dataclass(frozen=True)
+class OrdersFile:
+    """What `alvh orders export` wrote: ``tickets`` of session ``day`` to ``path``, the warnings
+    for the trader (``order_warnings``), the next scheduled event in words, and the session the
+    limits are meant for (the next XNYS session)."""
+
+    day: date
+    path: Path
+    tickets: int
+    warnings: list[str]
+    next_event: str | None
+    limits_session: date
+
+
+def write_session_orders(settings: Settings, day: date | None, fmt: str, out: Path | None, force: bool) -> OrdersFile:
+    """Write session ``day``'s tickets (default: the latest published) in ``fmt`` to ``out`` (a
+    file, or a folder for the default name; default: ``<export_dir>/orders/``), reading the
+    warehouse read-only (a job writing it is waited for ``lock_timeout_s``). Expired contracts
+    refuse the file unless ``force``.
+
+    Raises
+    ------
+    AlvhError
+        No warehouse, nothing published, ``day`` not published, an expired contract, a locked
+        warehouse or an export folder / file that cannot be written — each naming what to do."""
+    require_warehouse(settings.warehouse)
+    with connect(settings.warehouse, read_only=True, wait_s=settings.lock_timeout_s) as con:
+        d = session_or_latest(con, day)
+        if out is None:
+            check_export_dir(settings.export_dir)
+        path = out or default_out(settings.export_dir, d, fmt)
+        if path.is_dir():  # a folder given: the default file name inside it
+            path = path / default_out(settings.export_dir, d, fmt).name
+        n = export_orders(
+            con,
+            d,
+            fmt,
+            path,
+            settings.order_limit_offset,
+            refuse_expired_on=None if force else today_new_york(),
+        )
+        warnings = order_warnings(con, d)
+        event, _ = next_event_on(con, d)
+    return OrdersFile(d, path, n, warnings, event, next_session(d))

@@ -13,7 +13,10 @@ from pathlib import Path
 import duckdb
 
 from alvh.core.errors import AlvhError
+from alvh.core.settings import Settings
+from alvh.pipeline.published import require_warehouse, session_or_latest
 from alvh.report.page import PLOTLY_JS, PageData, plotly_js, render_index, render_page
+from alvh.warehouse.connection import connect
 from alvh.warehouse.daily_page import (
     INDEX,
     PAGES_DIR,
@@ -24,6 +27,7 @@ from alvh.warehouse.daily_page import (
     write_if_changed,
     write_text_atomic,
 )
+from alvh.warehouse.export import check_export_dir
 from alvh.warehouse.published import today_new_york, unpublished_message
 
 
@@ -47,6 +51,24 @@ def write_page(con: duckdb.DuckDBPyConnection, export_dir: Path, d: date, keep: 
             page_path(export_dir, day).unlink(missing_ok=True)
     write_index(con, export_dir)
     return path
+
+
+def write_session_page(settings: Settings, day: date | None) -> tuple[date, Path]:
+    """`alvh page`: rebuild session ``day``'s page (default: the latest published) and the index
+    from the warehouse, read-only (a job writing it is waited for ``lock_timeout_s``, then named);
+    returns the session and the page.
+
+    Raises
+    ------
+    AlvhError
+        No warehouse, nothing published, ``day`` not published, a locked warehouse or an export
+        folder that cannot be written — each naming what to do."""
+    require_warehouse(settings.warehouse)
+    with connect(settings.warehouse, read_only=True, wait_s=settings.lock_timeout_s) as con:
+        d = session_or_latest(con, day)
+        check_export_dir(settings.export_dir)
+        path = write_page(con, settings.export_dir.resolve(), d, settings.page_keep_sessions)
+    return d, path
 
 
 def rewrite_pages(con: duckdb.DuckDBPyConnection, export_dir: Path, days: Iterable[date]) -> list[Path]:
