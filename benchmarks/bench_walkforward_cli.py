@@ -32,8 +32,8 @@ ALVH = Path(sys.executable).parent / "alvh"
 
 SERIAL_FLOW = """
 import os, sys
-from alvh.cli import _quiet_prefect
-_quiet_prefect()
+from alvh.cli.prefect_output import quiet_prefect
+quiet_prefect()
 from datetime import date
 from alvh.core.settings import load_settings
 from alvh.flows.walk_forward import walk_forward_flow

@@ -151,8 +151,8 @@ def test_the_pre_flight_check_waits_for_a_reader_like_the_job(tmp_path: Path, mo
     stays for 30 of the check's 0.1 s polls (3 s or more: past the 2 s minimum wait)."""
     import duckdb
 
-    from alvh import cli
     from alvh.core.settings import load_settings
+    from alvh.pipeline.writing_job import writing_job
     from alvh.warehouse.connection import _POLL_S, MIN_READER_WAIT_S
 
     polls_past_minimum = int(MIN_READER_WAIT_S / _POLL_S) + 10
@@ -164,10 +164,8 @@ def test_the_pre_flight_check_waits_for_a_reader_like_the_job(tmp_path: Path, mo
     try:
 
         def preflight() -> None:
-            if hasattr(cli, "_writing_job"):  # the pre-flight inside the job's frame (run lock, then checks)
-                with cli._writing_job(settings):
-                    return None
-            return cli._preflight(settings)  # type: ignore[attr-defined,no-any-return]
+            with writing_job(settings):  # the pre-flight inside the job's frame (run lock, then checks)
+                return None
 
         check = waits.InThread(preflight)
         assert polls.reached(polls_past_minimum).wait(waits.CEILING_S), "the pre-flight check stopped polling"

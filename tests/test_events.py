@@ -436,7 +436,7 @@ def test_the_indicators_mart_names_the_next_event(signal_warehouse: Path) -> Non
 def test_the_plan_for_2026_01_12_names_the_cpi_release_of_2026_01_13(fresh_signal_warehouse: Path) -> None:
     from rich.console import Console
 
-    from alvh.cli import signal_panel
+    from alvh.cli.render import signal_panel
     from alvh.pipeline.signals import run_batch
     from alvh.report.page import PageData, render_page
     from alvh.transforms.signal import HedgeParams

@@ -121,7 +121,7 @@ def test_the_plan_prints_reasons_as_text_never_as_markup() -> None:
     """Issue (QA): a reason with [brackets] lost them on the terminal (rich read them as markup)."""
     from rich.console import Console
 
-    from alvh.cli import signal_panel
+    from alvh.cli.render import signal_panel
 
     signal = {
         "session_date": date(2026, 1, 7), "vix_close": 15.38, "regime": "elevated", "ratio_current": 0.0,
