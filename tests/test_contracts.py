@@ -50,8 +50,13 @@ PLANTS: dict[str, list[tuple[str, str]]] = {
     "allow-list: only the flows, the pipeline and the CLI import Prefect": [
         ("alvh.sources._planted_flow", "from prefect import flow\n"),
     ],
-    "allow-list: only storage (warehouse), the flows, the pipeline and the CLI import DuckDB": [
+    "allow-list: only storage (warehouse), the flows and the pipeline import DuckDB": [
         ("alvh.report._planted_sql", "import duckdb\n"),
+        ("alvh.cli._planted_sql", "import duckdb\n"),  # the CLI is no longer on the list
+    ],
+    "the CLI talks to flows and the pipeline: it imports neither storage (warehouse) nor DuckDB": [
+        ("alvh.cli._planted_duckdb", "def f():\n    import duckdb  # even a lazy import\n"),
+        ("alvh.cli._planted_storage", "from alvh.warehouse import published\n"),
     ],
     "storage only stores: warehouse imports no transforms and no sources": [
         ("alvh.warehouse._planted_parse", "from alvh.sources import http\n"),
