@@ -1,6 +1,7 @@
-"""Issue 21 item 6 / issue 23 item 5: the read-only commands answer at once — run in a fresh
-interpreter, each leaves none of the libraries it does not use in ``sys.modules``; and importing
-the daily flow pulls in no plotting library of the backtest report and no GX."""
+"""Issue 21 item 6 / issue 23 item 5: the read-only commands answer at once — each run through
+the real entry point (``alvh.cli.main``) in a fresh interpreter leaves none of the libraries it
+does not use in ``sys.modules``: no Prefect, no pandera, no pandas (the XNYS calendar comes from
+the recorded closures, not exchange_calendars), no plotting library but the page's plotly."""
 
 from __future__ import annotations
 
@@ -16,20 +17,33 @@ from tests.test_exports_folder import published_warehouse
 
 pytestmark = pytest.mark.process
 
-HEAVY = ("prefect", "pandera", "pandas", "matplotlib", "plotly", "great_expectations", "numba", "scipy", "dask")
+HEAVY = (
+    "prefect",
+    "pandera",
+    "pandas",
+    "matplotlib",
+    "plotly",
+    "great_expectations",
+    "numba",
+    "scipy",
+    "dask",
+    "exchange_calendars",
+)
 
 
-def modules_after(argv: list[str], cwd: Path) -> list[str]:
-    """Run ``alvh <argv>`` in a fresh interpreter; the heavy modules it imported."""
+def modules_after(argv: list[str], cwd: Path) -> tuple[int, list[str]]:
+    """Run ``alvh <argv>`` through ``main()`` in a fresh interpreter; its exit code and the heavy
+    modules it imported."""
     code = (
-        "import json, sys\nfrom alvh.cli import app\n"
+        "import json, sys\nfrom alvh.cli import main\n"
         f"sys.argv = ['alvh', *{argv!r}]\n"
-        "try:\n    app(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+        "try:\n    main()\n    code = 0\nexcept SystemExit as exc:\n    code = exc.code or 0\n"
+        f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+    exit_code, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    return exit_code, modules
 
 
 @pytest.fixture()
@@ -38,29 +52,20 @@ def wh(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("argv", "used"),
+    ("argv", "used", "exit_code"),
     [
-        (["signals", "show"], []),
-        (["orders", "export", "--force"], ["pandas"]),  # the XNYS calendar names the session the limits are for
-        (["settings"], []),
-        (["doctor"], ["pandas"]),  # the XNYS calendar (exchange_calendars) it checks freshness with is on pandas
+        (["signals", "show"], [], 0),
+        (["orders", "export", "--force"], [], 0),  # the session the limits are for: the recorded XNYS closures
+        (["settings"], [], 0),
+        (["doctor"], [], 1),  # exit 1: this warehouse's sources are years behind today; calendar as above
+        (["page"], ["plotly"], 0),  # the page's figures are plotly: the one library a read-only command needs
     ],
-    ids=["signals-show", "orders-export", "settings", "doctor"],
+    ids=["signals-show", "orders-export", "settings", "doctor", "page"],
 )
-def test_read_only_commands_load_no_flow_validation_or_plotting_library(
-    wh: Path, tmp_path: Path, argv: list[str], used: list[str]
+def test_read_only_commands_load_no_flow_validation_pandas_or_unused_plotting_library(
+    wh: Path, tmp_path: Path, argv: list[str], used: list[str], exit_code: int
 ) -> None:
     extra = [] if argv == ["settings"] else ["--warehouse", str(wh)]
-    if argv[0] in ("orders", "doctor"):
+    if argv[0] in ("orders", "doctor", "page"):
         extra += ["--export-dir", str(tmp_path / "exp")]
-    assert modules_after([*argv, *extra], tmp_path) == used
-
-
-def test_the_page_loads_plotly_only(wh: Path, tmp_path: Path) -> None:
-    got = modules_after(["page", "--warehouse", str(wh), "--export-dir", str(tmp_path / "exp")], tmp_path)
-    assert got == ["plotly"]
-
-
-def test_the_page_loads_no_prefect(wh: Path, tmp_path: Path) -> None:
-    got = modules_after(["page", "--warehouse", str(wh), "--export-dir", str(tmp_path / "exp")], tmp_path)
-    assert "prefect" not in got and "great_expectations" not in got and "dask" not in got
+    assert modules_after([*argv, *extra], tmp_path) == (exit_code, used)
