@@ -34,13 +34,21 @@ def published_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | 
     return first, last
 
 
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """The rows of ``sql`` as dicts by column name, fetched as plain Python values (no Arrow, so
+    pyarrow is not loaded for a handful of rows)."""
+    result = con.execute(sql, params)
+    names = [column[0] for column in result.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
 def session_plan(con: duckdb.DuckDBPyConnection, d: date) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """Session ``d``'s published signal row and its layer rows (by layer); None if not published."""
-    signal = con.sql("SELECT * FROM marts.hedge_signal_daily WHERE session_date = $d", params={"d": d}).pl()
-    if signal.is_empty():
+    signal = _rows(con, "SELECT * FROM marts.hedge_signal_daily WHERE session_date = ?", [d])
+    if not signal:
         return None
-    layers = con.sql("SELECT * FROM marts.layer_adjustment WHERE session_date = $d ORDER BY layer", params={"d": d})
-    return signal.row(0, named=True), layers.pl().to_dicts()
+    layers = _rows(con, "SELECT * FROM marts.layer_adjustment WHERE session_date = ? ORDER BY layer", [d])
+    return signal[0], layers
 
 
 def next_event_on(con: duckdb.DuckDBPyConnection, d: date) -> tuple[str | None, int | None]:
