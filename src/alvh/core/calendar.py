@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
+    import numpy as np
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -47,6 +47,8 @@ def _recorded_closures() -> np.ndarray | None:
     (``alvh.core.xnys_closures``), as ``datetime64[D]``; None when another version is installed."""
     from importlib.metadata import PackageNotFoundError, version
 
+    import numpy as np
+
     from alvh.core.xnys_closures import CLOSURES, EXCHANGE_CALENDARS_VERSION
 
     try:
@@ -63,6 +65,8 @@ def _session_array() -> np.ndarray:
     """All XNYS sessions in the calendar's bounds as ``datetime64[D]``, sorted: the weekdays less
     the closures recorded for the installed exchange_calendars (no pandas import), else the
     sessions exchange_calendars itself gives."""
+    import numpy as np  # loaded with the first calendar question, not on import
+
     closures = _recorded_closures()
     if closures is not None:
         days = np.arange(np.datetime64(CALENDAR_START, "D"), np.datetime64(CALENDAR_END, "D") + 1)
@@ -91,6 +95,8 @@ def is_session(d: date) -> bool:
 
 def sessions_between(start: date, end: date) -> list[date]:
     """XNYS sessions with ``start <= session <= end`` (calendar dates, inclusive)."""
+    import numpy as np
+
     arr = _session_array()
     lo = np.searchsorted(arr, np.datetime64(start, "D"), side="left")
     hi = np.searchsorted(arr, np.datetime64(end, "D"), side="right")
@@ -99,6 +105,8 @@ def sessions_between(start: date, end: date) -> list[date]:
 
 def previous_session(d: date) -> date:
     """The last XNYS session strictly before ``d``."""
+    import numpy as np
+
     arr = _session_array()
     i = np.searchsorted(arr, np.datetime64(d, "D"), side="left")
     if i == 0:
@@ -109,6 +117,8 @@ def previous_session(d: date) -> date:
 
 def next_session(d: date, *, inclusive: bool = False) -> date:
     """The first XNYS session after ``d`` (on or after it when ``inclusive``)."""
+    import numpy as np
+
     arr = _session_array()
     i = np.searchsorted(arr, np.datetime64(d, "D"), side="left" if inclusive else "right")
     if i == len(arr):
@@ -120,6 +130,8 @@ def next_session(d: date, *, inclusive: bool = False) -> date:
 def session_offset(d: date, n: int) -> date:
     """The XNYS session ``n`` sessions after the first session on or after ``d`` (``n`` may be
     negative; 0 gives that session itself)."""
+    import numpy as np
+
     arr = _session_array()
     i = int(np.searchsorted(arr, np.datetime64(d, "D"), side="left")) + n
     if not 0 <= i < len(arr):
@@ -180,6 +192,8 @@ def vix_monthly_expirations(first: date, last: date) -> list[date]:
 
 def trading_days_between(start: date, end: date) -> int:
     """XNYS sessions in ``(start, end]`` (negative if ``end < start``)."""
+    import numpy as np
+
     arr = _session_array()
     return int(
         np.searchsorted(arr, np.datetime64(end, "D"), side="right")
@@ -192,6 +206,8 @@ def trading_days_to(trade_dates: pl.Series, expiries: pl.Series) -> pl.Series:
 
     Negative when the trade date is after the expiry (a data error callers should reject).
     """
+    import numpy as np
+
     arr = _session_array()
     td = trade_dates.cast(pl.Date).to_numpy().astype("datetime64[D]")
     ex = expiries.cast(pl.Date).to_numpy().astype("datetime64[D]")
@@ -201,6 +217,8 @@ def trading_days_to(trade_dates: pl.Series, expiries: pl.Series) -> pl.Series:
 
 def session_mask(dates: pl.Series) -> pl.Series:
     """Boolean Series: is each date an XNYS session?"""
+    import numpy as np
+
     arr = _session_array()
     d = dates.cast(pl.Date).to_numpy().astype("datetime64[D]")
     idx = np.clip(np.searchsorted(arr, d, side="left"), 0, len(arr) - 1)
