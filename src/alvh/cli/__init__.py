@@ -1,9 +1,8 @@
-"""The ``alvh`` command line: entry point of every job.
+"""The ``alvh`` command line: entry point of every job. One thin module per command (cli.run for
+`alvh run`, cli.signals for `alvh signals show`, …) over alvh.flows and alvh.pipeline — never the
+warehouse or DuckDB themselves; cli.render draws every table, panel and progress bar.
 
-One module per command (``alvh.cli.run`` for `alvh run`, ``alvh.cli.signals`` for `alvh signals
-…`), each a thin layer over ``alvh.flows`` and ``alvh.pipeline``; everything drawn on the terminal
-is in ``alvh.cli.render``. Commands import their pipeline lazily, so a read-only command loads
-only what it uses."""
+Each command imports its pipeline when it runs, so a read-only command loads only what it uses."""
 
 from __future__ import annotations
 
