@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -62,9 +63,9 @@ class Situation:
     def r_star(self) -> float:
         return self.sizing.r_star
 
-    @property
+    @cached_property
     def kp(self) -> np.ndarray:
-        """The hedge settings as the compiled rules read them."""
+        """The hedge settings as the compiled rules read them (looked up once per session)."""
         return cr.settings_record(self.p)
 
     @property

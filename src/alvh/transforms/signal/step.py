@@ -88,11 +88,8 @@ def situation(
         if (j := day.layer_of(e)) is not None
     )
     l1 = [(lot, px[key][0]) for key, lot in book.items() if key[0] == day.expiries[0]]
-    rich = [
-        (key, px[key][0] / lot.cost)
-        for key, lot in book.items()
-        if cr.is_rich(px[key][0], lot.cost, cr.settings_record(p))
-    ]
+    kp = cr.settings_record(p)
+    rich = [(key, px[key][0] / lot.cost) for key, lot in book.items() if cr.is_rich(px[key][0], lot.cost, kp)]
     s = Situation(
         day=day,
         p=p,
