@@ -273,7 +273,8 @@ def default_strategy_config(settings: Settings) -> SweepConfig:
 
 HEARTBEAT_S = 60.0  # no live worker (or no scheduler) for this long stops the run
 POLL_S = 0.2  # how often finished chunks and the cluster's health are looked at
-CLOSE_S = 3.0  # each of client and cluster gets this long to close before its workers are killed
+CLOSE_S = 3.0  # each of client and cluster gets this long to close (their workers are killed first)
+WORKER_PRELOAD = "alvh.pipeline.dask_worker"  # light: the engine, not this module's settings and schemas
 _session: DaskSession | None = None  # the session the CLI opened for this run, if any
 
 
@@ -353,7 +354,7 @@ class DaskSession:
                         "dashboard_address": "127.0.0.1:0",  # its HTTP server: any free port, no warning
                     },
                     env={"NUMBA_NUM_THREADS": "1"},  # one-thread workers: numba's pool would only compete
-                    preload=[__name__],  # dask_setup below, and the engine imported while the parent prepares
+                    preload=[WORKER_PRELOAD],  # the engine imported while the parent prepares; no Ctrl-C
                 )
                 self.client = Client(self.cluster)
         except BaseException as exc:  # handed to the waiting thread
@@ -411,32 +412,54 @@ class DaskSession:
         :meth:`close` then only has to close the scheduler and the client."""
         if not self.address:
             self._closing = True
+            _no_restarts(self.cluster)
             _kill([p for p in _spawned_children() if _alive(p)])
 
     def _stop(self) -> None:
+        """Kill the local workers first (their results are in, or not wanted), then close the
+        client and the cluster: a graceful close of live workers took 4.2 s at load 14 and ran past
+        ``CLOSE_S``, and ``distributed`` then spent another 10 s retrying it at interpreter exit."""
         with self._lock:
             client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
-        pids = []
-        if cluster is not None:
-            for w in list(getattr(cluster, "workers", {}).values()):
-                with contextlib.suppress(AttributeError):
-                    pids.append(int(w.process.process.pid))
+        if not self.address:
+            _no_restarts(cluster)
+            _kill([p for p in {*_worker_pids(cluster), *_spawned_children()} if _alive(p)])
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close(timeout=CLOSE_S)
         if cluster is not None:
             with contextlib.suppress(Exception):
                 cluster.close(timeout=CLOSE_S)
+            _forget(cluster)
         if not self.address:
-            _kill([p for p in {*pids, *_spawned_children()} if _alive(p)])
+            _kill([p for p in _spawned_children() if _alive(p)])
 
 
-def dask_setup(worker: object) -> None:
-    """Preload of the local workers: Ctrl-C (SIGINT to the terminal's whole process group) is the
-    parent's to handle — it stops the workers itself — so a worker ignores it instead of dying with
-    a traceback under a chunk."""
-    with contextlib.suppress(ValueError):  # not the main thread: leave the signal alone
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _worker_pids(cluster: Any) -> list[int]:
+    """Process ids of a LocalCluster's workers (none for no cluster, or a worker not started)."""
+    pids = []
+    for w in list(getattr(cluster, "workers", {}).values()):
+        with contextlib.suppress(AttributeError, TypeError):
+            pids.append(int(w.process.process.pid))
+    return pids
+
+
+def _no_restarts(cluster: Any) -> None:
+    """Tell a LocalCluster's nannies that their workers are going away for good: a nanny restarts a
+    worker that dies while it is running (a new process spawned during the stop)."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        with contextlib.suppress(Exception):
+            nanny.close_gracefully(reason="alvh: the research run is over")
+
+
+def _forget(cluster: Any) -> None:
+    """Take a cluster whose close timed out off ``distributed``'s exit hook, which would otherwise
+    wait up to 10 s at interpreter exit to close it again: its workers are killed by id here, and
+    its scheduler runs in this process."""
+    from distributed.deploy.spec import SpecCluster
+
+    if getattr(cluster, "status", None) is not None and cluster.status.name != "closed":
+        SpecCluster._instances.discard(cluster)
 
 
 def _alive(pid: int) -> bool:
@@ -480,22 +503,30 @@ def warm_dask() -> None:
         _session.start()
 
 
-def _chunk_failure(i: int, n: int, future: Any) -> AlvhError:
-    """One line for a chunk that did not finish."""
+def _chunk_failure(i: int, n: int, future: Any, status: str) -> AlvhError:
+    """One line for a chunk that did not finish; ``status`` is the future's status when the
+    failure was seen (``lost``: its worker died holding the result, which the scheduler would
+    quietly recompute — the run stops instead, like a worker dying under a chunk)."""
+    if status == "lost":
+        return _worker_died(i, n, "holding the result of")
     try:
         exc = future.exception(timeout=CLOSE_S)
     except Exception as e:  # the scheduler may be gone too
         exc = e
     if isinstance(exc, AlvhError):
         return exc
-    name = type(exc).__name__ if exc is not None else future.status
+    name = type(exc).__name__ if exc is not None else status
     if name == "KilledWorker":
-        return ResearchRunFailed(
-            f"a Dask worker died while evaluating chunk {i + 1} of {n}; the run is stopped "
-            "(rerun it; if it happens again, lower sweep_workers or look at the machine's memory)"
-        )
+        return _worker_died(i, n)
     first = (str(exc).strip().splitlines() or [""])[0] if exc is not None else ""
     return ResearchRunFailed(f"chunk {i + 1} of {n} failed on a Dask worker: {name}: {first[:300]}")
+
+
+def _worker_died(i: int, n: int, doing: str = "while evaluating") -> ResearchRunFailed:
+    return ResearchRunFailed(
+        f"a Dask worker died {doing} chunk {i + 1} of {n}; the run is stopped "
+        "(rerun it; if it happens again, lower sweep_workers or look at the machine's memory)"
+    )
 
 
 def gather_chunks(session: DaskSession, work: list[tuple[SweepGroup, list[SweepConfig]]]) -> list[dict[str, Any]]:
@@ -521,7 +552,7 @@ def gather_chunks(session: DaskSession, work: list[tuple[SweepGroup, list[SweepC
                 done += len(work[i][1])
                 report(session.label, done, total)
             elif status in ("error", "cancelled", "lost"):
-                raise _chunk_failure(i, len(work), futures[i])
+                raise _chunk_failure(i, len(work), futures[i], status)
         now = time.monotonic()
         if pending and now >= next_check:
             next_check = now + 1.0
