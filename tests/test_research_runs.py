@@ -6,6 +6,7 @@ stops the run at the heartbeat timeout."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pytest
 
 from alvh.core.errors import ConfigError
@@ -255,3 +257,104 @@ def test_an_external_cluster_without_workers_stops_the_run_at_the_heartbeat(
                 p.kill()
                 p.wait()
         log.close()
+
+
+# --- a local Dask walk-forward killed or stopped mid-run (the CLI, as a subprocess) ---------------
+#
+# Event-based, never timed: each test waits until the CLI's workers exist and at least one chunk has
+# finished (the progress bar's count, which the run draws as chunks finish) with chunks still to go,
+# so a task is running on each worker; only then does it act. Ceilings are generous (a loaded CI
+# machine); there is no lower bound on any duration.
+
+HEARTBEAT_S = 30.0  # --heartbeat-timeout of these runs, seconds
+STOP_BOUND_S = 10.0  # the code's own bound for SIGTERM / Ctrl-C: the run and its workers gone
+LOADED_MARGIN_S = 30.0  # extra allowance for a machine under load (seconds), on top of each bound
+START_CEILING_S = 600.0  # imports, Prefect's server, the market and the study's arrays, under load
+
+
+def _workers(cli: Cli) -> list[psutil.Process]:
+    """The CLI's live Dask worker processes (multiprocessing spawn children)."""
+    out = []
+    for pid in _spawned(cli.proc.pid):
+        with contextlib.suppress(psutil.Error):
+            out.append(psutil.Process(pid))
+    return out
+
+
+def _mid_run(cli: Cli, workers: int = 2) -> Callable[[], bool]:
+    """True once ``workers`` workers exist and some, not all, chunks of the training grid are done."""
+
+    def ready() -> bool:
+        p = cli.progress()
+        return p is not None and 0 < p[0] < p[1] and len(_workers(cli)) >= workers
+
+    return ready
+
+
+def _descendants(cli: Cli) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.Error):
+        return psutil.Process(cli.proc.pid).children(recursive=True)
+    return []
+
+
+def _survivors(procs: list[psutil.Process], grace_s: float = 15.0) -> list[str]:
+    """Processes of ``procs`` still running (not zombies) after up to ``grace_s`` seconds;
+    ``Process.is_running`` checks the creation time too, so a reused pid is not counted."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        alive = []
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+@pytest.mark.process
+def test_killing_the_workers_of_a_walk_forward_stops_the_cli_within_its_heartbeat(
+    fresh_signal_warehouse: Path, tmp_path: Path
+) -> None:
+    with Cli(fresh_signal_warehouse, tmp_path / "out", "--heartbeat-timeout", f"{HEARTBEAT_S:g}") as cli:
+        cli.wait_for(_mid_run(cli), START_CEILING_S)
+        tree = _descendants(cli)
+        workers = _workers(cli)
+        for w in workers:
+            w.kill()  # SIGKILL, each worker with a chunk in hand
+        took = cli.finish(HEARTBEAT_S + LOADED_MARGIN_S)
+        assert cli.proc.returncode == 1, f"exit {cli.proc.returncode}; stderr: {cli.text()[-2000:]}"
+        lines = cli.error_lines()
+        assert len(lines) == 1, cli.text()[-2000:]
+        assert re.fullmatch(
+            r"error: (a Dask worker died (while evaluating|holding the result of) chunk \d+ of \d+; the run is stopped \(rerun it; .+\)"
+            r"|the local Dask cluster has had no live worker for 30 s \(heartbeat timeout\) .+)",
+            lines[0],
+        ), lines[0]
+        assert "Traceback" not in cli.text()
+        assert took < HEARTBEAT_S + LOADED_MARGIN_S, f"exited {took:.1f} s after its workers were killed"
+        assert _survivors(tree + _descendants(cli)) == []
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("sig", "code", "why"),
+    [(signal.SIGTERM, 143, "terminated (SIGTERM)"), (signal.SIGINT, 130, "interrupted")],
+    ids=["SIGTERM", "Ctrl-C"],
+)
+def test_sigterm_and_ctrl_c_stop_a_walk_forward_and_its_workers(
+    fresh_signal_warehouse: Path, tmp_path: Path, sig: signal.Signals, code: int, why: str
+) -> None:
+    with Cli(fresh_signal_warehouse, tmp_path / "out") as cli:
+        cli.wait_for(_mid_run(cli), START_CEILING_S)
+        tree = _descendants(cli)
+        if sig == signal.SIGINT:
+            os.killpg(cli.proc.pid, sig)  # Ctrl-C: the terminal signals the whole process group
+        else:
+            cli.proc.send_signal(sig)
+        took = cli.finish(STOP_BOUND_S + LOADED_MARGIN_S)
+        assert cli.proc.returncode == code, f"exit {cli.proc.returncode}; stderr: {cli.text()[-2000:]}"
+        assert cli.error_lines() == [f"error: {why}: the run and its Dask workers were stopped"], cli.text()[-2000:]
+        assert "Traceback" not in cli.text()
+        assert took < STOP_BOUND_S + LOADED_MARGIN_S, f"exited {took:.1f} s after {sig.name}"
+        assert _survivors(tree + _descendants(cli)) == []
