@@ -73,7 +73,7 @@ def test_serve_and_trigger_runs(server: dict[str, str], data_dir: Path, tmp_path
         [sys.executable, "-m", "alvh.cli", "serve"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=(tmp_path / "serve.out").open("w"),
         stderr=(tmp_path / "serve.log").open("w"),
         start_new_session=True,
     )
@@ -122,6 +122,13 @@ anyio.run(main)
         assert out["2024-06-19"]["state"] == "COMPLETED", log  # Juneteenth: "no session", quickly
         assert out["2018-02-05"]["state"] == "COMPLETED" and "alvh-daily" in out["2018-02-05"]["artifacts"]
         assert (tmp_path / "exports" / "current" / "layer_adjustment.csv").exists()
+        # Ctrl-C in the terminal (SIGINT to the whole process group) stops it with one line
+        os.killpg(serve.pid, signal.SIGINT)
+        assert serve.wait(timeout=120) == 0
+        said = (tmp_path / "serve.out").read_text() + (tmp_path / "serve.log").read_text()
+        assert "Traceback" not in said and "websockets" not in said, said[-3000:]
+        assert said.strip().splitlines()[-1] == "stopped: alvh-daily is no longer served", said[-3000:]
     finally:
-        os.killpg(serve.pid, signal.SIGTERM)
-        serve.wait(timeout=30)
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGTERM)
+            serve.wait(timeout=30)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from alvh.cli.prefect_output import quiet_prefect
 from alvh.cli.render import out_console
 
@@ -19,7 +21,8 @@ def serve() -> None:
         f"serving alvh-daily: cron '{settings.daily_cron}' ({settings.schedule_timezone}), concurrency 1; "
         "Ctrl-C to stop"
     )
-    try:
+    # Ctrl-C is how a user stops it: Prefect's serve ends on it (or lets it through); either way
+    # one line, no traceback
+    with contextlib.suppress(KeyboardInterrupt):
         prefect_serve(daily_deployment(settings))
-    except KeyboardInterrupt:  # Ctrl-C is how a user stops it: one line, no traceback
-        out_console().print("stopped: alvh-daily is no longer served")
+    out_console().print("stopped: alvh-daily is no longer served")
