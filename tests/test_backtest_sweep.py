@@ -28,6 +28,7 @@ from alvh.pipeline.backtest_sweep import backtest_sessions, config_from, expand_
 from alvh.transforms.backtest.readable import Costs, Market, Strategy
 from alvh.transforms.backtest.run import run_backtest
 from alvh.transforms.backtest.walk_forward import choose, folds, verdict
+from tests.support.waits import stop_processes
 
 
 @pytest.fixture(scope="module")
@@ -173,14 +174,7 @@ def external_cluster(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.5)
         yield address
     finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(list(reversed(procs)))
         log.close()
 
 

@@ -24,6 +24,7 @@ import pytest
 from alvh.core.errors import ConfigError
 from alvh.core.settings import load_settings
 from alvh.pipeline import backtest_sweep as bs
+from tests.support.waits import stop_processes
 
 ALVH = str(Path(sys.executable).parent / "alvh")
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,14 +263,7 @@ def test_an_external_cluster_without_workers_stops_the_run_at_the_heartbeat(
         )
         assert took < heartbeat + LOADED_MARGIN_S, f"stopped {took:.1f} s after the worker died"  # a ceiling only
     finally:
-        for p in (worker, scheduler):
-            p.terminate()
-        for p in (worker, scheduler):
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes([worker, scheduler])
         log.close()
 
 

@@ -105,3 +105,16 @@ class InThread:
         if "error" in self._out:
             raise self._out["error"]
         return self._out.get("value")
+
+
+def stop_processes(procs: list[subprocess.Popen[Any]], grace_s: float = 20.0) -> None:
+    """Stop helper processes a test started (a Dask scheduler and its workers): SIGTERM to all,
+    then wait for each, killing one that is still there after ``grace_s`` seconds."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
