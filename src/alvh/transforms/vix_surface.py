@@ -136,4 +136,15 @@ def target_delta_strike(
     return best
 
 
+@nb.njit(cache=True, nogil=True)
+def target_call(
+    vvix: float, f: float, dte: float, r: float, target: float, grid: np.ndarray, s: VixSurface
+) -> tuple[float, float, float, float, float]:
+    """The model layer (§4): the target-delta strike of ``grid`` (:func:`target_delta_strike`)
+    and its ``(strike, σ, price, delta, theta per calendar day)`` on the surface."""
+    k = target_delta_strike(vvix, f, dte, r, target, grid, s)
+    price, delta, theta = call_on_surface(vvix, f, k, dte, r, s)
+    return k, vix_sigma(vvix, f, k, dte, s), price, delta, theta
+
+
 STRIKES = vix_strike_grid()

@@ -7,10 +7,10 @@ engine's job (the daily run publishes through it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -20,8 +20,15 @@ from alvh.transforms.backtest.kernel import account_kernel, alvh_kernel, calls_k
 from alvh.transforms.backtest.prep import EngineArrays, MarketKey, prepare_engine
 from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
 from alvh.transforms.signal import compiled_rules as cr
-from alvh.transforms.signal.compiled_rules import settings_record
 from alvh.transforms.signal.params import HedgeParams
+
+T = TypeVar("T")
+N, F, B = np.int64, np.float64, np.bool_
+# the kernels' output arrays, in the order they write them
+ORDER = {"day": N, "exp": N, "strike": F, "side": N, "qty": N, "price": F, "layer": N, "action": N}
+FILL = {"day": N, "price": F, "half_spread": F}
+LINE = {"day": N, "exp": N, "strike": F, "qty": N}  # a position; a settlement adds its price
+DAILY = {"hedge_cash": F, "hedge_costs": F, "hedge_mark": F, "contracts_held": N, "contracts_traded": N}
 
 # (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
 # market keeps its id from being reused by another object while the entry lives
@@ -41,6 +48,22 @@ def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> Engine
     return arr
 
 
+def _zeros(spec: dict[str, Any], n: int) -> dict[str, np.ndarray]:
+    return {k: np.zeros(n, t) for k, t in spec.items()}
+
+
+def _with_room(n: int, attempt: Callable[[int], T | None]) -> T:
+    """``attempt(capacity)`` with 8 rows per session, then ×4 until it fits (a kernel returns
+    −1 when an output array or the book runs out of room)."""
+    cap = n * 8
+    while cap <= n * 4096:
+        got = attempt(cap)
+        if got is not None:
+            return got
+        cap *= 4
+    raise RuntimeError("compiled engine: the book exceeded its line capacity")
+
+
 @dataclass
 class KernelRun:
     """One strategy on the compiled engine: the engine's orders (``orders``, index arrays into
@@ -56,28 +79,15 @@ class KernelRun:
     positions: dict[str, np.ndarray]
 
 
-def _decide(
-    strategy: Strategy, arr: EngineArrays, kp_rows: np.ndarray | None
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The engine's orders (trimmed) and stale flags; ``kp_rows`` one settings vector per
-    session (default: the strategy's on every session)."""
+def _decide(strategy: Strategy, arr: EngineArrays, kp_rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The engine's orders (trimmed) and stale flags; ``kp_rows`` one settings vector per session."""
     n = len(arr.sessions)
-    if kp_rows is None:
-        kp_rows = np.tile(settings_record(strategy.hedge), (n, 1))
-    cap = n * 8
-    while True:
-        o = {
-            "day": np.zeros(cap, np.int64),
-            "exp": np.zeros(cap, np.int64),
-            "strike": np.zeros(cap),
-            "side": np.zeros(cap, np.int64),
-            "qty": np.zeros(cap, np.int64),
-            "price": np.zeros(cap),
-            "layer": np.zeros(cap, np.int64),
-            "action": np.zeros(cap, np.int64),
-        }
-        stale = np.zeros(n, np.bool_)
-        mk = arr.curve(strategy.hedge.surface)
+    stale = np.zeros(n, B)
+    mk = arr.curve(strategy.hedge.surface)
+
+    def attempt(cap: int) -> dict[str, np.ndarray] | None:
+        o = _zeros(ORDER, cap)
+        stale[:] = False
         if strategy.kind == "alvh":
             no = alvh_kernel(kp_rows, mk, arr.decision_inputs(), tuple(o.values()), stale)
         elif strategy.kind == "calls":
@@ -85,104 +95,64 @@ def _decide(
             no = calls_kernel(strategy.tenor, strategy.qty, mk, layer, tuple(o.values()), stale)
         else:
             raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
-        if no >= 0:
-            return {k: v[:no] for k, v in o.items()}, stale
-        cap *= 4  # an output array was too small: run again with more room
-        if cap > n * 4096:
-            raise RuntimeError("compiled engine: the book exceeded its line capacity")
+        return {k: v[:no] for k, v in o.items()} if no >= 0 else None
+
+    return _with_room(n, attempt), stale
 
 
 def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.ndarray | None = None) -> KernelRun:
     """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders;
-    ``kp_rows`` (n × ``compiled_rules.N_KP``) switches the hedge settings by session (a walk-forward path)."""
+    ``kp_rows`` (n × ``compiled_rules.N_KP``) switches the hedge settings by session (a walk-forward
+    path; default: the strategy's settings on every session)."""
+    n = len(arr.sessions)
+    if kp_rows is None:
+        kp_rows = np.tile(cr.settings_record(strategy.hedge), (n, 1))
     o, stale = _decide(strategy, arr, kp_rows)
-    n, no = len(arr.sessions), len(o["day"])
-    cap = n * 8
-    while True:
-        f = {"day": np.zeros(no, np.int64), "price": np.zeros(no), "half_spread": np.zeros(no)}
-        st = {
-            "day": np.zeros(n, np.int64),
-            "exp": np.zeros(n, np.int64),
-            "strike": np.zeros(n),
-            "qty": np.zeros(n, np.int64),
-        }
-        st["price"] = np.zeros(n)
-        ps = {
-            "day": np.zeros(cap, np.int64),
-            "exp": np.zeros(cap, np.int64),
-            "strike": np.zeros(cap),
-            "qty": np.zeros(cap, np.int64),
-        }
-        d = {
-            "hedge_cash": np.zeros(n),
-            "hedge_costs": np.zeros(n),
-            "hedge_mark": np.zeros(n),
-            "contracts_held": np.zeros(n, np.int64),
-            "contracts_traded": np.zeros(n, np.int64),
-            "hedge_mark_carried": np.zeros(n, np.bool_),
-        }
+    mk = arr.curve(strategy.hedge.surface)
+    lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread
+
+    def attempt(cap: int) -> KernelRun | None:
+        f, st, ps = _zeros(FILL, len(o["day"])), _zeros(LINE | {"price": F}, n), _zeros(LINE, cap)
+        d = _zeros(DAILY | {"hedge_mark_carried": B}, n)
         out = tuple(tuple(x.values()) for x in (f, st, ps, d))
-        mk = arr.curve(strategy.hedge.surface)
-        ns, npos = account_kernel(
-            costs.fill_lag_sessions, costs.commission, costs.spread, mk, no, tuple(o.values()), out
-        )
-        if ns >= 0:
-            break
-        cap *= 4
-        if cap > n * 4096:
-            raise RuntimeError("compiled engine: the book exceeded its line capacity")
-    d["stale"] = stale
-    return KernelRun(arr, d, o, f, {k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})
+        ns, npos = account_kernel(lag, fee, spread, mk, len(o["day"]), tuple(o.values()), out)
+        if ns < 0:
+            return None
+        trim = ({k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})
+        return KernelRun(arr, d | {"stale": stale}, o, f, *trim)
+
+    return _with_room(n, attempt)
+
+
+def _rows(run: KernelRun, cols: dict[str, Any]) -> list[dict[str, Any]]:
+    """Index arrays as the readable path's row dicts: ``day`` → ``session_date``, ``exp`` →
+    ``contract_expiry``, every other column as it is (Python numbers and strings)."""
+    dates = {"day": ("session_date", run.arrays.sessions), "exp": ("contract_expiry", run.arrays.expiries)}
+    named = {k: (dates[k][0], pl.Series(dates[k][1]).gather(v)) if k in dates else (k, v) for k, v in cols.items()}
+    return pl.DataFrame(dict(named.values())).to_dicts()
 
 
 def kernel_trades(run: KernelRun) -> Trades:
     """The run as the readable path's :class:`Trades`: the fills and settlements (by session:
     settlements first, then fills in decision order), the positions, the stale sessions and the
     engine's decisions (reasons left empty)."""
-    s, e = run.arrays.sessions, run.arrays.expiries
-    o, f = run.orders, run.fills
-    decisions = [
-        {
-            "session_date": s[day],
-            "contract_expiry": e[ex],
-            "strike": float(k),
-            "side": "BUY" if side > 0 else "SELL",
-            "qty": int(q),
-            "model_price": float(px),
-            "layer": int(layer),
-            "action": cr.ACTIONS[act],
-            "reason": "",
-        }
-        for day, ex, k, side, q, px, layer, act in zip(
-            o["day"].tolist(),
-            o["exp"].tolist(),
-            o["strike"],
-            o["side"].tolist(),
-            o["qty"].tolist(),
-            o["price"],
-            o["layer"].tolist(),
-            o["action"].tolist(),
-            strict=True,
-        )
-    ]
+    o, f, st, s = run.orders, run.fills, run.settlements, run.arrays.sessions
+    decisions = _rows(
+        run,
+        {"day": o["day"], "exp": o["exp"], "strike": o["strike"], "side": np.where(o["side"] > 0, "BUY", "SELL")}
+        | {"qty": o["qty"], "model_price": o["price"], "layer": o["layer"]}
+        | {"action": np.array(cr.ACTIONS)[o["action"]], "reason": [""] * len(o["day"])},
+    )
     by_day: dict[int, list[dict[str, Any]]] = {}
-    st = run.settlements
-    for day, ex, k, q, px in zip(
-        st["day"].tolist(), st["exp"].tolist(), st["strike"], st["qty"].tolist(), st["price"], strict=True
-    ):
-        by_day.setdefault(day, []).append(settlement_row(s[day], e[ex], float(k), int(q), float(px)))
-    for x, (day, px, hs) in enumerate(zip(f["day"].tolist(), f["price"], f["half_spread"], strict=True)):
+    for day, r in zip(st["day"].tolist(), _rows(run, st), strict=True):
+        by_day.setdefault(day, []).append(settlement_row(*r.values()))
+    for x, (day, px, hs) in enumerate(zip(*(f[k].tolist() for k in FILL), strict=True)):
         if day >= 0:
-            fill = {"session_date": s[day], "decision_date": decisions[x]["session_date"], "model_price": float(px)}
-            by_day.setdefault(day, []).append(decisions[x] | fill | {"half_spread": float(hs)})
+            fill = {"session_date": s[day], "decision_date": decisions[x]["session_date"], "model_price": px}
+            by_day.setdefault(day, []).append(decisions[x] | fill | {"half_spread": hs})
     fills = [row for day in sorted(by_day) for row in by_day[day]]
-    ps = run.positions
-    positions = [
-        {"session_date": s[day], "contract_expiry": e[ex], "strike": float(k), "qty": int(q)}
-        for day, ex, k, q in zip(ps["day"].tolist(), ps["exp"].tolist(), ps["strike"], ps["qty"].tolist(), strict=True)
-    ]
     stale = {s[i] for i in np.flatnonzero(run.daily["stale"])}
-    return Trades(fills, positions, stale, decisions)
+    return Trades(fills, _rows(run, run.positions), stale, decisions)
 
 
 def kernel_hedge_daily(run: KernelRun) -> pl.DataFrame:

@@ -144,19 +144,8 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
             bq[x] = 0
         nb_ = _normalize(be, bk, bq, bc, nb_)
         # 2. stale?
-        stale = (
-            not has_ic[i]
-            or unknown
-            or vix[i] != vix[i]
-            or vvix[i] != vvix[i]
-            or spx[i] != spx[i]
-            or beta[i, 0] != beta[i, 0]
-            or beta[i, 1] != beta[i, 1]
-            or beta[i, 2] != beta[i, 2]
-            or fwd[i, 0] != fwd[i, 0]
-            or fwd[i, 1] != fwd[i, 1]
-            or fwd[i, 2] != fwd[i, 2]
-        )
+        missing = math.isnan(vix[i]) or math.isnan(vvix[i]) or math.isnan(spx[i])
+        stale = not has_ic[i] or unknown or missing or np.isnan(beta[i]).any() or np.isnan(fwd[i]).any()
         if not stale:  # price the book; a line with no forward makes the day stale
             for x in range(nb_):
                 bpx[x], bdl[x] = _line_price(i, be[x], bk[x], mk)

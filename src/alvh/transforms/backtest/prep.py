@@ -30,7 +30,7 @@ from alvh.transforms.signal.inputs import day_inputs
 from alvh.transforms.signal.params import HedgeParams
 from alvh.transforms.signal.replay import model_ic_for
 from alvh.transforms.signal.vega import vega_to_hedge
-from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
+from alvh.transforms.vix_surface import STRIKES, VixSurface, target_call
 
 WINDOW_BEFORE = 3  # held contracts priced off the curve: expiries from M1 − 3 …
 WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
@@ -90,14 +90,12 @@ class EngineArrays:
     regime: np.ndarray  # int64, ``compiled_rules.regime_code``
     eve: np.ndarray  # bool: a scheduled FOMC/CPI/PPI release affects the next session (hold_before_events)
     m_idx: np.ndarray  # int64 (n, 3)
-    dte: np.ndarray  # int64 (n, 3), calendar days
     fwd: np.ndarray  # (n, 3)
     beta: np.ndarray  # (n, 3)
     strike: np.ndarray  # (n, 3) target-delta strike (NaN on a session that cannot be sized)
     price: np.ndarray  # (n, 3) its Black-76 price, VIX points
     delta: np.ndarray  # (n, 3)
     theta: np.ndarray  # (n, 3) VIX points per calendar day
-    sigma: np.ndarray  # (n, 3) Black-76 vol of M_j
     has_ic: np.ndarray  # bool: the model IC could be opened
     credit: np.ndarray  # IC credit in force, dollars
     vega_ic: np.ndarray  # |V_ic|, dollars per vol point
@@ -136,105 +134,58 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
     rows = [market.by_date[d] for d in sessions]
     expiries = sorted({r[f"m{i}_expiry"] for r in rows for i in (1, 2, 3)})
     idx = {e: k for k, e in enumerate(expiries)}
-    a = {name: np.full(n, math.nan) for name in ("vix", "vvix", "spx", "rate", "rsi", "hist", "credit", "vega_ic")}
-    cross = np.zeros(n, dtype=np.int64)
-    regime = np.zeros(n, dtype=np.int64)
-    has_ic = np.zeros(n, dtype=np.bool_)
-    m_idx = np.zeros((n, 3), dtype=np.int64)
-    dte = np.zeros((n, 3), dtype=np.int64)
-    fwd, beta = np.full((n, 3), math.nan), np.full((n, 3), math.nan)
-    win_base = np.zeros(n, dtype=np.int64)
-    win_fwd = np.full((n, WINDOW), math.nan)
+    nan = ("vix", "vvix", "spx", "rate", "rsi", "hist", "credit", "vega_ic", "fwd", "beta")
+    a: dict[str, Any] = {k: np.full((n, 3) if k in ("fwd", "beta") else n, math.nan) for k in nan}
+    a["win_fwd"] = np.full((n, WINDOW), math.nan)
+    a |= {k: np.zeros(n, dtype=np.int64) for k in ("cross", "regime", "win_base")}
+    a |= {"has_ic": np.zeros(n, dtype=np.bool_), "m_idx": np.zeros((n, 3), dtype=np.int64)}
+    dte = np.zeros((n, 3))
     cache: dict = {}
     for i, (d, row) in enumerate(zip(sessions, rows, strict=True)):
         day = day_inputs(row, market.quotes, p)
         a["vix"][i], a["vvix"][i], a["spx"][i] = _num(day.vix), _num(day.vvix), _num(day.spx)
-        a["rate"][i] = day.rate
-        a["rsi"][i] = _num(row.get("ad_rsi"))
-        a["hist"][i] = _num(day.hist)
-        cross[i] = int(day.cross) if day.cross is not None else 0
-        regime[i] = regime_code(day.regime)
+        a["rate"][i], a["rsi"][i], a["hist"][i] = day.rate, _num(row.get("ad_rsi")), _num(day.hist)
+        a["cross"][i] = int(day.cross) if day.cross is not None else 0
+        a["regime"][i] = regime_code(day.regime)
         for j, x in enumerate(day.layers):
-            m_idx[i, j] = idx[x.expiry]
-            dte[i, j] = x.dte
-            fwd[i, j] = _num(x.forward)
-            beta[i, j] = x.beta
-        win_base[i] = m_idx[i, 0] - WINDOW_BEFORE
+            a["m_idx"][i, j], dte[i, j], a["fwd"][i, j], a["beta"][i, j] = idx[x.expiry], x.dte, _num(x.forward), x.beta
+        a["win_base"][i] = a["m_idx"][i, 0] - WINDOW_BEFORE
         for o in range(WINDOW):
-            e = win_base[i] + o
+            e = a["win_base"][i] + o
             if 0 <= e < len(expiries) and expiries[e] > d:
                 f = market.quotes.forward(d, expiries[e])
-                win_fwd[i, o] = math.nan if f is None else f.value
+                a["win_fwd"][i, o] = math.nan if f is None else f.value
         ic = model_ic_for(d, market.by_date, p, cache)
         if ic is not None:
-            has_ic[i] = True
-            a["credit"][i] = ic.credit_usd
+            a["has_ic"][i], a["credit"][i] = True, ic.credit_usd
             if day.spx is not None and day.vix is not None:
                 a["vega_ic"][i] = vega_to_hedge(ic, day, p)
-    final = np.full(len(expiries), math.nan)
-    for e, exp in enumerate(expiries):
-        fs = market.quotes.final_settlement(exp)
-        if fs is not None:
-            final[e] = fs[0]
-    strike, price, delta, theta, sigma = _layer_models(a["vvix"], dte, fwd, a["rate"], p)
+    finals = [market.quotes.final_settlement(exp) for exp in expiries]
+    layers = _layer_models(a["vvix"], dte, a["fwd"], a["rate"], p.target_delta, STRIKES, p.surface)
     return EngineArrays(
         sessions=list(sessions),
         expiries=expiries,
         ordinal=np.array([d.toordinal() for d in sessions], dtype=np.int64),
         exp_ordinal=np.array([e.toordinal() for e in expiries], dtype=np.int64),
-        vix=a["vix"],
-        vvix=a["vvix"],
-        spx=a["spx"],
-        rate=a["rate"],
-        rsi=a["rsi"],
-        hist=a["hist"],
-        cross=cross,
-        regime=regime,
         eve=np.array([r.get("next_event_sessions") == 1 for r in rows], dtype=np.bool_),
-        m_idx=m_idx,
-        dte=dte,
-        fwd=fwd,
-        beta=beta,
-        strike=strike,
-        price=price,
-        delta=delta,
-        theta=theta,
-        sigma=sigma,
-        has_ic=has_ic,
-        credit=a["credit"],
-        vega_ic=a["vega_ic"],
-        win_base=win_base,
-        win_fwd=win_fwd,
-        final=final,
+        final=np.array([math.nan if fs is None else fs[0] for fs in finals]),
+        **dict(zip(("strike", "price", "delta", "theta"), layers, strict=True)),
+        **a,
     )
 
 
-def _layer_models(
-    vvix: np.ndarray, dte: np.ndarray, fwd: np.ndarray, rate: np.ndarray, p: HedgeParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``layer_models`` of every (session, layer) with VVIX and a forward: the target-delta strike
-    on the surface, its σ and Black-76 (price, delta, theta) — the very functions the readable
-    engine calls. The calls-only strategies read one layer, so each layer stands on its own."""
-    return _layer_models_kernel(vvix, dte.astype(np.float64), fwd, rate, p.target_delta, STRIKES, p.surface)
-
-
 @numba.njit(cache=True)
-def _layer_models_kernel(
+def _layer_models(
     vvix: np.ndarray, dte: np.ndarray, fwd: np.ndarray, rate: np.ndarray, target: float, grid: np.ndarray, s: VixSurface
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n = vvix.shape[0]
-    strike = np.full((n, 3), np.nan)
-    price = np.full((n, 3), np.nan)
-    delta = np.full((n, 3), np.nan)
-    theta = np.full((n, 3), np.nan)
-    sigma = np.full((n, 3), np.nan)
-    for i in range(n):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``layer_models`` of every (session, layer) with VVIX and a forward: the target-delta
+    strike on the surface and its Black-76 (price, delta, theta) — the readable engine's own
+    :func:`~alvh.transforms.vix_surface.target_call`. The calls-only strategies read one layer,
+    so each layer stands on its own."""
+    out = np.full((4, vvix.shape[0], 3), np.nan)
+    for i in range(vvix.shape[0]):
         for j in range(3):
-            f, d = fwd[i, j], dte[i, j]
-            if not (vvix[i] == vvix[i] and f == f and d > 0):
-                continue
-            k = target_delta_strike(vvix[i], f, d, rate[i], target, grid, s)
-            strike[i, j] = k
-            sigma[i, j] = vix_sigma(vvix[i], f, k, d, s)
-            price[i, j], delta[i, j], theta[i, j] = call_on_surface(vvix[i], f, k, d, rate[i], s)
-    return strike, price, delta, theta, sigma
+            if vvix[i] == vvix[i] and fwd[i, j] == fwd[i, j] and dte[i, j] > 0:
+                k, _, px, dl, th = target_call(vvix[i], fwd[i, j], dte[i, j], rate[i], target, grid, s)
+                out[:, i, j] = k, px, dl, th
+    return out[0], out[1], out[2], out[3]

@@ -15,7 +15,7 @@ from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.inputs import DayInputs
 from alvh.transforms.signal.option_quotes import MODEL, QUOTE, Chain, quoted_target
 from alvh.transforms.signal.params import OPTION_MULTIPLIER, HedgeParams
-from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_delta_strike, vix_sigma
+from alvh.transforms.vix_surface import STRIKES, VixSurface, call_on_surface, target_call
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,7 @@ def layer_models(day: DayInputs, p: HedgeParams) -> list[LayerModel]:
                 LayerModel(f, x.dte, q.iv, q.strike, q.mid, q.delta, q.theta, x.beta, h, day.vvix, s, QUOTE, x.chain)
             )
             continue
-        k = target_delta_strike(day.vvix, f, float(x.dte), day.rate, p.target_delta, STRIKES, s)
-        sig = vix_sigma(day.vvix, f, k, float(x.dte), s)
-        price, delta, theta = call_on_surface(day.vvix, f, k, float(x.dte), day.rate, s)
+        k, sig, price, delta, theta = target_call(day.vvix, f, float(x.dte), day.rate, p.target_delta, STRIKES, s)
         h = OPTION_MULTIPLIER * delta * x.beta
         out.append(LayerModel(f, x.dte, sig, k, price, delta, theta, x.beta, h, day.vvix, s, MODEL, x.chain))
     return out
