@@ -11,7 +11,7 @@ from alvh.pipeline.params import indicator_params
 from alvh.schemas.marts import IndicatorsDaily
 from alvh.transforms.indicators_daily import IndicatorParams, build_indicators_daily
 from alvh.warehouse.connection import open_warehouse
-from alvh.warehouse.indicators import load_indicator_inputs, mart_sessions
+from alvh.warehouse.indicators import empty_indicators, load_indicator_inputs, mart_sessions
 from alvh.warehouse.marts import publish_table
 
 
@@ -21,7 +21,7 @@ def build_indicators_mart(con: duckdb.DuckDBPyConnection, params: IndicatorParam
     inputs = load_indicator_inputs(con)
     sessions = mart_sessions(inputs["index_daily"])
     if sessions.is_empty():
-        return con.sql("SELECT * FROM marts.indicators_daily LIMIT 0").pl()
+        return empty_indicators(con)
     frame = build_indicators_daily(
         sessions,
         inputs["index_daily"],

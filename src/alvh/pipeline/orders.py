@@ -22,31 +22,33 @@ from alvh.sources.broker import basket_rows, write_csv_text
 from alvh.warehouse.connection import connect
 from alvh.warehouse.daily_page import write_text_atomic
 from alvh.warehouse.export import check_export_dir
-from alvh.warehouse.published import last_published_session, next_event_on, today_new_york, unpublished_message
+from alvh.warehouse.published import (
+    is_published,
+    last_published_session,
+    next_event_on,
+    orders_on,
+    staleness_on,
+    today_new_york,
+    unpublished_message,
+)
 
 FORMATS = ("ibkr-basket", "csv")
 
 
 def session_orders(con: duckdb.DuckDBPyConnection, d: date) -> list[dict[str, object]]:
     """The published tickets of session ``d``; raises naming the published range when ``d`` is not published."""
-    published = con.execute("SELECT count(*) FROM marts.hedge_signal_daily WHERE session_date = ?", [d]).fetchall()
-    if not published[0][0]:
+    if not is_published(con, d):
         raise AlvhError(unpublished_message(con, d, today_new_york()))
-    rows: list[dict[str, object]] = (
-        con.sql("SELECT * FROM marts.hedge_order WHERE session_date = $d ORDER BY ticket", params={"d": d})
-        .pl()
-        .to_dicts()
-    )
-    return rows
+    return orders_on(con, d)
 
 
 def order_warnings(con: duckdb.DuckDBPyConnection, d: date) -> list[str]:
     """What the trader must know before sending session ``d``'s file: it is stale (no trades were
     decided, and why), or it is not the latest published session."""
     out = []
-    row = con.execute("SELECT stale, stale_reason FROM marts.hedge_signal_daily WHERE session_date = ?", [d]).fetchall()
-    if row and row[0][0]:
-        out.append(f"{d} is STALE — no trades were decided ({row[0][1]}); the file holds no order to send")
+    staleness = staleness_on(con, d)
+    if staleness is not None and staleness[0]:
+        out.append(f"{d} is STALE — no trades were decided ({staleness[1]}); the file holds no order to send")
     latest = last_published_session(con)
     if latest is not None and latest != d:
         out.append(

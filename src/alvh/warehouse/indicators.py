@@ -1,5 +1,6 @@
 """The staging frames ``marts.indicators_daily`` is built from (``alvh.pipeline.indicators``
-builds it), the sessions it covers, and whether it is built yet."""
+builds it), the sessions it covers, and whether it is built yet. Its columns with no row stand in
+for it while staging has no VIX history."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def load_indicator_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFr
 def indicators_built(con: duckdb.DuckDBPyConnection) -> bool:
     """True once ``marts.indicators_daily`` holds a row."""
     return bool(con.execute("SELECT count(*) FROM marts.indicators_daily").fetchall()[0][0])
+
+
+def empty_indicators(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``marts.indicators_daily``'s columns as the warehouse types them, with no row."""
+    return con.sql("SELECT * FROM marts.indicators_daily LIMIT 0").pl()
 
 
 def mart_sessions(index_daily: pl.DataFrame) -> pl.Series:

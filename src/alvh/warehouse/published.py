@@ -13,10 +13,13 @@ from alvh.core.calendar import today_new_york
 from alvh.warehouse.lineage import data_span
 
 __all__ = [
+    "is_published",
     "last_published_session",
     "next_event_on",
+    "orders_on",
     "published_span",
     "session_plan",
+    "staleness_on",
     "today_new_york",
     "unpublished_message",
 ]
@@ -32,6 +35,34 @@ def published_span(con: duckdb.DuckDBPyConnection) -> tuple[date | None, date | 
     """(first, last) session in ``marts.hedge_signal_daily``; (None, None) when nothing is published."""
     first, last = con.execute("SELECT min(session_date), max(session_date) FROM marts.hedge_signal_daily").fetchall()[0]
     return first, last
+
+
+def is_published(con: duckdb.DuckDBPyConnection, d: date) -> bool:
+    """True when session ``d`` has a row in ``marts.hedge_signal_daily``."""
+    published = con.execute("SELECT count(*) FROM marts.hedge_signal_daily WHERE session_date = ?", [d]).fetchall()
+    return bool(published[0][0])
+
+
+def orders_on(con: duckdb.DuckDBPyConnection, d: date) -> list[dict[str, object]]:
+    """Session ``d``'s tickets (``marts.hedge_order``, every column, by ticket) as dicts by column
+    name; empty when it has none (or is not published)."""
+    rows: list[dict[str, object]] = (
+        con.sql("SELECT * FROM marts.hedge_order WHERE session_date = $d ORDER BY ticket", params={"d": d})
+        .pl()
+        .to_dicts()
+    )
+    return rows
+
+
+def staleness_on(con: duckdb.DuckDBPyConnection, d: date) -> tuple[bool, str | None] | None:
+    """``(stale, stale_reason)`` of session ``d``'s published signal (``marts.hedge_signal_daily``);
+    None when ``d`` is not published."""
+    sql = "SELECT stale, stale_reason FROM marts.hedge_signal_daily WHERE session_date = ?"
+    rows = con.execute(sql, [d]).fetchall()
+    if not rows:
+        return None
+    stale, reason = rows[0]
+    return stale, reason
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
