@@ -519,8 +519,8 @@ def test_an_older_warehouse_gets_the_event_columns_appended(tmp_path: Path) -> N
     """A warehouse file from before the calendar: its marts lack the next-event columns and it
     has no event tables; opening it adds them (nullable, last), so the column order is the
     model's."""
+    from alvh.schemas.columns import column_order
     from alvh.schemas.registry import TABLES
-    from alvh.warehouse.ddl import column_order
 
     db = tmp_path / "old.duckdb"
     with open_warehouse(db) as con:

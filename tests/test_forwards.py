@@ -319,7 +319,8 @@ def test_leave_one_out_error_on_the_real_history(inputs: dict[str, pl.DataFrame]
 
 
 def test_an_older_warehouse_gains_the_forward_columns_in_model_order() -> None:
-    from alvh.warehouse.ddl import column_order, duckdb_type
+    from alvh.schemas.columns import column_order
+    from alvh.warehouse.ddl import duckdb_type
     from alvh.warehouse.migrations import migrate
 
     cols = IndicatorsDaily.to_schema().columns

@@ -10,10 +10,10 @@ import pytest
 
 from alvh.core.errors import AlvhError, WarehouseLocked
 from alvh.pipeline.load import load_family
+from alvh.schemas.columns import column_order
 from alvh.schemas.registry import TABLES
 from alvh.sources.base import FetchedFile, FileRef
 from alvh.warehouse.connection import connect, open_warehouse
-from alvh.warehouse.ddl import column_order
 
 HEADER = "DATE,OPEN,HIGH,LOW,CLOSE\n"
 V1 = HEADER + "02/02/2018,13.5,17.4,13.1,17.31\n02/05/2018,17.42,38.8,16.8,37.32\n"

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from alvh.pipeline.positions import imported_ic
+from alvh.schemas.columns import polars_schema
 from alvh.schemas.registry import TABLES
 from alvh.sources.broker import format_occ
 from alvh.transforms.book_risk import book_risk_rows
@@ -24,7 +25,6 @@ from alvh.transforms.signal.quote_check import quote_check_rows
 from alvh.transforms.signal.stress import shock_sessions
 from alvh.transforms.term_structure import expected_contracts
 from alvh.transforms.whole_book import WholeBook, replay_books
-from alvh.warehouse.ddl import polars_schema
 from alvh.warehouse.positions import pending_import
 from alvh.warehouse.signals import (
     Batch,

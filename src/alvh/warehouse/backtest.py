@@ -12,8 +12,8 @@ import duckdb
 import polars as pl
 
 from alvh.schemas.backtest import BacktestDaily, BacktestEvent, BacktestResult, BacktestRun, BacktestSummary
+from alvh.schemas.columns import column_order
 from alvh.warehouse.connection import transaction
-from alvh.warehouse.ddl import column_order
 from alvh.warehouse.load import utcnow
 from alvh.warehouse.marts import validate_mart
 from alvh.warehouse.upsert import write_frame

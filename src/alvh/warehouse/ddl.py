@@ -6,9 +6,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from alvh.schemas.raw import _LoadMeta
-
-LOAD_META_COLUMNS = list(_LoadMeta.to_schema().columns)
+from alvh.schemas.columns import column_order, polars_dtype
 
 _DUCKDB_TYPES: dict[type[pl.DataType], str] = {
     pl.Date: "DATE",
@@ -25,12 +23,6 @@ _DUCKDB_TYPES: dict[type[pl.DataType], str] = {
 }
 
 
-def polars_dtype(column: pa.Column) -> pl.DataType:
-    """The Polars dtype of a pandera column."""
-    dtype = column.dtype.type
-    return dtype() if isinstance(dtype, type) else dtype
-
-
 def duckdb_type(column: pa.Column) -> str:
     dtype = polars_dtype(column)
     base = dtype.base_type()
@@ -39,25 +31,11 @@ def duckdb_type(column: pa.Column) -> str:
     return _DUCKDB_TYPES[base]
 
 
-def column_order(model: type[pa.DataFrameModel]) -> list[str]:
-    """Business columns first, load metadata last (the export and SELECT * order)."""
-    cols = list(model.to_schema().columns)
-    if not issubclass(model, _LoadMeta):
-        return cols
-    return [c for c in cols if c not in LOAD_META_COLUMNS] + LOAD_META_COLUMNS
-
-
 def primary_key(model: type[pa.DataFrameModel]) -> list[str]:
     unique = model.to_schema().unique
     if not unique:
         return []
     return [unique] if isinstance(unique, str) else list(unique)
-
-
-def polars_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
-    """Column → Polars dtype, in table order (used to build empty frames and casts)."""
-    cols = model.to_schema().columns
-    return {name: polars_dtype(cols[name]) for name in column_order(model)}
 
 
 def create_table_sql(table: str, model: type[pa.DataFrameModel]) -> str:

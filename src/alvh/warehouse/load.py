@@ -101,6 +101,6 @@ def _count_by_file(frame: pl.DataFrame, column: str) -> dict[str, int]:
 
 
 def _ingest_schema() -> dict[str, pl.DataType]:
-    from alvh.warehouse.ddl import polars_schema
+    from alvh.schemas.columns import polars_schema
 
     return polars_schema(IngestRun)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import duckdb
 
 from alvh.core.errors import AlvhError
+from alvh.schemas.columns import column_order
 from alvh.schemas.registry import SCHEMAS, TABLES
-from alvh.warehouse.ddl import column_order, create_table_sql, duckdb_type
+from alvh.warehouse.ddl import create_table_sql, duckdb_type
 
 SCHEMA_VERSION = 1
 # schemas whose tables every run rewrites from scratch (the backtest's results): a column the

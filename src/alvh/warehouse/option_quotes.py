@@ -11,10 +11,10 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
+from alvh.schemas.columns import column_order, polars_schema
 from alvh.schemas.meta import IngestRun, Quarantine, StagingBuild
 from alvh.schemas.staging import StgOptionQuote
 from alvh.warehouse.connection import transaction
-from alvh.warehouse.ddl import column_order, polars_schema
 from alvh.warehouse.load import FileOutcome, validate
 from alvh.warehouse.upsert import insert_ignore, registered, write_frame
 

@@ -16,7 +16,8 @@ import duckdb
 import pandera.polars as pa
 import polars as pl
 
-from alvh.warehouse.ddl import LOAD_META_COLUMNS, column_order, primary_key
+from alvh.schemas.columns import LOAD_META_COLUMNS, column_order
+from alvh.warehouse.ddl import primary_key
 
 DATE_KEYS = ("date", "trade_date", "session_date", "quote_date")  # the key column that dates a revised row
 # a value column that dates a row whose key has no date (a scheduled release, keyed by what it is
