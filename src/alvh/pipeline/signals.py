@@ -15,16 +15,15 @@ from alvh.pipeline.positions import imported_ic
 from alvh.schemas.columns import polars_schema
 from alvh.schemas.registry import TABLES
 from alvh.sources.broker import format_occ
-from alvh.transforms.book_risk import book_risk_rows
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.holdings import difference_note
 from alvh.transforms.ic_book import IcBook, ic_cycle
-from alvh.transforms.payoff_grid import payoff_grids
-from alvh.transforms.signal import CurveQuotes, HedgeParams, Replay, book_from_positions, replay
+from alvh.transforms.signal import CurveQuotes, HedgeParams, book_from_positions, replay
 from alvh.transforms.signal.quote_check import quote_check_rows
 from alvh.transforms.signal.stress import shock_sessions
+from alvh.transforms.signal_frames import frames_from_replay, risk_frames, typed_frame
 from alvh.transforms.term_structure import expected_contracts
-from alvh.transforms.whole_book import WholeBook, replay_books
+from alvh.transforms.whole_book import replay_books
 from alvh.warehouse.positions import pending_import
 from alvh.warehouse.signals import (
     Batch,
@@ -109,10 +108,16 @@ def compute_batch(
         rp.signals[0]["actions_summary"] = f"{note}. {rp.signals[0]['actions_summary']}"
     bounds = (params.ratio_min, params.ratio_max)
     version = params.method_version
-    frames = frames_from_replay(rp, run_id, settings_hash, version) | risk_frames(replay_books(rp, params), version)
+    frames = frames_from_replay(rp, run_id, settings_hash, version, vix_call_occ)
+    frames |= risk_frames(replay_books(rp, params), version)
     checks = quote_check_rows(rp.days, rp.layers, rp.positions, params.surface)
     frames["marts.quote_check"] = typed_frame("marts.quote_check", checks, version)
     return Batch(list(sessions), frames, prev_pos, ratio_bounds=bounds)
+
+
+def vix_call_occ(expiry: date, strike: float) -> str:
+    """The OCC symbol of the VIX call of ``expiry`` and ``strike`` (a ticket's ``occ_symbol``)."""
+    return format_occ("VIX", expiry, True, strike)
 
 
 def load_quotes(con: duckdb.DuckDBPyConnection, lo: date, hi: date, first: date | None = None) -> CurveQuotes:
@@ -121,58 +126,6 @@ def load_quotes(con: duckdb.DuckDBPyConnection, lo: date, hi: date, first: date 
     sessions from ``first`` (default ``lo``) to ``hi`` (§4)."""
     curves = ForwardCurves.from_frame(vx_settles_between(con, lo, hi))
     return CurveQuotes(curves, vix_opens_between(con, lo, hi), vix_calls_between(con, first or lo, hi))
-
-
-def typed_frame(table: str, rows: list[dict[str, Any]], method_version: str) -> pl.DataFrame:
-    """``rows`` stamped with ``method_version``, typed in ``table``'s column order."""
-    schema = polars_schema(TABLES[table])
-    if not rows:
-        return pl.DataFrame(schema=schema)
-    stamped = [r | {"method_version": method_version} for r in rows]
-    return pl.DataFrame(stamped, infer_schema_length=None).select([pl.col(c).cast(t) for c, t in schema.items()])
-
-
-def frames_from_replay(rp: Replay, run_id: str, settings_hash: str, method_version: str) -> dict[str, pl.DataFrame]:
-    """Typed frames in table column order, every row stamped with ``method_version`` (§8)."""
-
-    def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-        schema = polars_schema(TABLES[table])
-        if not rows:
-            return pl.DataFrame(schema=schema)
-        stamped = [r | {"method_version": method_version} for r in rows]  # every published row (§8)
-        return pl.DataFrame(stamped, infer_schema_length=None).select(
-            [pl.col(c).cast(t) if c in stamped[0] else pl.lit(None, dtype=t).alias(c) for c, t in schema.items()]
-        )
-
-    signals = [s | {"run_id": run_id, "settings_hash": settings_hash} for s in rp.signals]
-    orders = []
-    for d in sorted({o["session_date"] for o in rp.orders}):
-        for n, o in enumerate((o for o in rp.orders if o["session_date"] == d), start=1):
-            orders.append(o | {"ticket": n, "occ_symbol": format_occ("VIX", o["contract_expiry"], True, o["strike"])})
-    return {
-        "marts.hedge_signal_daily": frame("marts.hedge_signal_daily", signals),
-        "marts.layer_adjustment": frame("marts.layer_adjustment", rp.layers),
-        "marts.hedge_order": frame("marts.hedge_order", orders),
-        "marts.hedge_position": frame("marts.hedge_position", rp.positions),
-        "marts.stress_scenario": frame("marts.stress_scenario", rp.stress),
-    }
-
-
-def risk_frames(books: Sequence[WholeBook], method_version: str) -> dict[str, pl.DataFrame]:
-    """``marts.book_risk`` and ``marts.payoff_grid`` of the sessions' whole books, typed, in table
-    column order."""
-    stamp = pl.lit(method_version).alias("method_version")
-    out = {}
-    for table, frame in (
-        ("marts.book_risk", pl.DataFrame(book_risk_rows(books), infer_schema_length=None)),
-        ("marts.payoff_grid", payoff_grids(books)),
-    ):
-        schema = polars_schema(TABLES[table])
-        if frame.height == 0:
-            out[table] = pl.DataFrame(schema=schema)
-            continue
-        out[table] = frame.with_columns(stamp).select([pl.col(c).cast(t) for c, t in schema.items()])
-    return out
 
 
 def run_batch(
