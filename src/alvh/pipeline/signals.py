@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -18,11 +17,11 @@ from alvh.sources.broker import format_occ
 from alvh.transforms.forwards import ForwardCurves
 from alvh.transforms.holdings import difference_note
 from alvh.transforms.ic_book import IcBook, ic_cycle
+from alvh.transforms.indicators_daily import placeholder_row
 from alvh.transforms.signal import CurveQuotes, HedgeParams, book_from_positions, replay
 from alvh.transforms.signal.quote_check import quote_check_rows
 from alvh.transforms.signal.stress import shock_sessions
 from alvh.transforms.signal_frames import frames_from_replay, risk_frames, typed_frame
-from alvh.transforms.term_structure import expected_contracts
 from alvh.transforms.whole_book import replay_books
 from alvh.warehouse.positions import pending_import
 from alvh.warehouse.signals import (
@@ -37,28 +36,6 @@ from alvh.warehouse.signals import (
     vix_opens_between,
     vx_settles_between,
 )
-
-
-def placeholder_row(d: date, roll_tdte: int) -> dict[str, Any]:
-    """A mart row for a session the data does not reach yet: every input missing (→ stale)."""
-    exp = expected_contracts(pl.Series([d], dtype=pl.Date), roll_tdte).to_dicts()[0]
-    return exp | {
-        "vix_close": None,
-        "vvix_close": None,
-        "spx_close": None,
-        "macd_hist": None,
-        "macd_cross": None,
-        "ad_rsi": None,
-        "breadth_missing": True,
-        "regime": None,
-        "tbill_3m_pct": None,
-        "m1_settle": None,
-        "m2_settle": None,
-        "m3_settle": None,
-        "beta_1": None,
-        "beta_2": None,
-        "beta_3": None,
-    }
 
 
 def previous_state(con: duckdb.DuckDBPyConnection, first: date) -> tuple[pl.DataFrame, float, date | None]:

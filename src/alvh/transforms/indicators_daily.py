@@ -21,19 +21,28 @@ Inputs are staging frames; the output is validated by ``alvh.schemas.marts.Indic
 
 Every column on a session depends only on data up to that session (no look-ahead) — except the
 event columns, which read the published calendar of releases ahead, as a trader would.
+
+A session the data does not reach yet gets :func:`placeholder_row`: the contracts the roll rule
+expects and every input missing, so the signal engine publishes it stale.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from datetime import date
+from typing import Any, ClassVar
 
 import polars as pl
 
 from alvh.core.settings import setting_default
 from alvh.transforms.events import NEXT_EVENT_COLUMNS, next_events
 from alvh.transforms.indicators import ad_line, add_macd, add_rsi, macd_cross
-from alvh.transforms.term_structure import FORWARD_COLUMNS, TermStructureParams, build_term_structure
+from alvh.transforms.term_structure import (
+    FORWARD_COLUMNS,
+    TermStructureParams,
+    build_term_structure,
+    expected_contracts,
+)
 
 
 @dataclass(frozen=True)
@@ -185,3 +194,25 @@ COLUMNS = [
     *FORWARD_COLUMNS,  # appended after the first columns, so that a migrated warehouse has the same order
     *NEXT_EVENT_COLUMNS,  # appended last for the same reason
 ]
+
+
+def placeholder_row(d: date, roll_tdte: int) -> dict[str, Any]:
+    """A mart row for a session the data does not reach yet: every input missing (→ stale)."""
+    exp = expected_contracts(pl.Series([d], dtype=pl.Date), roll_tdte).to_dicts()[0]
+    return exp | {
+        "vix_close": None,
+        "vvix_close": None,
+        "spx_close": None,
+        "macd_hist": None,
+        "macd_cross": None,
+        "ad_rsi": None,
+        "breadth_missing": True,
+        "regime": None,
+        "tbill_3m_pct": None,
+        "m1_settle": None,
+        "m2_settle": None,
+        "m3_settle": None,
+        "beta_1": None,
+        "beta_2": None,
+        "beta_3": None,
+    }
