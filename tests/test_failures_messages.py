@@ -15,6 +15,7 @@ import textwrap
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -228,6 +229,82 @@ def test_a_file_size_limit_names_the_page_and_leaves_no_temporary_file(tmp_path:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     assert str(err.value).startswith(f"a file-size limit was hit while writing {target}; the partial file was removed")
     assert list((tmp_path / "pages").iterdir()) == []
+
+
+# The subprocess lowers its file-size limit once the signal is published: the rlimit is per
+# process, and the warehouse (tens of MB) is written before any export file and is larger than any
+# of them, so a limit in force from the start would fail the publish, not the files after it.
+_LIMIT_AFTER_PUBLISH = """
+import resource, signal, sys
+import alvh.flows.daily as daily
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # as Python sets it at start: a write past the limit fails (EFBIG)
+
+def limited(real):
+    def first_write_after_the_publish(*args, **kwargs):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        return real(*args, **kwargs)
+    return first_write_after_the_publish
+
+name = sys.argv.pop(1)  # export_marts (the CSV/Parquet/DuckDB snapshot) or write_page (the daily page)
+setattr(daily, name, limited(getattr(daily, name)))
+from alvh.cli import main
+main()
+"""
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("limited", ["export_marts", "write_page"])
+def test_run_under_a_file_size_limit_says_the_signal_was_published_and_names_the_path(
+    prefect_harness: None, fresh_signal_warehouse: Path, data_dir: Path, tmp_path: Path, limited: str
+) -> None:
+    """`alvh run` end to end under a real RLIMIT_FSIZE (16 KiB from the first write after the
+    publish; SIGXFSZ ignored, so the write fails with EFBIG): the plan is printed, then one line
+    saying the signal was published, naming the path that could not be written and the remedy;
+    exit 1, no traceback, no partial file left, the published rows stay."""
+    from prefect.settings import PREFECT_API_URL
+
+    exports = tmp_path / "exports"
+    api = {"PREFECT_API_URL": str(PREFECT_API_URL.value())} if PREFECT_API_URL.value() else {}
+    res = subprocess.run(
+        [sys.executable, "-c", _LIMIT_AFTER_PUBLISH, limited, "run", "--as-of", "2026-01-07",
+         "--source-dir", str(data_dir), "--warehouse", str(fresh_signal_warehouse), "--export-dir", str(exports)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=600,  # a ceiling on a hang only
+        env={**os.environ, **api, "ALVH_GX_VALIDATION": "false"},
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert res.stderr.strip().count("\n") == 0, res.stderr  # one line
+    line = one_line(res.stderr)
+    head = "error: the signal was published (plan above), but writing its files failed: "
+    assert line.startswith(head), line
+    assert "2026-01-07 VIX 15.38" in one_line(res.stdout)  # the plan, printed before the error
+    if limited == "write_page":
+        from alvh.report.page import PLOTLY_JS
+
+        script = exports.resolve() / "pages" / PLOTLY_JS  # the page's first file: the plotly.js it loads
+        assert line == head + (
+            f"a file-size limit was hit while writing {script}; the partial file was removed — free space (or raise "
+            "the limit) and run again, or choose another place with --export-dir / ALVH_EXPORT_DIR"
+        )
+        assert list(script.parent.iterdir()) == []  # no page, no script, no temporary file
+        assert (exports / "current" / "hedge_signal_daily.csv").is_file()  # the exports before it were written
+    else:
+        written = line.removeprefix(head).split(": a file-size limit was hit while writing ", 1)[1].split(";")[0]
+        assert Path(written).parent.parent == exports / "snapshots", line  # a file of the new snapshot
+        assert line.endswith(
+            "; nothing was switched (readers keep the previous files) and the partial files were removed — free "
+            "space (or raise the limit) and run again, or point --export-dir / ALVH_EXPORT_DIR at another disk"
+        )
+        assert not Path(written).exists() and not (exports / "current").exists()
+        assert [p.name for p in (exports / "snapshots").iterdir()] == []  # no temporary folder left
+    with duckdb.connect(str(fresh_signal_warehouse), read_only=True) as con:
+        assert con.sql(
+            "SELECT count(*) FROM marts.hedge_signal_daily WHERE session_date = '2026-01-07'"
+        ).fetchall() == [(1,)]
 
 
 def test_orders_export_to_a_read_only_place_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

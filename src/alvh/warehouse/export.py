@@ -80,9 +80,9 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 # --- disk errors ---------------------------------------------------------------------------------
 
 
-def disk_error(exc: BaseException, where: Path) -> ExportError | None:
-    """An ``ExportError`` naming ``where`` when ``exc`` is a full disk, a quota or a file-size limit
-    (from Python, Polars or DuckDB), else None."""
+def _disk_code(exc: BaseException) -> int | None:
+    """ENOSPC, EFBIG or EDQUOT when ``exc`` is a full disk, a file-size limit or a quota (an
+    ``OSError``, or Polars' or DuckDB's message of one), else None."""
     code = exc.errno if isinstance(exc, OSError) else None
     text = str(exc)
     if code is None:
@@ -92,7 +92,14 @@ def disk_error(exc: BaseException, where: Path) -> ExportError | None:
             code = errno.EFBIG
         elif "Disk quota exceeded" in text:
             code = errno.EDQUOT
-    if code not in _FULL:
+    return code if code in _FULL else None
+
+
+def disk_error(exc: BaseException, where: Path) -> ExportError | None:
+    """An ``ExportError`` naming ``where`` when ``exc`` is a full disk, a quota or a file-size limit
+    (from Python, Polars or DuckDB), else None."""
+    code = _disk_code(exc)
+    if code is None:
         return None
     path = getattr(exc, "filename", None) or where
     return ExportError(
@@ -104,11 +111,17 @@ def disk_error(exc: BaseException, where: Path) -> ExportError | None:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (a temporary folder's file); the one writer of snapshot files."""
-    with path.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Write ``data`` to ``path`` (a temporary folder's file); the one writer of snapshot files.
+    A failed write names ``path`` (``OSError.filename``): Python sets it only when the open fails."""
+    try:
+        with path.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
 
 
 def _sha256(path: Path) -> str:
@@ -261,14 +274,21 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def _write_reader_db(path: Path, frames: dict[str, pl.DataFrame]) -> None:
-    """The snapshot's ``signals.duckdb``: one table per exported mart (schema ``marts``)."""
-    with duckdb.connect(str(path)) as db:
-        db.execute("CREATE SCHEMA marts")
-        for name, frame in frames.items():
-            db.register("frame_in", frame)
-            db.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame_in")
-            db.unregister("frame_in")
-        db.execute("CHECKPOINT")
+    """The snapshot's ``signals.duckdb``: one table per exported mart (schema ``marts``). A full
+    disk or a file-size limit inside DuckDB is raised as an ``OSError`` naming ``path``."""
+    try:
+        with duckdb.connect(str(path)) as db:
+            db.execute("CREATE SCHEMA marts")
+            for name, frame in frames.items():
+                db.register("frame_in", frame)
+                db.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame_in")
+                db.unregister("frame_in")
+            db.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        code = _disk_code(exc)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from None
 
 
 def _write_snapshot(folder: Path, frames: dict[str, pl.DataFrame], csvs: dict[str, bytes]) -> dict[str, str]:
