@@ -173,6 +173,55 @@ def test_as_of_after_the_data_ends_is_refused(
         assert con.sql("SELECT count(*) FROM marts.hedge_signal_daily").fetchall()[0][0] == 0
 
 
+def test_run_as_of_after_the_data_ends_is_one_line_and_keeps_only_its_ingest_in_the_lineage(
+    prefect_harness: None, fresh_signal_warehouse: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """`alvh run --as-of` a past date after the data ends, through the CLI: README ("--as-of that
+    no data can reach is refused") — refused once the ingest has found where the data ends, before
+    any signal is computed or published; that ingest run stays in the lineage (meta.flow_run,
+    meta.ingest_run); the message names the end."""
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    db, exports = fresh_signal_warehouse, tmp_path / "exp"
+
+    def lineage() -> dict[str, list[tuple[Any, ...]]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {
+                t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("meta.flow_run", "meta.ingest_run", "meta.validation_run", "marts.hedge_signal_daily")
+            }
+
+    before = lineage()
+    args = ["run", "--as-of", "2026-03-02", "--source-dir", str(data_dir), "--warehouse", str(db)]
+    res = CliRunner().invoke(app, [*args, "--export-dir", str(exports)])
+    assert res.exit_code == 1, res.output
+    assert res.stdout == "" and "Traceback" not in res.output
+    assert res.stderr.strip() == (
+        "error: --as-of 2026-03-02 is after the data ends (2026-01-07: VX futures 2026-01-07): the sources have "
+        "nothing for it; give a date up to 2026-01-07, or omit --as-of to signal today"
+    )
+    after = lineage()
+    # nothing computed or published: no signal row, no validation of one, no exports
+    assert after["marts.hedge_signal_daily"] == before["marts.hedge_signal_daily"] == []
+    assert after["meta.validation_run"] == before["meta.validation_run"]
+    assert not (exports / "current").exists()
+    # the ingest that found where the data ends is in the lineage: one more flow run, completed,
+    # whose files (all unchanged) are each recorded in meta.ingest_run under its run id
+    assert len(after["meta.flow_run"]) == len(before["meta.flow_run"]) + 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        run = con.sql(
+            "SELECT run_id, status, files_loaded, files_unchanged, files_failed FROM meta.flow_run "
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()[0]
+        assert run[0] not in {r[0] for r in before["meta.flow_run"]}
+        assert run[1:3] == ("completed", 0) and run[3] > 0 and run[4] == 0
+        files = con.sql("SELECT status, count(*) FROM meta.ingest_run WHERE run_id = ? GROUP BY ALL", params=[run[0]])
+        assert files.fetchall() == [("unchanged", run[3])]
+    assert [r for r in after["meta.ingest_run"] if r[0] != run[0]] == before["meta.ingest_run"]
+
+
 def test_today_with_data_sessions_behind_fails_at_once_instead_of_waiting(
     prefect_harness: None, signal_warehouse: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
