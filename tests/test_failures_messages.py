@@ -12,6 +12,7 @@ import resource
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import date
 from pathlib import Path
 
@@ -213,6 +214,50 @@ def test_a_second_job_is_told_the_first_jobs_command_not_a_reader(tmp_path: Path
         reader.stdin.write("\n")
         reader.stdin.flush()
         reader.wait(timeout=30)
+
+
+@pytest.mark.process
+def test_a_second_run_is_told_the_first_runs_command_and_pid_not_a_reader(tmp_path: Path) -> None:
+    """A real first `alvh run` holds the run lock while it waits for a reader (a notebook) to
+    close the warehouse; a second `alvh run` meets both, and is told of the job — its PID and
+    command, as the lock records them — not "close a notebook or BI tool"."""
+    from tests.support import waits
+
+    wh = tmp_path / "alvh.duckdb"
+    duckdb.connect(str(wh)).close()
+    reader = waits.holder(
+        f"import duckdb, sys\nc = duckdb.connect({str(wh)!r}, read_only=True)\nprint('open', flush=True)\n"
+        "sys.stdin.readline()",
+        "open",
+    )
+    lock = Path(f"{wh}.lock")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "alvh.cli", "run", "--as-of", "2026-01-07", "--source-dir", str(tmp_path / "src"),
+         "--warehouse", str(wh), "--export-dir", str(tmp_path / "exp-1")],
+        cwd=waits.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "ALVH_LOCK_TIMEOUT_S": str(waits.CEILING_S)},  # waits for the reader, holding the lock
+    )  # fmt: skip
+    try:
+        holder = ""
+        deadline = time.monotonic() + waits.CEILING_S  # a ceiling on a hang: the event is the lock's record
+        while not holder.startswith(f"PID {first.pid}: ") and first.poll() is None and time.monotonic() < deadline:
+            holder = lock.read_text().strip() if lock.exists() else ""
+            time.sleep(0.05)
+        assert holder.startswith(f"PID {first.pid}: "), f"the first run never took the lock ({first.poll()=})"
+        assert " run --as-of 2026-01-07 " in holder
+        res = CliRunner(env={"ALVH_LOCK_TIMEOUT_S": "0.2"}).invoke(
+            app, ["run", "--as-of", "2026-01-07", "--warehouse", str(wh), "--export-dir", str(tmp_path / "exp-2")]
+        )
+        assert res.exit_code == 1 and res.stdout == ""
+        assert res.stderr.strip() == (
+            f"error: file {wh}: another job holds the warehouse ({holder}); waited 0.2 s — retry later or raise "
+            "ALVH_LOCK_TIMEOUT_S"
+        )
+        assert first.poll() is None  # the first job still holds it (it was not disturbed)
+    finally:
+        waits.kill(first)
+        waits.release(reader)
+    assert not (tmp_path / "exp-2" / "current").exists()
 
 
 def test_a_file_size_limit_names_the_page_and_leaves_no_temporary_file(tmp_path: Path) -> None:
