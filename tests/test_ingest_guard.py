@@ -241,6 +241,40 @@ def test_cli_refuses_a_suspect_file_then_accepts_it(
     ]
 
 
+@pytest.mark.flow
+def test_cli_prints_a_long_refusal_whole_count_first_example_and_command(
+    prefect_harness: None, fresh_signal_warehouse: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 21: a re-ingest that would revise many published values, from a folder with a long
+    path, is refused in one line that keeps the count, the first example and the
+    `--accept-revisions` command whole (it was cut at 300 characters, mid-hint)."""
+    from typer.testing import CliRunner
+
+    from alvh.cli import app
+
+    db = fresh_signal_warehouse
+    src = tmp_path.joinpath("trading-desk-shared-drive", "market-data-downloads", "cboe-volatility-indices", "2026-07")
+    src.mkdir(parents=True)
+    lines = vix_lines(data_dir)
+    days = [ln.split(",")[0] for ln in lines if ln.split(",")[0].endswith("/2024")][:100]  # old, far off
+    (src / "VIX_History.csv").write_text("\n".join(revise(lines, days, "21.000000")) + "\n")
+    before = dump(db, WRITTEN)
+    res = CliRunner().invoke(app, ["ingest", "--source-dir", str(src), "--warehouse", str(db), "--end", "2026-07-22"])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    stored = q(db, "SELECT count(*) FROM raw.cboe_index WHERE source_file = 'VIX_History.csv'")[0][0]
+    vix = src / "VIX_History.csv"
+    first_close = next(ln for ln in lines if ln.startswith(days[0])).split(",")[4]
+    error = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]  # the rest: progress bars
+    assert error == [
+        f"error: 1 file(s) could not be ingested (everything else was loaded): {vix}: file {vix}: suspect revision: "
+        f"the file would revise 100 stored row(s) (more than revision_max_rows = 5; more than 1.0% of the {stored} "
+        f"rows stored from it; 100 of them older than 10 sessions (before {old_before(AS_OF, 10)}) changed by more "
+        f"than 0.1%), e.g. symbol=VIX, date=2024-01-02 close {float(first_close)} → 21.0 …; expected a few recent "
+        "revisions; to apply it on purpose: alvh ingest --accept-revisions VIX_History.csv"
+    ]
+    assert len(error[0]) > 400 and dump(db, WRITTEN) == before  # refused whole: nothing of it written
+
+
 # --- plausibility on every family -------------------------------------------------------------------
 
 CFE = "Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,Open Interest"

@@ -274,8 +274,9 @@ def run_ingest(
 
 def failures_in_brief(failed: Sequence[FileOutcome], shown: int = 3) -> str:
     """The first ``shown`` failures in full (file: message), then how many more; the whole list
-    is in ``meta.flow_run`` and the run's logs. Each message is shortened to its first 300
-    characters (a guard refusal: its count and first example) and its remedy, kept whole."""
+    is in ``meta.flow_run`` and the run's logs. Each message is shortened (``brief_failure``): a
+    guard refusal to its count and first example, another to its first 300 characters; its remedy
+    is kept whole."""
     head = "; ".join(f"{o.locator}: {brief_failure(o.message or '')}" for o in failed[:shown])
     more = len(failed) - shown
     return head + (f"; … and {more} more (all in meta.flow_run.message and the run's logs)" if more > 0 else "")

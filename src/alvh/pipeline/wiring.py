@@ -95,14 +95,18 @@ __all__ = [
 
 def brief_failure(message: str, limit: int = 300) -> str:
     """A failure message short enough for a one-line summary, never cut mid-remedy: what is kept
-    of a long message is its head up to ``limit`` characters — a revision-guard refusal's count and
-    first example — then its remedy (``; expected …``, e.g. the ``--accept-revisions`` command) whole."""
+    of a long message is its head — a revision-guard refusal's count and first example whole,
+    however long the file's path (the examples after the first become " …"); any other message's
+    first ``limit`` characters — then its remedy (``; expected …``, e.g. the ``--accept-revisions``
+    command) whole."""
     if len(message) <= limit:
         return message
     head, sep, remedy = message.partition("; expected ")
-    cut = head.find("; ", head.find(", e.g. ")) if ", e.g. " in head else -1  # after the first example
-    if 0 < cut <= limit:
-        head = head[:cut] + " …"
+    example = head.find(", e.g. ")
+    if example >= 0:  # a guard refusal: through its first example, wherever that ends
+        cut = head.find("; ", example)
+        if cut > 0:
+            head = head[:cut] + " …"
     elif len(head) > limit:
         head = head[:limit].rstrip() + " …"
     return head + (sep + remedy if sep else "")
