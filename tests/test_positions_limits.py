@@ -93,6 +93,73 @@ def test_a_file_above_the_size_cap_is_refused_before_it_is_read(wh: Path, tmp_pa
     assert "ALVH_POSITIONS_MAX_BYTES" in str(err.value) and imports(wh) == 0
 
 
+FLEX_HEAD = (
+    "ClientAccountID,CurrencyPrimary,AssetClass,Symbol,Description,Conid,ListingExchange,Quantity,MarkPrice,"
+    "PositionValue,CostBasisPrice,CostBasisMoney,FifoPnlUnrealized,Side,ReportDate\n"
+)
+FLEX_VIX = (
+    "U1234567,USD,OPT,VIX   250122C00019000,VIX 22JAN25 19 C,700000001,CBOE,40,1.25,5000,1.2,4800,200,Long,20250102\n"
+)
+
+
+def flex_file_of(size: int) -> bytes:
+    """An IBKR Flex positions file of exactly ``size`` bytes: 40 VIX calls and as many stock lines
+    (counted and left out by the import) as fill it — a large account's real shape."""
+    stock = "U1234567,USD,STK,S{0:06d},STOCK NUMBER {0:06d} INC COMMON SHARES,{1},NYSE,100,12.34,1234,11.00,1100,134,Long,20250102\n"
+    lines, used, i = [FLEX_HEAD, FLEX_VIX], len(FLEX_HEAD) + len(FLEX_VIX), 0
+    while used + len(stock.format(i, 100_000_000 + i)) <= size:
+        lines.append(stock.format(i, 100_000_000 + i))
+        used += len(lines[-1])
+        i += 1
+    last = lines.pop()  # pad the last stock's description to the exact size
+    lines.append(last.replace("COMMON SHARES", "COMMON SHARES" + "X" * (size - used), 1))
+    body = "".join(lines).encode()
+    assert len(body) == size
+    return body
+
+
+def test_the_default_size_cap_refuses_a_file_just_over_it_before_reading_it(
+    wh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the default ``positions_max_bytes`` (5 MB): a file one byte over is refused through the
+    CLI in one line naming the file, its size and the setting to raise, without being read; the same
+    file one byte shorter (exactly the cap) is not refused for size: it imports."""
+    from alvh.core.settings import Settings
+
+    monkeypatch.delenv("ALVH_POSITIONS_MAX_BYTES", raising=False)
+    monkeypatch.delenv("ALVH_CONFIG", raising=False)
+    cap = Settings.model_fields["positions_max_bytes"].default
+    assert cap == 5_000_000 and load_settings(warehouse=wh).positions_max_bytes == cap
+    at_cap = put(tmp_path, flex_file_of(cap), "at-cap.csv")
+    over = put(tmp_path, at_cap.read_bytes() + b"\n", "over-cap.csv")  # one blank line more: 5,000,001 bytes
+    read: list[Path] = []
+    real_read = Path.read_bytes
+
+    def spied(self: Path) -> bytes:
+        read.append(self)
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spied)
+    res = CliRunner().invoke(app, ["positions", "import", str(over), "--as-of", str(DAY), "--warehouse", str(wh)])
+    assert res.exit_code == 1 and res.stdout == ""
+    assert res.stderr.strip() == (
+        f"error: file {over}: the file is 5,000,001 bytes, above positions_max_bytes = 5,000,000 (a book of "
+        "positions is a few KB): check that it is the positions file, or raise ALVH_POSITIONS_MAX_BYTES — nothing "
+        "was imported"
+    )
+    assert over not in read and imports(wh) == 0  # refused on its size alone, before a byte of it was read
+
+    res = CliRunner().invoke(app, ["positions", "import", str(at_cap), "--as-of", str(DAY), "--warehouse", str(wh)])
+    assert res.exit_code == 0, res.output
+    assert at_cap in read and imports(wh) == 1
+    skipped = at_cap.read_text().count(",STK,")
+    assert " ".join(res.stdout.split()) == (
+        f"imported 40 contracts at 1 expiry/strike pair(s); {skipped} line(s) of other asset classes left out; the "
+        "signal for 2025-01-03 starts from them (2025-01-02 is not after the last published session, so they apply "
+        "from the session after it)"
+    )
+
+
 BROKER = "Symbol,Quantity,AssetClass\nVIX   250122C00019000,40,OPT\nAAPL  250117C00150000,2,OPT\nMSFT,100,STK\n"
 
 
