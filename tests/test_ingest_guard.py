@@ -219,7 +219,14 @@ def test_cli_refuses_a_suspect_file_then_accepts_it(
     args = ["ingest", "--source-dir", str(src), "--warehouse", str(db), "--end", "2026-07-22"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 1, res.output
-    assert lineage(db) == before_lineage  # the refused file is recorded as failed, never as the loaded version
+    # the refused file is recorded as failed, never as the loaded version (the unchanged VVIX file is
+    # recorded again, dated by this run: compare the refused file's own lineage, which a run that
+    # crosses midnight UTC would otherwise break)
+    after_sha, after_files = lineage(db)
+    assert after_sha == before_lineage[0]
+    assert {f for f in after_files if f[0] == "VIX_History.csv"} == {
+        f for f in before_lineage[1] if f[0] == "VIX_History.csv"
+    }
     text = " ".join(res.output.split())
     assert "VIX_History.csv" in text and "would revise 6 stored row(s)" in text and "15.67 → 21.0" in text
     assert staging_digest(db) == before_staging

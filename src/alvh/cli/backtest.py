@@ -98,12 +98,7 @@ def backtest(
     """Replay the hedge over history: strategies compared, event study, tables, report; or a
     sweep (--sweep FILE), or a walk-forward study (--walk-forward). A sweep or walk-forward runs
     on Dask with a progress bar; Ctrl-C or SIGTERM stops it and its workers within seconds."""
-    quiet_prefect()
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # the local cluster's start/stop chatter
     from alvh.core.settings import load_settings
-    from alvh.flows.backtest import backtest_flow
-    from alvh.flows.sweep import sweep_flow
-    from alvh.pipeline.progress import reporting
 
     settings = load_settings(warehouse=warehouse, dask_address=dask_address)
     objectives = ("net", "calmar", "max_drawdown", "cvar", "worst20", "crisis")
@@ -124,6 +119,13 @@ def backtest(
                 read_sweep(grid, settings)
         except AlvhError as exc:
             fail(str(exc))
+    # only now Prefect (its API server) and the flows: a refused option or configuration answers at once
+    quiet_prefect()
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # the local cluster's start/stop chatter
+    from alvh.flows.backtest import backtest_flow
+    from alvh.flows.sweep import sweep_flow
+    from alvh.pipeline.progress import reporting
+
     previous_term = signal.signal(signal.SIGTERM, _terminated) if research else None
     with progress_bars(26) as on_progress:
         try:
