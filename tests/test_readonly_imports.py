@@ -31,14 +31,14 @@ HEAVY = (
 )
 
 
-def modules_after(argv: list[str], cwd: Path) -> tuple[int, list[str]]:
-    """Run ``alvh <argv>`` through ``main()`` in a fresh interpreter; its exit code and the heavy
-    modules it imported."""
+def modules_after(argv: list[str], cwd: Path, watched: tuple[str, ...] = HEAVY) -> tuple[int, list[str]]:
+    """Run ``alvh <argv>`` through ``main()`` in a fresh interpreter; its exit code and the
+    ``watched`` (heavy) modules it imported."""
     code = (
         "import json, sys\nfrom alvh.cli import main\n"
         f"sys.argv = ['alvh', *{argv!r}]\n"
         "try:\n    main()\n    code = 0\nexcept SystemExit as exc:\n    code = exc.code or 0\n"
-        f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
+        f"print(json.dumps([code, sorted(m for m in {watched!r} if m in sys.modules)]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -69,3 +69,11 @@ def test_read_only_commands_load_no_flow_validation_pandas_or_unused_plotting_li
     if argv[0] in ("orders", "doctor", "page"):
         extra += ["--export-dir", str(tmp_path / "exp")]
     assert modules_after([*argv, *extra], tmp_path) == (exit_code, used)
+
+
+def test_signals_show_loads_no_dataframe_library(wh: Path, tmp_path: Path) -> None:
+    """Issue 21 item 6: `signals show` answers within 1.5 × a bare ``import duckdb, polars`` — it
+    reads a handful of rows as plain Python values, so it loads neither polars, pyarrow nor numpy
+    (polars only on the exports path, while a run holds the warehouse)."""
+    watched = ("polars", "pyarrow", "numpy")
+    assert modules_after(["signals", "show", "--warehouse", str(wh)], tmp_path, watched) == (0, [])

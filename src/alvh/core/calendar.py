@@ -17,11 +17,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import polars as pl
-
 if TYPE_CHECKING:
     import exchange_calendars as xcals
     import numpy as np
+    import polars as pl
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -207,6 +206,7 @@ def trading_days_to(trade_dates: pl.Series, expiries: pl.Series) -> pl.Series:
     Negative when the trade date is after the expiry (a data error callers should reject).
     """
     import numpy as np
+    import polars as pl
 
     arr = _session_array()
     td = trade_dates.cast(pl.Date).to_numpy().astype("datetime64[D]")
@@ -218,6 +218,7 @@ def trading_days_to(trade_dates: pl.Series, expiries: pl.Series) -> pl.Series:
 def session_mask(dates: pl.Series) -> pl.Series:
     """Boolean Series: is each date an XNYS session?"""
     import numpy as np
+    import polars as pl
 
     arr = _session_array()
     d = dates.cast(pl.Date).to_numpy().astype("datetime64[D]")

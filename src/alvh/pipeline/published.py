@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from alvh.core.calendar import today_new_york
 from alvh.core.errors import AlvhError, WarehouseMissing
@@ -63,6 +62,8 @@ def exported_plan(export_dir: Path, wanted: date | None) -> PlanLookup:
     sig_path, lay_path = base / "hedge_signal_daily.csv", base / "layer_adjustment.csv"
     if not sig_path.exists():
         raise AlvhError(f"the warehouse is busy and there are no exports in {export_dir}")
+    import polars as pl  # only on this path: reading the warehouse needs no DataFrame library
+
     sig = pl.read_csv(sig_path, try_parse_dates=True)
     day: Any = wanted or sig["session_date"].max()
     rows = sig.filter(pl.col("session_date") == day).to_dicts()
