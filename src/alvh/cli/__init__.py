@@ -2,38 +2,108 @@
 `alvh run`, cli.signals for `alvh signals show`, …) over alvh.flows and alvh.pipeline — never the
 warehouse or DuckDB themselves; cli.render draws every table, panel and progress bar.
 
-Each command imports its pipeline when it runs, so a read-only command loads only what it uses."""
+The root group imports and builds a command only when it is looked up (``COMMANDS``: a call builds
+the one it runs, ``--help`` every one), and each command imports its pipeline when it runs, so a
+read-only command loads only what it uses."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Iterator, MutableMapping
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from alvh.cli import (
-    backfill,
-    backtest,
-    deploy,
-    doctor,
-    indicators,
-    ingest,
-    orders,
-    page,
-    positions,
-    quotes,
-    run,
-    serve,
-    settings,
-    signals,
-)
 from alvh.cli.options import FLAGS
 from alvh.cli.render import console
 from alvh.core.errors import AlvhError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Adaptive Layered VIX Hedge pipeline")
+# every command: its name → (module of alvh.cli, the function or sub-app in it), in the order
+# `alvh --help` lists them (commands, then groups, as typer orders registered ones)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("ingest", "ingest"),
+    "indicators": ("indicators", "indicators"),
+    "run": ("run", "run"),
+    "backfill": ("backfill", "backfill"),
+    "page": ("page", "page"),
+    "backtest": ("backtest", "backtest"),
+    "doctor": ("doctor", "doctor"),
+    "serve": ("serve", "serve"),
+    "settings": ("settings", "settings"),
+    "deploy": ("deploy", "deploy"),
+    "signals": ("signals", "signals_app"),
+    "positions": ("positions", "positions_app"),
+    "orders": ("orders", "orders_app"),
+    "quotes": ("quotes", "quotes_app"),
+}
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root group's commands, each imported and built (parameters, help) the first time it is
+    looked up: a call builds only the command it runs, ``--help`` all of them, as typer would."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = _build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (name for name in self._built if name not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS.keys() | self._built.keys())
+
+
+def _build(name: str) -> Any:
+    """The click command of ``name``, registered on a Typer of its own exactly as on the root app
+    (``app.command(name)`` or ``app.add_typer(sub_app, name=name)``) and built by typer."""
+    module, attribute = COMMANDS[name]
+    target = getattr(import_module(f"alvh.cli.{module}"), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+        return typer.main.get_group_from_info(
+            holder.registered_groups[0],
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+    holder.command(name)(target)
+    return typer.main.get_command_from_info(
+        holder.registered_commands[0],
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
+
+
+class _LazyGroup(TyperGroup):
+    """The root ``alvh`` group: its commands are built on demand (``_Commands``), so a call loads
+    only the module of the command it runs."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands()
+
+
+app = typer.Typer(
+    cls=_LazyGroup, add_completion=False, no_args_is_help=True, help="Adaptive Layered VIX Hedge pipeline"
+)
 
 
 @app.callback()
@@ -44,22 +114,6 @@ def _root(
 ) -> None:
     """Adaptive Layered VIX Hedge: ingest market data, compute and publish hedge signals."""
     FLAGS.debug = FLAGS.debug or debug
-
-
-app.command()(ingest.ingest)
-app.command()(indicators.indicators)
-app.command()(run.run)
-app.command()(backfill.backfill)
-app.command()(page.page)
-app.command()(backtest.backtest)
-app.command()(doctor.doctor)
-app.command()(serve.serve)
-app.command("settings")(settings.settings)
-app.command()(deploy.deploy)
-app.add_typer(signals.signals_app, name="signals")
-app.add_typer(positions.positions_app, name="positions")
-app.add_typer(orders.orders_app, name="orders")
-app.add_typer(quotes.quotes_app, name="quotes")
 
 
 def main() -> None:  # pragma: no cover - console entry

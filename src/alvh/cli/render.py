@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 if TYPE_CHECKING:
     import polars as pl
+    from rich.progress import TaskID
 
     from alvh.pipeline.doctor import Check
     from alvh.pipeline.quotes import QuotesImport
@@ -45,6 +45,8 @@ def warn(message: str) -> None:
 @contextmanager
 def progress_bars(width: int) -> Iterator[Callable[[str, int, int], None]]:
     """One bar per progress label (stderr); yields the reporter to install."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # bars only
+
     with Progress(
         TextColumn(f"{{task.description:<{width}}}"),
         BarColumn(),
