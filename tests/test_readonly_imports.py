@@ -71,9 +71,11 @@ def test_read_only_commands_load_no_flow_validation_pandas_or_unused_plotting_li
     assert modules_after([*argv, *extra], tmp_path) == (exit_code, used)
 
 
-def test_signals_show_loads_no_dataframe_library(wh: Path, tmp_path: Path) -> None:
+def test_signals_show_loads_no_dataframe_library_nor_settings_machinery(wh: Path, tmp_path: Path) -> None:
     """Issue 21 item 6: `signals show` answers within 1.5 × a bare ``import duckdb, polars`` — it
     reads a handful of rows as plain Python values, so it loads neither polars, pyarrow nor numpy
-    (polars only on the exports path, while a run holds the warehouse)."""
-    watched = ("polars", "pyarrow", "numpy")
+    (polars only on the exports path, while a run holds the warehouse); with nothing configured but
+    paths it builds no settings object (``alvh.core.paths``), so no pydantic-settings either; and
+    the root group builds only the command it runs, so no other command's module is imported."""
+    watched = ("polars", "pyarrow", "numpy", "pydantic_settings", "alvh.core.settings", "alvh.cli.run", "rich.progress")
     assert modules_after(["signals", "show", "--warehouse", str(wh)], tmp_path, watched) == (0, [])

@@ -36,6 +36,92 @@ def test_home_setting_moves_the_defaults(tmp_path: Path, monkeypatch: pytest.Mon
     assert s.export_dir == tmp_path.resolve() / "exports"
 
 
+# --- the read-only commands' short path (alvh.core.paths, issue 21 item 6): the settings' paths,
+# and whenever anything but paths is configured, the settings themselves (their errors included)
+
+PATH_CASES = [
+    ({}, {}),
+    ({"ALVH_HOME": "{tmp}/h"}, {}),
+    ({"ALVH_HOME": "rel-home"}, {}),
+    ({"ALVH_HOME": "~/alvh-home"}, {}),
+    ({"ALVH_WAREHOUSE": "w.duckdb", "ALVH_EXPORT_DIR": "{tmp}/x"}, {}),
+    ({"ALVH_WAREHOUSE": "~/w.duckdb", "ALVH_HOME": "h", "ALVH_EXPORT_DIR": "../out"}, {}),
+    ({"ALVH_WAREHOUSE": "env.duckdb"}, {"warehouse": Path("flag.duckdb")}),
+    ({}, {"warehouse": Path("../up.duckdb"), "export_dir": Path("out")}),
+    ({"ALVH_HOME": "h"}, {"export_dir": Path("{tmp}/abs")}),
+    ({"alvh_warehouse": "lower.duckdb"}, {}),  # not in capitals: the settings judge it
+    ({"ALVH_RATIO_MAX": "1.5", "ALVH_WAREHOUSE": "w.duckdb"}, {}),  # another setting: the settings
+    ({"ALVH_IC_CONTRAKTS": "5"}, {}),  # a typo: the settings (and their warning)
+]
+
+
+def _only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]) -> None:
+    """Run in ``tmp_path`` with exactly ``env`` of the ALVH_* variables (``{tmp}`` is tmp_path)."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))  # where ~ goes
+    for var in list(os.environ):
+        if var.upper().startswith("ALVH_"):
+            monkeypatch.delenv(var)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value.format(tmp=tmp_path))
+
+
+@pytest.mark.parametrize(("env", "flags"), PATH_CASES)
+def test_storage_paths_are_the_settings_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], flags: dict[str, Path]
+) -> None:
+    from alvh.core.paths import StoragePaths, storage_paths
+
+    _only(monkeypatch, tmp_path, env)
+    flags = {k: Path(str(v).format(tmp=tmp_path)) for k, v in flags.items()}
+    s = load_settings(**flags)
+    assert storage_paths(**flags) == StoragePaths(s.warehouse, s.export_dir)
+
+
+def test_storage_paths_read_the_config_file_through_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alvh.core.paths import StoragePaths, _path_environment, storage_paths
+
+    _only(monkeypatch, tmp_path, {"ALVH_HOME": "h"})
+    assert _path_environment() == {"home": "h"}  # the short path: nothing else configured
+    (tmp_path / "alvh.toml").write_text('warehouse = "from-toml.duckdb"\n')
+    assert _path_environment() is None
+    assert storage_paths() == StoragePaths(
+        tmp_path.resolve() / "from-toml.duckdb", tmp_path.resolve() / "h" / "exports"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "toml"),
+    [
+        ({"ALVH_LAYER_WEIGHTS": "[0,0,0]"}, None),
+        ({"ALVH_IC_CONTRACTS": "abc", "ALVH_WAREHOUSE": "w.duckdb"}, None),
+        ({"ALVH_WAREHOUSE": " "}, None),  # blank: refused by the settings, not taken as the current folder
+        ({"ALVH_HOME": ""}, None),
+        ({"ALVH_CONFIG": "{tmp}/nope.toml"}, None),
+        ({}, "warehouse = [1"),  # not TOML
+        ({}, "ratio_min = 2.0\n"),
+    ],
+)
+def test_storage_paths_refuse_what_the_settings_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], toml: str | None
+) -> None:
+    from alvh.core.errors import ConfigError
+    from alvh.core.paths import storage_paths
+
+    _only(monkeypatch, tmp_path, env)
+    if toml is not None:
+        (tmp_path / "alvh.toml").write_text(toml)
+    with pytest.raises(ConfigError) as full:
+        load_settings()
+    with pytest.raises(ConfigError) as short:
+        storage_paths()
+    assert str(short.value) == str(full.value)
+
+
 # --- ranges and cross-field rules: every bad value is refused with the setting named -----------
 
 BAD = [

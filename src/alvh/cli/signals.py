@@ -20,10 +20,10 @@ def signals_show(
     export_dir: ExportOpt = None,
 ) -> None:
     """Print a session's hedge plan: one line per layer, with the reason."""
-    from alvh.core.settings import load_settings
+    from alvh.core.paths import storage_paths  # the settings object only when more than paths is configured
     from alvh.pipeline.published import exported_plan, warehouse_plan
 
-    settings = load_settings(warehouse=warehouse, export_dir=export_dir)
+    settings = storage_paths(warehouse=warehouse, export_dir=export_dir)
     wanted = parse_date(date_, "--date")
     if not settings.warehouse.exists():
         fail(

@@ -1,2 +1,2 @@
 """The ground floor every layer may import: settings (one typed object, resolved once per
-process), errors, the XNYS calendar."""
+process) and where alvh's files live, errors, the XNYS calendar."""

@@ -31,6 +31,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alvh.core.paths import CONFIG_FILE, DEFAULT_EXPORT_DIR, DEFAULT_WAREHOUSE, absolute_path, default_home
+
 _DEFAULT_CRON = "30 17 * * 1-5"
 _CHECK_ALERTS: ContextVar[bool] = ContextVar("alvh_check_alerts", default=True)
 
@@ -60,8 +62,8 @@ class Settings(BaseSettings):
         description="folder the default `warehouse`, `export_dir` and `backtest_out` live in",
         json_schema_extra={"default_text": "the project root in a checkout, else `~/.alvh`"},
     )
-    warehouse: Path = Field(Path("warehouse/alvh.duckdb"), description="DuckDB warehouse file")
-    export_dir: Path = Field(Path("exports"), description="where CSV/Parquet exports are written")
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="DuckDB warehouse file")
+    export_dir: Path = Field(DEFAULT_EXPORT_DIR, description="where CSV/Parquet exports are written")
     page_keep_sessions: int = Field(
         0,
         ge=0,
@@ -463,7 +465,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("ALVH_CONFIG", "alvh.toml"))
+        toml_path = Path(os.environ.get("ALVH_CONFIG", CONFIG_FILE))
         return (
             init_settings,
             env_settings,
@@ -546,10 +548,7 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is None:
                 continue
-            value = Path(value).expanduser()
-            if not value.is_absolute():
-                value = (Path.cwd() / value) if name in self.model_fields_set else (self.home / value)
-            setattr(self, name, value.resolve())
+            setattr(self, name, absolute_path(value, given=name in self.model_fields_set, home=self.home))
         return self
 
 
@@ -626,16 +625,6 @@ _BOUNDS_FIELDS = (
     "bounds_mp1",
 )
 _PATH_FIELDS = ("warehouse", "export_dir", "source_dir", "positions_file", "backtest_out")
-
-
-def default_home() -> Path:
-    """The project root when alvh runs from a source checkout (the folder holding the
-    ``pyproject.toml`` that names alvh), else ``~/.alvh``."""
-    for parent in Path(__file__).resolve().parents:
-        pyproject = parent / "pyproject.toml"
-        if pyproject.is_file() and 'name = "alvh"' in pyproject.read_text(encoding="utf-8", errors="replace"):
-            return parent
-    return Path.home() / ".alvh"
 
 
 RENAMED = {  # old environment variable → the setting that replaced it (still honoured)
@@ -741,7 +730,7 @@ def load_settings(**overrides: Any) -> Settings:
     config = os.environ.get("ALVH_CONFIG")
     if config and not Path(config).expanduser().is_file():
         raise ConfigError(f"ALVH_CONFIG names {config}, which is not a file; create it or unset ALVH_CONFIG")
-    check_config_file(Path(config).expanduser() if config else Path("alvh.toml"))
+    check_config_file(Path(config).expanduser() if config else CONFIG_FILE)
     warn_unknown_variables()
     given = {k: v for k, v in overrides.items() if v is not None}
     for old_name, new_name in RENAMED.items():  # older installs keep alerting after an upgrade
