@@ -64,6 +64,14 @@ def _line_price(i: int, e: int, k: float, mk: tuple) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
+def _any_nan(row: np.ndarray) -> bool:
+    for v in row:  # noqa: SIM110 - numba compiles a loop, not any() over a generator
+        if v != v:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
 def _find(be: np.ndarray, bk: np.ndarray, n: int, e: int, k: float) -> int:
     for x in range(n):
         if be[x] == e and bk[x] == k:
@@ -145,7 +153,7 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
         nb_ = _normalize(be, bk, bq, bc, nb_)
         # 2. stale?
         missing = math.isnan(vix[i]) or math.isnan(vvix[i]) or math.isnan(spx[i])
-        stale = not has_ic[i] or unknown or missing or np.isnan(beta[i]).any() or np.isnan(fwd[i]).any()
+        stale = not has_ic[i] or unknown or missing or _any_nan(beta[i]) or _any_nan(fwd[i])
         if not stale:  # price the book; a line with no forward makes the day stale
             for x in range(nb_):
                 bpx[x], bdl[x] = _line_price(i, be[x], bk[x], mk)
