@@ -46,12 +46,7 @@ def is_published(con: duckdb.DuckDBPyConnection, d: date) -> bool:
 def orders_on(con: duckdb.DuckDBPyConnection, d: date) -> list[dict[str, object]]:
     """Session ``d``'s tickets (``marts.hedge_order``, every column, by ticket) as dicts by column
     name; empty when it has none (or is not published)."""
-    rows: list[dict[str, object]] = (
-        con.sql("SELECT * FROM marts.hedge_order WHERE session_date = $d ORDER BY ticket", params={"d": d})
-        .pl()
-        .to_dicts()
-    )
-    return rows
+    return _rows(con, "SELECT * FROM marts.hedge_order WHERE session_date = ? ORDER BY ticket", [d])
 
 
 def staleness_on(con: duckdb.DuckDBPyConnection, d: date) -> tuple[bool, str | None] | None:

@@ -125,11 +125,17 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
 
 
 def _rows(run: KernelRun, cols: dict[str, Any]) -> list[dict[str, Any]]:
-    """Index arrays as the readable path's row dicts: ``day`` → ``session_date``, ``exp`` →
-    ``contract_expiry``, every other column as it is (Python numbers and strings)."""
-    dates = {"day": ("session_date", run.arrays.sessions), "exp": ("contract_expiry", run.arrays.expiries)}
-    named = {k: (dates[k][0], pl.Series(dates[k][1]).gather(v)) if k in dates else (k, v) for k, v in cols.items()}
-    return pl.DataFrame(dict(named.values())).to_dicts()
+    """Index arrays as the readable path's row dicts: ``day`` becomes ``session_date`` and ``exp``
+    ``contract_expiry`` (the dates they index); every other column is kept as it is."""
+    named: dict[str, Any] = {}
+    for name, values in cols.items():
+        if name == "day":
+            named["session_date"] = pl.Series(run.arrays.sessions).gather(values)
+        elif name == "exp":
+            named["contract_expiry"] = pl.Series(run.arrays.expiries).gather(values)
+        else:
+            named[name] = values
+    return pl.DataFrame(named).to_dicts()
 
 
 def kernel_trades(run: KernelRun) -> Trades:
@@ -145,7 +151,8 @@ def kernel_trades(run: KernelRun) -> Trades:
     )
     by_day: dict[int, list[dict[str, Any]]] = {}
     for day, r in zip(st["day"].tolist(), _rows(run, st), strict=True):
-        by_day.setdefault(day, []).append(settlement_row(*r.values()))
+        row = settlement_row(r["session_date"], r["contract_expiry"], r["strike"], r["qty"], r["price"])
+        by_day.setdefault(day, []).append(row)
     for x, (day, px, hs) in enumerate(zip(*(f[k].tolist() for k in FILL), strict=True)):
         if day >= 0:
             fill = {"session_date": s[day], "decision_date": decisions[x]["session_date"], "model_price": px}
