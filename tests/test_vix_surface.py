@@ -17,7 +17,7 @@ from alvh.core.settings import Settings
 from alvh.sources.cfe import parse_cfe
 from alvh.transforms.pricing import black76
 from alvh.transforms.vix_chain import FIT_FIELDS, chain_points, fit_surface, model_vs_market
-from alvh.transforms.vix_surface import LEGACY, VixSurface, vix_sigma, vix_sigma_array
+from alvh.transforms.vix_surface import LEGACY, SURFACE_FIELDS, VixSurface, vix_sigma, vix_sigma_array
 from tests.support.hypothesis_profiles import examples
 
 CHAIN_DAY = date(2016, 6, 1)
@@ -157,6 +157,28 @@ def test_settings_build_the_surface(monkeypatch: pytest.MonkeyPatch) -> None:
     s = VixSurface.from_settings(Settings())
     assert not s.smile and s.skew == 1.1 and s.model == "legacy"
     assert VixSurface.from_settings(Settings(_env_file=None)) is not None
+
+
+def test_each_surface_setting_lands_in_its_own_slot() -> None:
+    """``SURFACE_FIELDS`` is in ``VixSurface``'s order: a distinct value per setting comes back in
+    the slot of the same name (``vvix_ref_days`` → ``ref_days``, ``vvix_exponent`` →
+    ``legacy_exponent``, ``smile_x`` → ``x``), for the settings and for ``HedgeParams``; no two
+    values alike, so a swapped pair fails."""
+    from dataclasses import replace
+
+    from alvh.transforms.signal.params import HedgeParams
+
+    assert len(SURFACE_FIELDS) == len(VixSurface._fields)
+    base = Settings(_env_file=None)
+    values = {f: getattr(base, f) + (i + 1) * 1e-3 for i, f in enumerate(SURFACE_FIELDS[1:])}  # in range
+    assert len(set(values.values())) == len(values)
+    slot = {"vvix_ref_days": "ref_days", "vvix_exponent": "legacy_exponent"}
+    for s in (VixSurface.from_settings(Settings(_env_file=None, **values)), replace(HedgeParams(), **values).surface):
+        assert s.smile
+        for f, v in values.items():
+            assert getattr(s, slot.get(f, f.removeprefix("smile_"))) == v, f
+    legacy = replace(HedgeParams(), vix_vol_model="legacy").surface
+    assert not legacy.smile
 
 
 def test_settings_refuse_a_surface_with_negative_vol(monkeypatch: pytest.MonkeyPatch) -> None:

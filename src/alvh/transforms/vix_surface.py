@@ -28,13 +28,32 @@ shape (term factor, skew) stays — the one assumption a single calm day of quot
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba as nb
 import numpy as np
 
 from alvh.core.settings import Settings, setting_default
 from alvh.transforms.pricing import b76_call, vix_strike_grid
+
+if TYPE_CHECKING:
+    from alvh.transforms.signal.params import HedgeParams
+
+
+# the settings of the surface, in ``VixSurface``'s order (the model name gives its ``smile`` flag)
+SURFACE_FIELDS = (
+    "vix_vol_model",
+    "vvix_ref_days",
+    "vvix_exponent",
+    "smile_atm_level",
+    "smile_atm_slope",
+    "smile_atm_curvature",
+    "smile_skew",
+    "smile_skew_decay",
+    "smile_skew_cap",
+    "smile_skew_vvix_pivot",
+    "smile_min_days",
+)
 
 
 class VixSurface(NamedTuple):
@@ -55,20 +74,10 @@ class VixSurface(NamedTuple):
     min_days: float = setting_default("smile_min_days")
 
     @classmethod
-    def from_settings(cls, s: Settings) -> VixSurface:
-        return cls(
-            s.vix_vol_model == "smile",
-            s.vvix_ref_days,
-            s.vvix_exponent,
-            s.smile_atm_level,
-            s.smile_atm_slope,
-            s.smile_atm_curvature,
-            s.smile_skew,
-            s.smile_skew_decay,
-            s.smile_skew_cap,
-            s.smile_skew_vvix_pivot,
-            s.smile_min_days,
-        )
+    def from_settings(cls, s: Settings | HedgeParams) -> VixSurface:
+        """The surface of ``s`` (the settings or ``HedgeParams``): its ``SURFACE_FIELDS``."""
+        model, *rest = (getattr(s, f) for f in SURFACE_FIELDS)
+        return cls(model == "smile", *rest)
 
     @property
     def model(self) -> str:

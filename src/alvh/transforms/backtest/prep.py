@@ -30,27 +30,12 @@ from alvh.transforms.signal.inputs import day_inputs
 from alvh.transforms.signal.params import HedgeParams
 from alvh.transforms.signal.replay import model_ic_for
 from alvh.transforms.signal.vega import vega_to_hedge
-from alvh.transforms.vix_surface import STRIKES, VixSurface, target_call
+from alvh.transforms.vix_surface import STRIKES, SURFACE_FIELDS, VixSurface, target_call
 
 WINDOW_BEFORE = 3  # held contracts priced off the curve: expiries from M1 − 3 …
 WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
 # the HedgeParams fields the prepared arrays depend on (the market key and the surface's constants)
-PREPARED_FIELDS = (
-    "target_delta",
-    "default_rate",
-    "ic",
-    "vix_vol_model",
-    "vvix_ref_days",
-    "vvix_exponent",
-    "smile_atm_level",
-    "smile_atm_slope",
-    "smile_atm_curvature",
-    "smile_skew",
-    "smile_skew_decay",
-    "smile_skew_cap",
-    "smile_skew_vvix_pivot",
-    "smile_min_days",
-)
+PREPARED_FIELDS = ("target_delta", "default_rate", "ic", *SURFACE_FIELDS)
 
 
 @dataclass(frozen=True)

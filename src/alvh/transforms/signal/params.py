@@ -70,19 +70,7 @@ class HedgeParams:
     @cached_property
     def surface(self) -> VixSurface:
         """The VIX-call volatility surface these parameters describe (§4)."""
-        return VixSurface(
-            self.vix_vol_model == "smile",
-            self.vvix_ref_days,
-            self.vvix_exponent,
-            self.smile_atm_level,
-            self.smile_atm_slope,
-            self.smile_atm_curvature,
-            self.smile_skew,
-            self.smile_skew_decay,
-            self.smile_skew_cap,
-            self.smile_skew_vvix_pivot,
-            self.smile_min_days,
-        )
+        return VixSurface.from_settings(self)
 
     @property
     def method_version(self) -> str:
