@@ -30,6 +30,7 @@ from alvh.transforms.vix_surface import call_on_surface
 
 MART_FIELDS = ("roll_tdte",)  # decides which contracts are M1–M3 in the indicators mart
 MAX_LINES = 128  # book lines (contract × strike) a day can hold
+ALL = 1 << 62  # "every contract" for ``_sell``
 
 
 # mk, the market every kernel reads (``EngineArrays.curve``): (surface, ordinal, exp_ordinal,
@@ -108,6 +109,25 @@ def _emit(o: tuple, no: int, i: int, e: int, k: float, side: int, q: int, px: fl
     o[0][no], o[1][no], o[2][no], o[3][no], o[4][no] = i, e, k, side, q
     o[5][no], o[6][no], o[7][no] = px, layer, act
     return no + 1
+
+
+@nb.njit(cache=True)
+def _sell(
+    o: tuple, no: int, i: int, book: tuple, n: int, first: int, last: int, left: int, layer: int, act: int
+) -> int:
+    """Sell up to ``left`` contracts from the first ``n`` lines of ``book`` (expiry, strike,
+    quantity, price arrays) whose expiry index is in ``first..last``, in the book's order (by
+    expiry, then lowest strike first), each at its model price; the next order slot."""
+    be, bk, bq, bpx = book
+    for x in range(n):
+        if left <= 0:
+            break
+        if first <= be[x] <= last and bq[x] > 0:
+            m = min(left, bq[x])
+            no = _emit(o, no, i, be[x], bk[x], -1, m, bpx[x], layer, act)
+            bq[x] -= m
+            left -= m
+    return no
 
 
 @nb.njit(cache=True)
@@ -201,12 +221,10 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
             repl[j] = out == cr.O_HARVEST_B
         # 3. roll sales: every line of a contract before M1, at its model price
         nb0 = nb_
-        for x in range(nb0):
-            if be[x] < m1 and bq[x] > 0:
-                no = _emit(o, no, i, be[x], bk[x], -1, bq[x], bpx[x], 1, cr.A_ROLL)
-                bq[x] = 0
+        book = (be, bk, bq, bpx)
+        no = _sell(o, no, i, book, nb0, 0, m1 - 1, ALL, 1, cr.A_ROLL)
         # 4. each layer's tickets: replace sells all first; buys at the target strike; sales
-        #    take the lowest strikes first (the book is sorted by strike within an expiry)
+        #    take the lowest strikes first
         for j in range(3):
             e = m_idx[i, j]
             have = 0
@@ -214,10 +232,7 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
                 if be[x] == e and bq[x] > 0:
                     have += bq[x]
             if repl[j]:
-                for x in range(nb0):
-                    if be[x] == e and bq[x] > 0:
-                        no = _emit(o, no, i, e, bk[x], -1, bq[x], bpx[x], j + 1, acts[j])
-                        bq[x] = 0
+                no = _sell(o, no, i, book, nb0, e, e, ALL, j + 1, acts[j])
             qty, left = cr.layer_trade(have, tgt[j], repl[j])
             if qty > 0:
                 k = strike[i, j]
@@ -233,14 +248,7 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
                     bc[x] = cr.average_cost(bc[x], bq[x], pb, qty)
                     bq[x] += qty
                 no = _emit(o, no, i, e, k, 1, qty, pb, j + 1, acts[j])
-            for x in range(nb0):
-                if left <= 0:
-                    break
-                if be[x] == e and bq[x] > 0:
-                    m = min(left, bq[x])
-                    no = _emit(o, no, i, e, bk[x], -1, m, bpx[x], j + 1, acts[j])
-                    bq[x] -= m
-                    left -= m
+            no = _sell(o, no, i, book, nb0, e, e, left, j + 1, acts[j])
         nb_ = _normalize(be, bk, bq, bc, nb_)
         if no < 0:
             return -1
