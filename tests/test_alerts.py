@@ -156,17 +156,24 @@ def test_trading_day_and_failed_run_alert_without_leaking(
     recorder: Recorder,
     mailbox: Mailbox,
     data_dir: Path,
+    fresh_signal_warehouse: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """A trading day alerts over both channels; a failed run alerts once more, after publishing
+    what the data at hand allows; the secret is nowhere but in the setting. The runs start from a
+    copy of the session's loaded warehouse (the whole folder already ingested, nothing published):
+    what is asserted is the alerting, not the first ingest (tests/test_ingest_flow.py,
+    tests/test_daily_flow.py), and the first run reads the same folder, finding every file
+    unchanged."""
     from prefect.client.orchestration import get_client
 
     from alvh.flows.daily import daily_flow
 
     # one setting, two channels: e-mail and a plain http:// webhook (posted as Apprise JSON)
     monkeypatch.setenv("ALVH_ALERT_URL", f"{mailbox.url} {recorder.url}")
-    db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
+    db, exports = fresh_signal_warehouse, tmp_path / "exports"
     caplog.set_level("DEBUG")
     summary = daily_flow(as_of=date(2018, 2, 5), source=str(data_dir), warehouse=str(db), export_dir=str(exports))
     assert summary.status == "published" and summary.page is not None and summary.page.is_file()
@@ -178,7 +185,7 @@ def test_trading_day_and_failed_run_alert_without_leaking(
 
     # a failed run (the source folder is gone): the session is still published from the data at hand,
     # then the run fails with IngestIncomplete naming the folder, and alerts once. The warehouse already
-    # holds 2018-02-06's inputs (the first run ingested the whole folder), so the session is not stale:
+    # holds 2018-02-06's inputs (the whole folder is in it), so the session is not stale:
     # the book opened on 02-05 (37 × 41C / 36 × 58C / 18 × 64C, as tests/support/ladder_by_hand.py
     # derives from the data) is held.
     with pytest.raises(IngestIncomplete, match=r"the signal was published, but ingest failed: .*missing") as failed:

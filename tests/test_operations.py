@@ -46,12 +46,16 @@ def copy_sources(data_dir: Path, target: Path) -> Path:
 
 
 def test_upstream_revision_is_recorded_recomputed_and_named(
-    prefect_harness: None, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, data_dir: Path, fresh_signal_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A revised close is recorded in meta.revision, the sessions it touched are recomputed and
+    republished, and their summaries and reasons name it. The runs start from a copy of the
+    session's loaded warehouse (the folder already ingested, nothing published; its first run finds
+    every file unchanged): the revision is found by the third run's own ingest."""
     from alvh.flows.daily import daily_flow
 
     src = copy_sources(data_dir, tmp_path / "src")
-    db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
+    db, exports = fresh_signal_warehouse, tmp_path / "exports"
     kw = {"source": str(src), "warehouse": str(db), "export_dir": str(exports)}
     daily_flow(as_of=date(2018, 2, 6), **kw)
     daily_flow(as_of=date(2018, 2, 8), **kw)
@@ -97,18 +101,19 @@ def test_upstream_revision_is_recorded_recomputed_and_named(
 
 
 def test_a_revision_loaded_by_alvh_ingest_is_republished_by_the_next_run(
-    prefect_harness: None, data_dir: Path, tmp_path: Path
+    prefect_harness: None, data_dir: Path, fresh_signal_warehouse: Path, tmp_path: Path
 ) -> None:
     """Issue: a revision loaded by `alvh ingest` updated the indicators, but the signals already
     published were not recomputed. Doctor sees the disagreement; the next run republishes from
-    the revised session, and then they agree again."""
+    the revised session, and then they agree again. (The runs start from a copy of the session's
+    loaded warehouse, as in the test above; the revision is loaded by the `alvh ingest` flow.)"""
     from alvh.core.settings import load_settings
     from alvh.flows.daily import daily_flow
     from alvh.flows.ingest import ingest_flow
     from alvh.warehouse.doctor import signals_disagreeing_with_inputs
 
     src = copy_sources(data_dir, tmp_path / "src")
-    db, exports = tmp_path / "alvh.duckdb", tmp_path / "exports"
+    db, exports = fresh_signal_warehouse, tmp_path / "exports"
     kw = {"source": str(src), "warehouse": str(db), "export_dir": str(exports)}
     daily_flow(as_of=date(2018, 2, 6), **kw)
     daily_flow(as_of=date(2018, 2, 8), **kw)
