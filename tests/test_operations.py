@@ -140,9 +140,50 @@ def test_a_revision_loaded_by_alvh_ingest_is_republished_by_the_next_run(
     assert "2018-02-07" in note
 
 
+LATE_DAY = date(2024, 8, 5)  # the evening of the late-data tests: VIX's close of that day is late
+
+
+@pytest.fixture(scope="module")
+def before_late_vix(prefect_harness: None, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse that an ``alvh ingest`` over HTTP (its own local server) filled the evening
+    before: every served file, VIX's history as it looked before 2024-08-05's close was published.
+    The late-data tests start each warehouse from a copy: their runs still fetch every file over
+    HTTP and ingest today's VIX (late, then out) themselves, but do not parse and load the whole
+    history again; what they assert (the tries, the requests of VIX, the signal) is unchanged."""
+    from alvh.flows.ingest import ingest_flow
+
+    server = DataServer(data_dir)
+    server.start()
+    try:
+        full = (server.root / "cboe/indices/VIX_History.csv").read_bytes()
+        server.bodies[INDEX_PATH + "/VIX_History.csv"] = [rows_before(full, LATE_DAY)]
+        db = tmp_path_factory.mktemp("late") / "alvh.duckdb"
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in server.settings_overrides().items():
+                mp.setenv(f"ALVH_{key.upper()}", value)
+            mp.delenv("ALVH_SOURCE_DIR", raising=False)
+            summary = ingest_flow(source="http", end=LATE_DAY, warehouse=str(db))
+        assert not summary.failed and server.hits[INDEX_PATH + "/VIX_History.csv"] == 1
+    finally:
+        server.stop()
+    return db
+
+
+def copy_of(warehouse: Path, target: Path) -> Path:
+    shutil.copy(warehouse, target)
+    return target
+
+
 def test_late_data_is_retried_then_published(
-    prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None,
+    before_late_vix: Path,
+    data_server: DataServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Today's VIX close is not out at the first try: Prefect retries the ingest task, and the
+    signal is published once it is out; never out, the last try publishes stale. (Each run starts
+    from a copy of ``before_late_vix``.)"""
     from alvh.flows.daily import daily_flow
 
     for key, value in data_server.settings_overrides().items():
@@ -156,7 +197,8 @@ def test_late_data_is_retried_then_published(
     monkeypatch.setattr(daily_module, "today_new_york", lambda: clock["today"])
     early = rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), day)
     data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [early]  # the first request: not out yet
-    summary = daily_flow(as_of=day, source="http", warehouse=str(tmp_path / "w.duckdb"), export_dir=str(tmp_path / "e"))
+    w = copy_of(before_late_vix, tmp_path / "w.duckdb")
+    summary = daily_flow(as_of=day, source="http", warehouse=str(w), export_dir=str(tmp_path / "e"))
     assert data_server.hits[INDEX_PATH + "/VIX_History.csv"] == 2
     assert summary.signal is not None and not summary.signal["stale"]
 
@@ -169,7 +211,7 @@ def test_late_data_is_retried_then_published(
     state = daily_flow(
         as_of=later,
         source="http",
-        warehouse=str(tmp_path / "w2.duckdb"),
+        warehouse=str(copy_of(before_late_vix, tmp_path / "w2.duckdb")),
         export_dir=str(tmp_path / "e2"),
         return_state=True,
     )
@@ -195,11 +237,16 @@ def test_late_data_is_retried_then_published(
 
 
 def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
-    prefect_harness: None, data_server: DataServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None,
+    before_late_vix: Path,
+    data_server: DataServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A deployment run that finds today's data not out yet schedules the next try of the same
     deployment `late_data_delay_s` later and ends (no worker slot held while waiting); that try
-    publishes once the data is out; the last try publishes stale rather than nothing."""
+    publishes once the data is out; the last try publishes stale rather than nothing. (Each
+    warehouse starts from a copy of ``before_late_vix``.)"""
     from datetime import UTC, datetime, timedelta
 
     from prefect.client.orchestration import get_client
@@ -222,7 +269,7 @@ def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
     params = {
         "as_of": day,
         "source": "http",
-        "warehouse": str(tmp_path / "w.duckdb"),
+        "warehouse": str(copy_of(before_late_vix, tmp_path / "w.duckdb")),
         "export_dir": str(tmp_path / "e"),
     }
 
@@ -255,7 +302,8 @@ def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
     monkeypatch.setattr(daily_module, "today_new_york", lambda: later)
     data_server.bodies[vix_path] = [rows_before(full, later)]
     before = len(scheduled_runs())
-    fresh = {"warehouse": str(tmp_path / "w3.duckdb"), "export_dir": str(tmp_path / "e3")}  # 08-06 never loaded
+    w3 = copy_of(before_late_vix, tmp_path / "w3.duckdb")
+    fresh = {"warehouse": str(w3), "export_dir": str(tmp_path / "e3")}  # 08-06 never loaded
     last = run_from_deployment({**params, **fresh, "as_of": later, "attempt": 3})
     assert last.status == "published" and last.signal is not None and last.signal["stale"]  # type: ignore[attr-defined]
     assert len(scheduled_runs()) == before
