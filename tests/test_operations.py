@@ -169,11 +169,6 @@ def before_late_vix(prefect_harness: None, data_dir: Path, tmp_path_factory: pyt
     return db
 
 
-def copy_of(warehouse: Path, target: Path) -> Path:
-    shutil.copy(warehouse, target)
-    return target
-
-
 def test_late_data_is_retried_then_published(
     prefect_harness: None,
     before_late_vix: Path,
@@ -197,7 +192,7 @@ def test_late_data_is_retried_then_published(
     monkeypatch.setattr(daily_module, "today_new_york", lambda: clock["today"])
     early = rows_before((data_server.root / "cboe/indices/VIX_History.csv").read_bytes(), day)
     data_server.bodies[INDEX_PATH + "/VIX_History.csv"] = [early]  # the first request: not out yet
-    w = copy_of(before_late_vix, tmp_path / "w.duckdb")
+    w = shutil.copy(before_late_vix, tmp_path / "w.duckdb")
     summary = daily_flow(as_of=day, source="http", warehouse=str(w), export_dir=str(tmp_path / "e"))
     assert data_server.hits[INDEX_PATH + "/VIX_History.csv"] == 2
     assert summary.signal is not None and not summary.signal["stale"]
@@ -211,7 +206,7 @@ def test_late_data_is_retried_then_published(
     state = daily_flow(
         as_of=later,
         source="http",
-        warehouse=str(copy_of(before_late_vix, tmp_path / "w2.duckdb")),
+        warehouse=str(shutil.copy(before_late_vix, tmp_path / "w2.duckdb")),
         export_dir=str(tmp_path / "e2"),
         return_state=True,
     )
@@ -269,7 +264,7 @@ def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
     params = {
         "as_of": day,
         "source": "http",
-        "warehouse": str(copy_of(before_late_vix, tmp_path / "w.duckdb")),
+        "warehouse": str(shutil.copy(before_late_vix, tmp_path / "w.duckdb")),
         "export_dir": str(tmp_path / "e"),
     }
 
@@ -302,7 +297,7 @@ def test_a_scheduled_run_waits_for_late_data_by_rescheduling_not_sleeping(
     monkeypatch.setattr(daily_module, "today_new_york", lambda: later)
     data_server.bodies[vix_path] = [rows_before(full, later)]
     before = len(scheduled_runs())
-    w3 = copy_of(before_late_vix, tmp_path / "w3.duckdb")
+    w3 = shutil.copy(before_late_vix, tmp_path / "w3.duckdb")
     fresh = {"warehouse": str(w3), "export_dir": str(tmp_path / "e3")}  # 08-06 never loaded
     last = run_from_deployment({**params, **fresh, "as_of": later, "attempt": 3})
     assert last.status == "published" and last.signal is not None and last.signal["stale"]  # type: ignore[attr-defined]
