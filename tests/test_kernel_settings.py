@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from alvh.transforms.backtest.kernel import MART_FIELDS
-from alvh.transforms.backtest.prep import PREPARED_FIELDS, MarketKey
+from alvh.transforms.backtest.prep import PREPARED_FIELDS, market_key
 from alvh.transforms.signal import HedgeParams
 from alvh.transforms.signal.compiled_rules import (
     K_BAND,
@@ -33,9 +33,9 @@ def test_prepared_fields_are_what_the_market_key_reads() -> None:
     does not."""
     base = HedgeParams()
     for name, value in (("target_delta", 0.25), ("smile_skew", 1.0), ("default_rate", 0.01)):
-        assert MarketKey.of(replace(base, **{name: value})) != MarketKey.of(base), name
+        assert market_key(replace(base, **{name: value})) != market_key(base), name
     for name, value in (("band", 0.3), ("carry_budget", 0.5), ("harvest_multiple", 4.0)):
-        assert MarketKey.of(replace(base, **{name: value})) == MarketKey.of(base), name
+        assert market_key(replace(base, **{name: value})) == market_key(base), name
 
 
 def test_the_vector_is_the_settings_slot_by_slot() -> None:

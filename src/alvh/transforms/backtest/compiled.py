@@ -17,7 +17,7 @@ import polars as pl
 
 from alvh.transforms.backtest.fills import settlement_row
 from alvh.transforms.backtest.kernel import account_kernel, alvh_kernel, calls_kernel
-from alvh.transforms.backtest.prep import EngineArrays, MarketKey, prepare_engine
+from alvh.transforms.backtest.prep import EngineArrays, market_key, prepare_engine
 from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
 from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.params import HedgeParams
@@ -32,12 +32,12 @@ DAILY = {"hedge_cash": F, "hedge_costs": F, "hedge_mark": F, "contracts_held": N
 
 # (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
 # market keeps its id from being reused by another object while the entry lives
-_PREPARED: dict[tuple[int, date, date, int, MarketKey], tuple[Market, EngineArrays]] = {}
+_PREPARED: dict[tuple[Any, ...], tuple[Market, EngineArrays]] = {}
 
 
 def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
     """:func:`prepare_engine`, memoised per market object, session range and market key."""
-    key = (id(market), sessions[0], sessions[-1], len(sessions), MarketKey.of(p))
+    key = (id(market), sessions[0], sessions[-1], len(sessions), market_key(p))
     hit = _PREPARED.get(key)
     if hit is not None and hit[0] is market and hit[1].sessions == list(sessions):
         return hit[1]
@@ -81,18 +81,16 @@ class KernelRun:
 
 def _decide(strategy: Strategy, arr: EngineArrays, kp_rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The engine's orders (trimmed) and stale flags; ``kp_rows`` one settings vector per session."""
-    n = len(arr.sessions)
+    n = len(arr.ordinal)
     stale = np.zeros(n, B)
-    mk = arr.curve(strategy.hedge.surface)
 
     def attempt(cap: int) -> dict[str, np.ndarray] | None:
         o = _zeros(ORDER, cap)
         stale[:] = False
         if strategy.kind == "alvh":
-            no = alvh_kernel(kp_rows, mk, arr.decision_inputs(), tuple(o.values()), stale)
+            no = alvh_kernel(kp_rows, arr, tuple(o.values()), stale)
         elif strategy.kind == "calls":
-            layer = (arr.vix, arr.strike, arr.price)
-            no = calls_kernel(strategy.tenor, strategy.qty, mk, layer, tuple(o.values()), stale)
+            no = calls_kernel(strategy.tenor, strategy.qty, arr, tuple(o.values()), stale)
         else:
             raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
         return {k: v[:no] for k, v in o.items()} if no >= 0 else None
@@ -104,18 +102,17 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
     """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders;
     ``kp_rows`` (n × ``compiled_rules.N_KP``) switches the hedge settings by session (a walk-forward
     path; default: the strategy's settings on every session)."""
-    n = len(arr.sessions)
+    n = len(arr.ordinal)
     if kp_rows is None:
         kp_rows = np.tile(cr.settings_record(strategy.hedge), (n, 1))
     o, stale = _decide(strategy, arr, kp_rows)
-    mk = arr.curve(strategy.hedge.surface)
     lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread
 
     def attempt(cap: int) -> KernelRun | None:
         f, st, ps = _zeros(FILL, len(o["day"])), _zeros(LINE | {"price": F}, n), _zeros(LINE, cap)
         d = _zeros(DAILY | {"hedge_mark_carried": B}, n)
         out = tuple(tuple(x.values()) for x in (f, st, ps, d))
-        ns, npos = account_kernel(lag, fee, spread, mk, len(o["day"]), tuple(o.values()), out)
+        ns, npos = account_kernel(lag, fee, spread, arr, len(o["day"]), tuple(o.values()), out)
         if ns < 0:
             return None
         trim = ({k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})

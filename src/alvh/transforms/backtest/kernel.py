@@ -9,7 +9,8 @@ the readable accounting (:func:`alvh.transforms.backtest.fills.execute` and
 :func:`alvh.transforms.backtest.readable.hedge_daily`: fills after the signal, costs with the spread
 model, settlements, the daily mark with the previous mark carried when a contract has no price).
 Numbers only: expiries are indices into :attr:`EngineArrays.expiries`, sides ±1, actions the codes
-of ``compiled_rules.ACTIONS``. The readable engine stays the reference (tests compare the two
+of ``compiled_rules.ACTIONS``; the market is one :class:`~alvh.transforms.backtest.prep.EngineArrays`
+(``a``), read by field name. The readable engine stays the reference (tests compare the two
 session by session) and the path that writes reasons.
 
 Per-session inputs come prepared by :mod:`alvh.transforms.backtest.prep`; the hedge settings come
@@ -23,6 +24,7 @@ import math
 import numba as nb
 import numpy as np
 
+from alvh.transforms.backtest.prep import EngineArrays
 from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.params import OPTION_MULTIPLIER
 from alvh.transforms.spread import SpreadModel, vix_half_spread
@@ -33,43 +35,28 @@ MAX_LINES = 128  # book lines (contract × strike) a day can hold
 ALL = 1 << 62  # "every contract" for ``_sell``
 
 
-# mk, the market every kernel reads (``EngineArrays.curve``): (surface, ordinal, exp_ordinal,
-# vvix, rate, m_idx, fwd, win_base, win_fwd, final) — session and expiry day numbers, VVIX, the
-# rate (decimal), M1–M3's expiry indices and forwards, the forward window, final settlements.
-
-
 @nb.njit(cache=True)
-def _forward_of(i: int, e: int, mk: tuple) -> float:
+def _forward_of(i: int, e: int, a: EngineArrays) -> float:
     """The forward of expiry ``e`` on session ``i``: M_j's when it is a layer, else the curve's."""
-    m_idx, fwd, win_base, win_fwd = mk[5], mk[6], mk[7], mk[8]
     for j in range(3):
-        if m_idx[i, j] == e:
-            return fwd[i, j]
-    o = e - win_base[i]
-    if 0 <= o < win_fwd.shape[1]:
-        return win_fwd[i, o]
+        if a.m_idx[i, j] == e:
+            return a.fwd[i, j]
+    o = e - a.win_base[i]
+    if 0 <= o < a.win_fwd.shape[1]:
+        return a.win_fwd[i, o]
     return math.nan
 
 
 @nb.njit(cache=True)
-def _line_price(i: int, e: int, k: float, mk: tuple) -> tuple[float, float]:
+def _line_price(i: int, e: int, k: float, a: EngineArrays) -> tuple[float, float]:
     """(price, delta) of the call (expiry ``e``, strike ``k``) at session ``i``'s close on the
     surface; NaN when it has no forward or VVIX that day, or has expired."""
-    surf, ordinal, exp_ordinal, vvix, rate = mk[0], mk[1], mk[2], mk[3], mk[4]
-    f = _forward_of(i, e, mk)
-    dte = exp_ordinal[e] - ordinal[i]
-    if f != f or vvix[i] != vvix[i] or dte <= 0:
+    f = _forward_of(i, e, a)
+    dte = a.exp_ordinal[e] - a.ordinal[i]
+    if f != f or a.vvix[i] != a.vvix[i] or dte <= 0:
         return math.nan, math.nan
-    px, dl, _ = call_on_surface(vvix[i], f, k, float(dte), rate[i], surf)
+    px, dl, _ = call_on_surface(a.vvix[i], f, k, float(dte), a.rate[i], a.surface)
     return px, dl
-
-
-@nb.njit(cache=True)
-def _any_nan(row: np.ndarray) -> bool:
-    for v in row:  # noqa: SIM110 - numba compiles a loop, not any() over a generator
-        if v != v:
-            return True
-    return False
 
 
 @nb.njit(cache=True)
@@ -131,15 +118,12 @@ def _sell(
 
 
 @nb.njit(cache=True)
-def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np.ndarray) -> int:
+def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndarray) -> int:
     """Replay the engine over every session (``kp_rows[i]``: the settings vector in force on
     session ``i``): its orders (``o_*``, at the decision session's model price) and stale
     flags. Returns the orders written, or −1 when an output array or the book ran out of room.
-    The money is :func:`account_kernel`'s. ``mk``: the market curve; ``di``: the decision inputs
-    (``EngineArrays.decision_inputs``); ``o``: the order arrays, as ``_emit`` writes them."""
-    _, ordinal, exp_ordinal, vvix, _, m_idx, fwd, _, _, final = mk
-    vix, spx, rsi_raw, hist, cross, regime, eve, beta, strike, price, delta, theta, has_ic, credit, vega_ic_a = di
-    n = ordinal.shape[0]
+    The money is :func:`account_kernel`'s. ``o``: the order arrays, as ``_emit`` writes them."""
+    m_idx = a.m_idx
     be = np.zeros(MAX_LINES, dtype=np.int64)
     bk = np.zeros(MAX_LINES)
     bq = np.zeros(MAX_LINES, dtype=np.int64)
@@ -154,16 +138,15 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
     tgt = np.zeros(3, dtype=np.int64)
     repl = np.zeros(3, dtype=np.bool_)
     acts = np.zeros(3, dtype=np.int64)
-    for i in range(n):
-        day = ordinal[i]
+    for i in range(a.ordinal.shape[0]):
         n_settles = 0
         unknown = False
         # 1. settle every line expired on or before today (stale days too)
         for x in range(nb_):
             e = be[x]
-            if exp_ordinal[e] > day or bq[x] <= 0:
+            if a.exp_ordinal[e] > a.ordinal[i] or bq[x] <= 0:
                 continue
-            fs = final[e]
+            fs = a.final[e]
             if fs != fs:
                 unknown = True
                 continue
@@ -171,12 +154,11 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
             n_settles += 1
             bq[x] = 0
         nb_ = _normalize(be, bk, bq, bc, nb_)
-        # 2. stale?
-        missing = math.isnan(vix[i]) or math.isnan(vvix[i]) or math.isnan(spx[i])
-        stale = not has_ic[i] or unknown or missing or _any_nan(beta[i]) or _any_nan(fwd[i])
+        # 2. stale? (an input missing, a settlement unknown)
+        stale = not a.ready[i] or unknown
         if not stale:  # price the book; a line with no forward makes the day stale
             for x in range(nb_):
-                bpx[x], bdl[x] = _line_price(i, be[x], bk[x], mk)
+                bpx[x], bdl[x] = _line_price(i, be[x], bk[x], a)
                 if bpx[x] != bpx[x]:
                     stale = True
                     break
@@ -184,11 +166,12 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
         if stale:
             continue
         kp = kp_rows[i]  # the hedge settings in force this session (a walk-forward path switches them)
-        vega_ic = vega_ic_a[i]
+        vega_ic, beta = a.vega_ic[i], a.beta[i]
         for j in range(3):
-            h[j] = OPTION_MULTIPLIER * delta[i, j] * beta[i, j]
-        rsi = rsi_raw[i] if rsi_raw[i] == rsi_raw[i] else kp[cr.K_RSI_C]
-        r_star = cr.steward_sizing(cr.target_ratio(rsi, hist[i], kp), vega_ic, h, theta[i], credit[i], kp, q)[0]
+            h[j] = OPTION_MULTIPLIER * a.delta[i, j] * beta[j]
+        rsi = a.rsi[i] if a.rsi[i] == a.rsi[i] else kp[cr.K_RSI_C]
+        target = cr.target_ratio(rsi, a.hist[i], kp)
+        r_star = cr.steward_sizing(target, vega_ic, h, a.theta[i], a.credit[i], kp, q)[0]
         m1 = m_idx[i, 0]
         hedge_vega = 0.0
         l1_value = 0.0
@@ -201,7 +184,7 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
             for j in range(3):
                 if m_idx[i, j] == e:
                     cur[j] += bq[x]
-                    hedge_vega += bq[x] * 100.0 * bdl[x] * beta[i, j]
+                    hedge_vega += bq[x] * 100.0 * bdl[x] * beta[j]
                     break
             if e == m1:
                 l1_value += bq[x] * bpx[x]
@@ -210,11 +193,11 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
             rolled = rolled or e < m1
         has_ratio = vega_ic > 0
         side = cr.band_side(has_ratio, hedge_vega / vega_ic if has_ratio else 0.0, r_star, kp)
-        quiet = cr.is_quiet(eve[i], kp)
+        quiet = cr.is_quiet(a.eve[i], kp)
         for j in range(3):  # the rules (§6), in both engines' one compiled form
             out = cr.layer_outcome(
-                j, rolled, nb_ == 0, cur[j], q[j], rich, side, has_ratio, cross[i], vix[i], l1_value, l1_cost,
-                regime[i], quiet, kp,
+                j, rolled, nb_ == 0, cur[j], q[j], rich, side, has_ratio, a.cross[i], a.vix[i], l1_value, l1_cost,
+                a.regime[i], quiet, kp,
             )  # fmt: skip
             tgt[j] = cr.outcome_target(out, cur[j], q[j])
             acts[j] = cr.outcome_action(out, cur[j], q[j])
@@ -235,8 +218,7 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
                 no = _sell(o, no, i, book, nb0, e, e, ALL, j + 1, acts[j])
             qty, left = cr.layer_trade(have, tgt[j], repl[j])
             if qty > 0:
-                k = strike[i, j]
-                pb = price[i, j]
+                k, pb = a.strike[i, j], a.price[i, j]
                 x = _find(be, bk, nb_, e, k)
                 if x < 0:
                     if nb_ >= MAX_LINES:
@@ -256,44 +238,37 @@ def alvh_kernel(kp_rows: np.ndarray, mk: tuple, di: tuple, o: tuple, d_stale: np
 
 
 @nb.njit(cache=True)
-def calls_kernel(tenor: int, qty: int, mk: tuple, layer: tuple, o: tuple, d_stale: np.ndarray) -> int:
+def calls_kernel(tenor: int, qty: int, a: EngineArrays, o: tuple, d_stale: np.ndarray) -> int:
     """``backtest._calls_trades``: hold ``qty`` calls of M_tenor at the target-delta strike; when
     the contract is no longer M_tenor, sell it (at its model price, or its settlement value once
     expired) and buy the new one. Stale days trade nothing. Returns the orders written (−1: full)."""
-    _, ordinal, exp_ordinal, vvix, _, m_idx, fwd, _, _, final = mk
-    vix, strike, price = layer  # VIX, and the target strikes and their prices of every layer
-    n = ordinal.shape[0]
     j = tenor - 1
     held_e = -1
     held_k = 0.0
     no = 0
-    for i in range(n):
-        day = ordinal[i]
-        if vix[i] != vix[i] or vvix[i] != vvix[i] or fwd[i, j] != fwd[i, j]:
+    for i in range(a.ordinal.shape[0]):
+        if a.vix[i] != a.vix[i] or a.vvix[i] != a.vvix[i] or a.fwd[i, j] != a.fwd[i, j]:
             d_stale[i] = True
             continue
-        e_new = m_idx[i, j]
-        if held_e == e_new:
+        if held_e == a.m_idx[i, j]:
             continue
         if held_e >= 0:
-            px = math.nan
-            if exp_ordinal[held_e] <= day:
-                if final[held_e] == final[held_e]:
-                    px = max(final[held_e] - held_k, 0.0)
+            if a.exp_ordinal[held_e] <= a.ordinal[i]:
+                px = max(a.final[held_e] - held_k, 0.0) if a.final[held_e] == a.final[held_e] else math.nan
             else:
-                px = _line_price(i, held_e, held_k, mk)[0]
+                px = _line_price(i, held_e, held_k, a)[0]
             if px != px:
                 d_stale[i] = True
                 continue
             no = _emit(o, no, i, held_e, held_k, -1, qty, px, tenor, cr.A_ROLL)
-        held_e, held_k = e_new, strike[i, j]
-        no = _emit(o, no, i, held_e, held_k, 1, qty, price[i, j], tenor, cr.A_OPEN)
+        held_e, held_k = a.m_idx[i, j], a.strike[i, j]
+        no = _emit(o, no, i, held_e, held_k, 1, qty, a.price[i, j], tenor, cr.A_OPEN)
     return no
 
 
 @nb.njit(cache=True)
 def account_kernel(
-    lag: int, commission: float, spread: SpreadModel, mk: tuple, n_orders: int, o: tuple, out: tuple
+    lag: int, commission: float, spread: SpreadModel, a: EngineArrays, n_orders: int, o: tuple, out: tuple
 ) -> tuple[int, int]:
     """``fills.execute`` + ``backtest.hedge_daily`` on arrays: the book as filled, ``lag``
     sessions after each decision (at the fill session's model price, the decision's own price
@@ -302,13 +277,12 @@ def account_kernel(
     every line settles at the first session on or after its expiry with a final value; marked
     at the close, the previous mark carried when there is no price. Fills (``f_*``) per order
     (``f_day`` −1: not filled); settlements (``s_*``) and positions (``p_*``) as rows. Returns
-    (settlements, positions) written, or (−1, −1) when out of room. ``mk``: the market curve;
-    ``o``: the engine's order arrays; ``out``: the output arrays, as unpacked below."""
-    _, ordinal, exp_ordinal, vvix, _, _, _, _, _, final = mk
+    (settlements, positions) written, or (−1, −1) when out of room. ``o``: the engine's order
+    arrays; ``out``: the output arrays, as unpacked below."""
+    exp_ordinal, vvix, final = a.exp_ordinal, a.vvix, a.final
     o_day, o_exp, o_k, o_side, o_q, o_px, _, o_act = o
     (f_day, f_px, f_hs), (s_day, s_exp, s_k, s_q, s_px), (p_day, p_exp, p_k, p_q), d = out
     d_cash, d_cost, d_mark, d_held, d_traded, d_carried = d
-    n = ordinal.shape[0]
     be = np.zeros(MAX_LINES, dtype=np.int64)
     bk = np.zeros(MAX_LINES)
     bq = np.zeros(MAX_LINES, dtype=np.int64)
@@ -318,8 +292,8 @@ def account_kernel(
     npos = 0
     ptr = 0
     f_day[:n_orders] = -1
-    for i in range(n):
-        day = ordinal[i]
+    for i in range(a.ordinal.shape[0]):
+        day = a.ordinal[i]
         for x in range(nb_):  # 1. settlements
             e = be[x]
             if exp_ordinal[e] <= day and bq[x] != 0 and final[e] == final[e]:
@@ -338,7 +312,7 @@ def account_kernel(
                 continue
             px = o_px[t]
             if lag > 0:
-                now = _line_price(i, e, o_k[t], mk)[0]
+                now = _line_price(i, e, o_k[t], a)[0]
                 px = now if now == now else px
             vv = vvix[i] if vvix[i] == vvix[i] else vvix[o_day[t]]
             hs = vix_half_spread(px, vv, spread)
@@ -357,7 +331,7 @@ def account_kernel(
         nb_ = _normalize(be, bk, bq, bl, nb_)
         for x in range(nb_):  # 3. the mark of what is held after the fills
             e = be[x]
-            mark = _line_price(i, e, bk[x], mk)[0]
+            mark = _line_price(i, e, bk[x], a)[0]
             if mark == mark:
                 bl[x] = mark
             else:

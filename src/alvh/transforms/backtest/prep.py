@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -38,37 +37,22 @@ WINDOW = 10  # … to M1 + 6 (monthly contracts), more than any book ever holds
 PREPARED_FIELDS = ("target_delta", "default_rate", "ic", *SURFACE_FIELDS)
 
 
-@dataclass(frozen=True)
-class MarketKey:
-    """The parameters the prepared arrays depend on (everything else is the kernel's)."""
+class EngineArrays(NamedTuple):
+    """The compiled engine's inputs, by name — numba reads the fields, so every kernel takes this
+    one argument instead of positional slots. Session ``i`` (``ordinal``); layer ``j`` (0-based
+    M1–M3); expiry ``e`` (``exp_ordinal``: every contract expiry the engine can hold); ``NaN``
+    where an input is missing. ``m_idx[i, j]`` is M_j's expiry index; ``win_fwd[i, o]`` the
+    forward on session ``i`` of expiry ``win_base[i] + o`` (settle or interpolated, §3);
+    ``final[e]`` the final settlement of expiry ``e`` (the expiry-day settle, else the VIX open;
+    NaN when neither exists)."""
 
-    target_delta: float
-    surface: VixSurface
-    default_rate: float
-    ic: object
-
-    @classmethod
-    def of(cls, p: HedgeParams) -> MarketKey:
-        return cls(p.target_delta, p.surface, p.default_rate, p.ic)
-
-
-@dataclass(frozen=True)
-class EngineArrays:
-    """Session ``i`` of ``sessions``; layer ``j`` (0-based M1–M3); ``NaN`` where an input is missing.
-
-    ``expiries`` lists every contract expiry the engine can hold (index ``e``); ``m_idx[i, j]``
-    is M_j's index; ``win_fwd[i, o]`` the forward on session ``i`` of expiry ``win_base[i] + o``
-    (settle or interpolated, §3); ``final[e]`` the final settlement of expiry ``e`` (the
-    expiry-day settle, else the VIX open; NaN when neither exists)."""
-
-    sessions: list[date]
-    expiries: list[date]
+    surface: VixSurface  # the smile the book is priced on (part of the market key)
     ordinal: np.ndarray  # session as a day number (date.toordinal)
     exp_ordinal: np.ndarray  # expiry as a day number
     vix: np.ndarray
     vvix: np.ndarray
-    spx: np.ndarray
     rate: np.ndarray  # decimal
+    ready: np.ndarray  # bool: VIX, VVIX, SPX, M1–M3's forwards and betas known and the model IC open
     rsi: np.ndarray  # A/D RSI; NaN when breadth is missing (the kernel uses its centre)
     hist: np.ndarray  # MACD histogram; NaN when missing
     cross: np.ndarray  # int64: −1, 0, +1
@@ -81,31 +65,32 @@ class EngineArrays:
     price: np.ndarray  # (n, 3) its Black-76 price, VIX points
     delta: np.ndarray  # (n, 3)
     theta: np.ndarray  # (n, 3) VIX points per calendar day
-    has_ic: np.ndarray  # bool: the model IC could be opened
     credit: np.ndarray  # IC credit in force, dollars
     vega_ic: np.ndarray  # |V_ic|, dollars per vol point
     win_base: np.ndarray  # int64
     win_fwd: np.ndarray  # (n, WINDOW)
     final: np.ndarray  # (len(expiries),)
 
-    def curve(self, surface: VixSurface) -> tuple[Any, ...]:
-        """The market every kernel reads, packed for numba (``kernel.py`` names the slots)."""
-        c = (self.ordinal, self.exp_ordinal, self.vvix, self.rate, self.m_idx, self.fwd)
-        return (surface, *c, self.win_base, self.win_fwd, self.final)
+    @property
+    def sessions(self) -> list[date]:
+        return [date.fromordinal(d) for d in self.ordinal.tolist()]
 
-    def decision_inputs(self) -> tuple[np.ndarray, ...]:
-        """The per-session inputs of the engine's decisions, packed for ``alvh_kernel``."""
-        market = (self.vix, self.spx, self.rsi, self.hist, self.cross, self.regime, self.eve, self.beta)
-        return (*market, self.strike, self.price, self.delta, self.theta, self.has_ic, self.credit, self.vega_ic)
+    @property
+    def expiries(self) -> list[date]:
+        return [date.fromordinal(d) for d in self.exp_ordinal.tolist()]
 
 
-GLOBAL_FIELDS = ("expiries", "exp_ordinal", "final")  # per expiry, not per session
+SHARED_FIELDS = ("surface", "exp_ordinal", "final")  # the same on every session
+
+
+def market_key(p: HedgeParams) -> tuple[Any, ...]:
+    """The values of ``p`` the prepared arrays depend on (everything else is the kernel's)."""
+    return tuple(getattr(p, f) for f in PREPARED_FIELDS)
 
 
 def slice_arrays(arr: EngineArrays, a: int, b: int) -> EngineArrays:
     """The arrays of sessions ``a:b`` (every per-session input depends on its session alone)."""
-    parts = {f: getattr(arr, f) for f in arr.__dataclass_fields__}
-    return EngineArrays(**{f: v if f in GLOBAL_FIELDS else v[a:b] for f, v in parts.items()})
+    return EngineArrays(*(v if f in SHARED_FIELDS else v[a:b] for f, v in zip(arr._fields, arr, strict=True)))
 
 
 def _num(v: object) -> float:
@@ -114,7 +99,7 @@ def _num(v: object) -> float:
 
 def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
     """The compiled engine's inputs for ``sessions`` (ascending) under the market parameters of
-    ``p`` (see :class:`MarketKey`)."""
+    ``p`` (:data:`PREPARED_FIELDS`)."""
     n = len(sessions)
     rows = [market.by_date[d] for d in sessions]
     expiries = sorted({r[f"m{i}_expiry"] for r in rows for i in (1, 2, 3)})
@@ -145,13 +130,15 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
             a["has_ic"][i], a["credit"][i] = True, ic.credit_usd
             if day.spx is not None and day.vix is not None:
                 a["vega_ic"][i] = vega_to_hedge(ic, day, p)
+    known = np.column_stack([a.pop("spx"), a["vix"], a["vvix"], a["fwd"], a["beta"]])
+    ready = a.pop("has_ic") & ~np.isnan(known).any(axis=1)
     finals = [market.quotes.final_settlement(exp) for exp in expiries]
     layers = _layer_models(a["vvix"], dte, a["fwd"], a["rate"], p.target_delta, STRIKES, p.surface)
     return EngineArrays(
-        sessions=list(sessions),
-        expiries=expiries,
+        surface=p.surface,
         ordinal=np.array([d.toordinal() for d in sessions], dtype=np.int64),
         exp_ordinal=np.array([e.toordinal() for e in expiries], dtype=np.int64),
+        ready=ready,
         eve=np.array([r.get("next_event_sessions") == 1 for r in rows], dtype=np.bool_),
         final=np.array([math.nan if fs is None else fs[0] for fs in finals]),
         **dict(zip(("strike", "price", "delta", "theta"), layers, strict=True)),

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 import numpy as np
 
-from alvh.transforms.backtest.prep import EngineArrays
+from alvh.transforms.backtest.prep import SHARED_FIELDS, EngineArrays
 from alvh.transforms.backtest.readable import Market, first_cycle_start
 from alvh.transforms.backtest.sweep import (
     Equity,
@@ -264,16 +264,11 @@ def _stitched_equity(
     own = [groups.window(c, span) for c in chosen]
     first = own[0]
     assert all(g.arrays.expiries == first.arrays.expiries for g in own), "prepared over different expiries"
-    per_expiry = {"exp_ordinal", "final"}
-    per_session = {
-        f.name
-        for f in fields(first.arrays)
-        if isinstance(getattr(first.arrays, f.name), np.ndarray) and f.name not in per_expiry
-    }
+    per_session = [name for name in first.arrays._fields if name not in SHARED_FIELDS]
     picked = {
         name: np.stack([getattr(g.arrays, name) for g in own])[owner, np.arange(len(span))] for name in per_session
     }
-    arrays = replace(first.arrays, **picked)
+    arrays = first.arrays._replace(**picked)
     ic_step = np.stack([np.diff(g.ic_equity, prepend=0.0) for g in own])[owner, np.arange(len(span))]
     cost_step = np.stack([np.diff(g.ic_costs_cum, prepend=0.0) for g in own])[owner, np.arange(len(span))]
     group = SweepGroup(arrays, np.cumsum(ic_step), np.cumsum(cost_step), first.capital)
