@@ -135,9 +135,6 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
     q = np.zeros(3, dtype=np.int64)
     h = np.zeros(3)
     cur = np.zeros(3, dtype=np.int64)
-    tgt = np.zeros(3, dtype=np.int64)
-    repl = np.zeros(3, dtype=np.bool_)
-    acts = np.zeros(3, dtype=np.int64)
     for i in range(a.ordinal.shape[0]):
         n_settles = 0
         unknown = False
@@ -194,29 +191,23 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
         has_ratio = vega_ic > 0
         side = cr.band_side(has_ratio, hedge_vega / vega_ic if has_ratio else 0.0, r_star, kp)
         quiet = cr.is_quiet(a.eve[i], kp)
-        for j in range(3):  # the rules (§6), in both engines' one compiled form
-            out = cr.layer_outcome(
-                j, rolled, nb_ == 0, cur[j], q[j], rich, side, has_ratio, a.cross[i], a.vix[i], l1_value, l1_cost,
-                a.regime[i], quiet, kp,
-            )  # fmt: skip
-            tgt[j] = cr.outcome_target(out, cur[j], q[j])
-            acts[j] = cr.outcome_action(out, cur[j], q[j])
-            repl[j] = out == cr.O_HARVEST_B
         # 3. roll sales: every line of a contract before M1, at its model price
         nb0 = nb_
         book = (be, bk, bq, bpx)
         no = _sell(o, no, i, book, nb0, 0, m1 - 1, ALL, 1, cr.A_ROLL)
-        # 4. each layer's tickets: replace sells all first; buys at the target strike; sales
-        #    take the lowest strikes first
+        # 4. each layer's rule (§6, both engines' one compiled form) and its tickets: a replace
+        #    sells all first; buys at the target strike; sales take the lowest strikes first
         for j in range(3):
+            out = cr.layer_outcome(
+                j, rolled, nb0 == 0, cur[j], q[j], rich, side, has_ratio, a.cross[i], a.vix[i], l1_value, l1_cost,
+                a.regime[i], quiet, kp,
+            )  # fmt: skip
+            act = cr.outcome_action(out, cur[j], q[j])
+            replace = out == cr.O_HARVEST_B
             e = m_idx[i, j]
-            have = 0
-            for x in range(nb0):
-                if be[x] == e and bq[x] > 0:
-                    have += bq[x]
-            if repl[j]:
-                no = _sell(o, no, i, book, nb0, e, e, ALL, j + 1, acts[j])
-            qty, left = cr.layer_trade(have, tgt[j], repl[j])
+            if replace:
+                no = _sell(o, no, i, book, nb0, e, e, ALL, j + 1, act)
+            qty, left = cr.layer_trade(cur[j], cr.outcome_target(out, cur[j], q[j]), replace)
             if qty > 0:
                 k, pb = a.strike[i, j], a.price[i, j]
                 x = _find(be, bk, nb_, e, k)
@@ -229,8 +220,8 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
                 else:
                     bc[x] = cr.average_cost(bc[x], bq[x], pb, qty)
                     bq[x] += qty
-                no = _emit(o, no, i, e, k, 1, qty, pb, j + 1, acts[j])
-            no = _sell(o, no, i, book, nb0, e, e, left, j + 1, acts[j])
+                no = _emit(o, no, i, e, k, 1, qty, pb, j + 1, act)
+            no = _sell(o, no, i, book, nb0, e, e, left, j + 1, act)
         nb_ = _normalize(be, bk, bq, bc, nb_)
         if no < 0:
             return -1
