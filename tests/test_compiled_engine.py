@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alvh.pipeline.backtest import last_complete_session
+from alvh.transforms.backtest import compiled
 from alvh.transforms.backtest.compiled import run_strategy_compiled
 from alvh.transforms.backtest.readable import (
     Costs,
@@ -105,6 +106,21 @@ def test_whole_history_default_settings_identical(market: Market) -> None:
     _, trades = run_strategy_compiled(traded[0], market, sessions, ic, COSTS)
     assert len(trades.orders) > 1000
     assert sessions[0] == date(2007, 1, 19) and sessions[-1].year >= 2026
+
+
+def test_a_run_that_outgrows_its_first_arrays_grows_them(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The book holds ~6 lines a session: with room for one row a session the positions overflow,
+    the kernels report it and the run is repeated on larger arrays, to the same result."""
+    sessions = window(market, date(2018, 1, 2), date(2018, 12, 31))
+    p = HedgeParams()
+    ic = ic_daily(market, sessions, ic_cycles(market, sessions, p), p, COSTS)
+    steward = default_strategies(p)[1]
+    roomy = run_strategy_compiled(steward, market, sessions, ic, COSTS)
+    monkeypatch.setattr(compiled, "ROOM", 1)
+    cramped = run_strategy_compiled(steward, market, sessions, ic, COSTS)
+    assert len(cramped[1].positions) > len(sessions), "the first arrays must overflow for this to test growth"
+    assert cramped[0].equals(roomy[0])
+    assert (cramped[1].orders, cramped[1].positions) == (roomy[1].orders, roomy[1].positions)
 
 
 def test_a_planted_difference_is_reported_with_its_session(market: Market) -> None:

@@ -7,28 +7,28 @@ engine's job (the daily run publishes through it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from alvh.transforms.backtest.fills import settlement_row
-from alvh.transforms.backtest.kernel import account_kernel, alvh_kernel, calls_kernel
+from alvh.transforms.backtest.kernel import MAX_LINES, account_kernel, alvh_kernel, calls_kernel
 from alvh.transforms.backtest.prep import EngineArrays, market_key, prepare_engine
 from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
 from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.params import HedgeParams
 
-T = TypeVar("T")
 N, F, B = np.int64, np.float64, np.bool_
 # the kernels' output arrays, in the order they write them
 ORDER = {"day": N, "exp": N, "strike": F, "side": N, "qty": N, "price": F, "layer": N, "action": N}
 FILL = {"day": N, "price": F, "half_spread": F}
 LINE = {"day": N, "exp": N, "strike": F, "qty": N}  # a position; a settlement adds its price
 DAILY = {"hedge_cash": F, "hedge_costs": F, "hedge_mark": F, "contracts_held": N, "contracts_traded": N}
+ROOM = 16  # output rows per session of a run's first attempt (a book holds ~6 lines a session)
 
 # (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
 # market keeps its id from being reused by another object while the entry lives
@@ -52,18 +52,6 @@ def _zeros(spec: dict[str, Any], n: int) -> dict[str, np.ndarray]:
     return {k: np.zeros(n, t) for k, t in spec.items()}
 
 
-def _with_room(n: int, attempt: Callable[[int], T | None]) -> T:
-    """``attempt(capacity)`` with 8 rows per session, then ×4 until it fits (a kernel returns
-    −1 when an output array or the book runs out of room)."""
-    cap = n * 8
-    while cap <= n * 4096:
-        got = attempt(cap)
-        if got is not None:
-            return got
-        cap *= 4
-    raise RuntimeError("compiled engine: the book exceeded its line capacity")
-
-
 @dataclass
 class KernelRun:
     """One strategy on the compiled engine: the engine's orders (``orders``, index arrays into
@@ -79,46 +67,34 @@ class KernelRun:
     positions: dict[str, np.ndarray]
 
 
-def _decide(strategy: Strategy, arr: EngineArrays, kp_rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The engine's orders (trimmed) and stale flags; ``kp_rows`` one settings vector per session."""
-    n = len(arr.ordinal)
-    stale = np.zeros(n, B)
-
-    def attempt(cap: int) -> dict[str, np.ndarray] | None:
-        o = _zeros(ORDER, cap)
-        stale[:] = False
-        if strategy.kind == "alvh":
-            no = alvh_kernel(kp_rows, arr, tuple(o.values()), stale)
-        elif strategy.kind == "calls":
-            no = calls_kernel(strategy.tenor, strategy.qty, arr, tuple(o.values()), stale)
-        else:
-            raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
-        return {k: v[:no] for k, v in o.items()} if no >= 0 else None
-
-    return _with_room(n, attempt), stale
-
-
 def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.ndarray | None = None) -> KernelRun:
     """Run ``strategy`` (kind ``alvh`` or ``calls``) on prepared arrays, then fill its orders;
     ``kp_rows`` (n × ``compiled_rules.N_KP``) switches the hedge settings by session (a walk-forward
-    path; default: the strategy's settings on every session)."""
+    path; default: the strategy's settings on every session). The output arrays start at
+    :data:`ROOM` rows per session and grow ×4 while a kernel reports it ran out of room (−1)."""
+    if strategy.kind not in ("alvh", "calls"):
+        raise ValueError(f"the compiled engine runs alvh and calls strategies, not {strategy.kind!r}")
     n = len(arr.ordinal)
     if kp_rows is None:
         kp_rows = np.tile(cr.settings_record(strategy.hedge), (n, 1))
-    o, stale = _decide(strategy, arr, kp_rows)
-    lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread
-
-    def attempt(cap: int) -> KernelRun | None:
-        f, st, ps = _zeros(FILL, len(o["day"])), _zeros(LINE | {"price": F}, n), _zeros(LINE, cap)
+    for cap in (n * ROOM * 4**t for t in range(5)):
+        o, stale = _zeros(ORDER, cap), np.zeros(n, B)
+        if strategy.kind == "alvh":
+            no = alvh_kernel(kp_rows, arr, tuple(o.values()), stale)
+        else:
+            no = calls_kernel(strategy.tenor, strategy.qty, arr, tuple(o.values()), stale)
+        if no < 0:
+            continue
+        o = {k: v[:no] for k, v in o.items()}
+        f, st, ps = _zeros(FILL, no), _zeros(LINE | {"price": F}, n), _zeros(LINE, cap)
         d = _zeros(DAILY | {"hedge_mark_carried": B}, n)
         out = tuple(tuple(x.values()) for x in (f, st, ps, d))
-        ns, npos = account_kernel(lag, fee, spread, arr, len(o["day"]), tuple(o.values()), out)
-        if ns < 0:
-            return None
-        trim = ({k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})
-        return KernelRun(arr, d | {"stale": stale}, o, f, *trim)
-
-    return _with_room(n, attempt)
+        lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread
+        ns, npos = account_kernel(lag, fee, spread, arr, no, tuple(o.values()), out)
+        if ns >= 0:
+            trim = ({k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})
+            return KernelRun(arr, d | {"stale": stale}, o, f, *trim)
+    raise RuntimeError(f"compiled engine: {strategy.name} holds more than {MAX_LINES} book lines on a session")
 
 
 def _rows(run: KernelRun, cols: dict[str, Any]) -> list[dict[str, Any]]:
