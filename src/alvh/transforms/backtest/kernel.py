@@ -36,22 +36,12 @@ ALL = 1 << 62  # "every contract" for ``_sell``
 
 
 @nb.njit(cache=True)
-def _forward_of(i: int, e: int, a: EngineArrays) -> float:
-    """The forward of expiry ``e`` on session ``i``: M_j's when it is a layer, else the curve's."""
-    for j in range(3):
-        if a.m_idx[i, j] == e:
-            return a.fwd[i, j]
-    o = e - a.win_base[i]
-    if 0 <= o < a.win_fwd.shape[1]:
-        return a.win_fwd[i, o]
-    return math.nan
-
-
-@nb.njit(cache=True)
 def _line_price(i: int, e: int, k: float, a: EngineArrays) -> tuple[float, float]:
     """(price, delta) of the call (expiry ``e``, strike ``k``) at session ``i``'s close on the
-    surface; NaN when it has no forward or VVIX that day, or has expired."""
-    f = _forward_of(i, e, a)
+    surface, on its contract's forward (the curve window holds M1–M3 too); NaN when it has no
+    forward or VVIX that day, or has expired."""
+    o = e - a.win_base[i]
+    f = a.win_fwd[i, o] if 0 <= o < a.win_fwd.shape[1] else math.nan
     dte = a.exp_ordinal[e] - a.ordinal[i]
     if f != f or a.vvix[i] != a.vvix[i] or dte <= 0:
         return math.nan, math.nan
