@@ -26,7 +26,6 @@ import numpy as np
 
 from alvh.transforms.backtest.prep import EngineArrays
 from alvh.transforms.signal import compiled_rules as cr
-from alvh.transforms.signal.params import OPTION_MULTIPLIER
 from alvh.transforms.spread import SpreadModel, vix_half_spread
 from alvh.transforms.vix_surface import call_on_surface
 
@@ -123,7 +122,6 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
     nb_ = 0
     no = 0
     q = np.zeros(3, dtype=np.int64)
-    h = np.zeros(3)
     cur = np.zeros(3, dtype=np.int64)
     for i in range(a.ordinal.shape[0]):
         n_settles = 0
@@ -154,11 +152,9 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
             continue
         kp = kp_rows[i]  # the hedge settings in force this session (a walk-forward path switches them)
         vega_ic, beta = a.vega_ic[i], a.beta[i]
-        for j in range(3):
-            h[j] = OPTION_MULTIPLIER * a.delta[i, j] * beta[j]
         rsi = a.rsi[i] if a.rsi[i] == a.rsi[i] else kp[cr.K_RSI_C]
         target = cr.target_ratio(rsi, a.hist[i], kp)
-        r_star = cr.steward_sizing(target, vega_ic, h, a.theta[i], a.credit[i], kp, q)[0]
+        r_star = cr.steward_sizing(target, vega_ic, a.h[i], a.theta[i], a.credit[i], kp, q)[0]
         m1 = m_idx[i, 0]
         hedge_vega = 0.0
         l1_value = 0.0

@@ -26,7 +26,7 @@ import numpy as np
 from alvh.transforms.backtest.readable import Market
 from alvh.transforms.signal.compiled_rules import regime_code
 from alvh.transforms.signal.inputs import day_inputs
-from alvh.transforms.signal.params import HedgeParams
+from alvh.transforms.signal.params import OPTION_MULTIPLIER, HedgeParams
 from alvh.transforms.signal.replay import model_ic_for
 from alvh.transforms.signal.vega import vega_to_hedge
 from alvh.transforms.vix_surface import STRIKES, SURFACE_FIELDS, VixSurface, target_call
@@ -63,7 +63,7 @@ class EngineArrays(NamedTuple):
     beta: np.ndarray  # (n, 3)
     strike: np.ndarray  # (n, 3) target-delta strike (NaN on a session that cannot be sized)
     price: np.ndarray  # (n, 3) its Black-76 price, VIX points
-    delta: np.ndarray  # (n, 3)
+    h: np.ndarray  # (n, 3) 100·Δ·β of one contract of M_j (the sizing's h_j)
     theta: np.ndarray  # (n, 3) VIX points per calendar day
     credit: np.ndarray  # IC credit in force, dollars
     vega_ic: np.ndarray  # |V_ic|, dollars per vol point
@@ -133,7 +133,7 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
     known = np.column_stack([a.pop("spx"), a["vix"], a["vvix"], a["fwd"], a["beta"]])
     ready = a.pop("has_ic") & ~np.isnan(known).any(axis=1)
     finals = [market.quotes.final_settlement(exp) for exp in expiries]
-    layers = _layer_models(a["vvix"], dte, a["fwd"], a["rate"], p.target_delta, STRIKES, p.surface)
+    strike, price, delta, theta = _layer_models(a["vvix"], dte, a["fwd"], a["rate"], p.target_delta, STRIKES, p.surface)
     return EngineArrays(
         surface=p.surface,
         ordinal=np.array([d.toordinal() for d in sessions], dtype=np.int64),
@@ -141,7 +141,10 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
         ready=ready,
         eve=np.array([r.get("next_event_sessions") == 1 for r in rows], dtype=np.bool_),
         final=np.array([math.nan if fs is None else fs[0] for fs in finals]),
-        **dict(zip(("strike", "price", "delta", "theta"), layers, strict=True)),
+        strike=strike,
+        price=price,
+        h=OPTION_MULTIPLIER * delta * a["beta"],
+        theta=theta,
         **a,
     )
 
