@@ -49,6 +49,12 @@ def _line_price(i: int, e: int, k: float, a: EngineArrays) -> tuple[float, float
 
 
 @nb.njit(cache=True)
+def _empty_book() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Room for ``MAX_LINES`` book lines: expiry index, strike, quantity and a value per line."""
+    return np.zeros(MAX_LINES, np.int64), np.zeros(MAX_LINES), np.zeros(MAX_LINES, np.int64), np.zeros(MAX_LINES)
+
+
+@nb.njit(cache=True)
 def _find(be: np.ndarray, bk: np.ndarray, n: int, e: int, k: float) -> int:
     for x in range(n):
         if be[x] == e and bk[x] == k:
@@ -113,10 +119,7 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
     flags. Returns the orders written, or −1 when an output array or the book ran out of room.
     The money is :func:`account_kernel`'s. ``o``: the order arrays, as ``_emit`` writes them."""
     m_idx = a.m_idx
-    be = np.zeros(MAX_LINES, dtype=np.int64)
-    bk = np.zeros(MAX_LINES)
-    bq = np.zeros(MAX_LINES, dtype=np.int64)
-    bc = np.zeros(MAX_LINES)
+    be, bk, bq, bc = _empty_book()  # the book, ``bc`` each line's average cost
     bpx = np.zeros(MAX_LINES)  # today's model price of the line
     bdl = np.zeros(MAX_LINES)  # today's delta
     nb_ = 0
@@ -256,14 +259,11 @@ def account_kernel(
     (``f_day`` −1: not filled); settlements (``s_*``) and positions (``p_*``) as rows. Returns
     (settlements, positions) written, or (−1, −1) when out of room. ``o``: the engine's order
     arrays; ``out``: the output arrays, as unpacked below."""
-    exp_ordinal, vvix, final = a.exp_ordinal, a.vvix, a.final
+    vvix, final = a.vvix, a.final
     o_day, o_exp, o_k, o_side, o_q, o_px, _, o_act = o
     (f_day, f_px, f_hs), (s_day, s_exp, s_k, s_q, s_px), (p_day, p_exp, p_k, p_q), d = out
     d_cash, d_cost, d_mark, d_held, d_traded, d_carried = d
-    be = np.zeros(MAX_LINES, dtype=np.int64)
-    bk = np.zeros(MAX_LINES)
-    bq = np.zeros(MAX_LINES, dtype=np.int64)
-    bl = np.zeros(MAX_LINES)  # last mark of the line
+    be, bk, bq, bl = _empty_book()  # the book as filled, ``bl`` each line's last mark
     nb_ = 0
     ns = 0
     npos = 0
@@ -273,7 +273,7 @@ def account_kernel(
         day = a.ordinal[i]
         for x in range(nb_):  # 1. settlements
             e = be[x]
-            if exp_ordinal[e] <= day and bq[x] != 0 and final[e] == final[e]:
+            if a.exp_ordinal[e] <= day and bq[x] != 0 and final[e] == final[e]:
                 px = max(final[e] - bk[x], 0.0)
                 if ns >= s_day.shape[0]:
                     return -1, -1
@@ -285,7 +285,7 @@ def account_kernel(
             t = ptr
             ptr += 1
             e = o_exp[t]
-            if o_day[t] + lag < i or o_act[t] == cr.A_SETTLE or exp_ordinal[e] <= day:
+            if o_day[t] + lag < i or o_act[t] == cr.A_SETTLE or a.exp_ordinal[e] <= day:
                 continue
             px = o_px[t]
             if lag > 0:
