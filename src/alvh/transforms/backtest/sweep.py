@@ -21,7 +21,7 @@ import numpy as np
 
 from alvh.transforms.backtest.compiled import run_kernel
 from alvh.transforms.backtest.metrics import risk_capital
-from alvh.transforms.backtest.prep import EngineArrays, prepare_engine, slice_arrays
+from alvh.transforms.backtest.prep import EngineArrays, market_key, prepare_engine, slice_arrays
 from alvh.transforms.backtest.readable import Costs, Market, Strategy, ic_cycles, ic_daily
 
 
@@ -47,15 +47,9 @@ class SweepGroup:
 
 
 def group_key(c: SweepConfig) -> tuple[Any, ...]:
-    h = c.strategy.hedge
-    return (
-        h.target_delta,
-        h.surface,
-        h.default_rate,
-        h.ic,
-        c.costs.spx_half_spread,
-        c.costs.commission,
-    )
+    """Configurations with one key share their prepared arrays and IC program: the market key
+    and the costs the IC pays."""
+    return (*market_key(c.strategy.hedge), c.costs.spx_half_spread, c.costs.commission)
 
 
 def prepare_group(
