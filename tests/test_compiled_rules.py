@@ -96,3 +96,11 @@ def test_the_band_and_the_split() -> None:
     assert cr.layer_trade(30, 40, False) == (10, 0) and cr.layer_trade(50, 40, False) == (0, 10)
     assert cr.layer_trade(50, 40, True) == (40, 0)  # a replace sold every line first
     assert cr.average_cost(2.0, 10, 3.0, 10) == 2.5
+
+
+def test_a_line_that_held_none_costs_its_price_exactly() -> None:
+    """A line sold out and bought again the same session (a replace at the same strike), or a new
+    line: its cost is the fill price itself — (0 × old + 0.1 × 3) / 3 would be 0.10000000000000002."""
+    assert (0.0 * 0 + 0.1 * 3) / 3 != 0.1  # why the rule does not divide
+    assert cr.average_cost(7.25, 0, 0.1, 3) == 0.1
+    assert cr.average_cost(0.0, 0, 1.15, 7) == 1.15

@@ -55,11 +55,18 @@ def _empty_book() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True)
-def _find(be: np.ndarray, bk: np.ndarray, n: int, e: int, k: float) -> int:
+def _line(book: tuple, n: int, e: int, k: float, value: float) -> tuple[int, int]:
+    """The index of the line (expiry ``e``, strike ``k``) among the first ``n`` of ``book``;
+    when it has none, a new empty line at the end, of ``value``. Returns (index, lines), the
+    index −1 when the book is full."""
+    be, bk, bq, bv = book
     for x in range(n):
         if be[x] == e and bk[x] == k:
-            return x
-    return -1
+            return x, n
+    if n >= MAX_LINES:
+        return -1, n
+    be[n], bk[n], bq[n], bv[n] = e, k, 0, value
+    return n, n + 1
 
 
 @nb.njit(cache=True)
@@ -199,16 +206,11 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
             qty, left = cr.layer_trade(cur[j], cr.outcome_target(out, cur[j], q[j]), replace)
             if qty > 0:
                 k, pb = a.strike[i, j], a.price[i, j]
-                x = _find(be, bk, nb_, e, k)
+                x, nb_ = _line((be, bk, bq, bc), nb_, e, k, pb)
                 if x < 0:
-                    if nb_ >= MAX_LINES:
-                        return -1
-                    x = nb_
-                    be[x], bk[x], bq[x], bc[x] = e, k, qty, pb
-                    nb_ += 1
-                else:
-                    bc[x] = cr.average_cost(bc[x], bq[x], pb, qty)
-                    bq[x] += qty
+                    return -1
+                bc[x] = cr.average_cost(bc[x], bq[x], pb, qty)
+                bq[x] += qty
                 no = _emit(o, no, i, e, k, 1, qty, pb, j + 1, act)
             no = _sell(o, no, i, book, nb0, e, e, left, j + 1, act)
         nb_ = _normalize(be, bk, bq, bc, nb_)
@@ -297,13 +299,9 @@ def account_kernel(
             d_cash[i] -= o_side[t] * o_q[t] * px * 100.0
             d_cost[i] += o_q[t] * (commission + 100.0 * hs)
             d_traded[i] += o_q[t]
-            x = _find(be, bk, nb_, e, o_k[t])
+            x, nb_ = _line((be, bk, bq, bl), nb_, e, o_k[t], px)
             if x < 0:
-                if nb_ >= MAX_LINES:
-                    return -1, -1
-                x = nb_
-                be[x], bk[x], bq[x], bl[x] = e, o_k[t], 0, px
-                nb_ += 1
+                return -1, -1
             bq[x] += o_side[t] * o_q[t]
         nb_ = _normalize(be, bk, bq, bl, nb_)
         for x in range(nb_):  # 3. the mark of what is held after the fills

@@ -408,5 +408,8 @@ def layer_trade(have: int, target: int, replace: bool) -> tuple[int, int]:
 
 @nb.njit(cache=True)
 def average_cost(cost: float, qty: int, price: float, bought: int) -> float:
-    """A line's average cost after buying ``bought`` more at ``price`` (VIX points)."""
+    """A line's average cost after buying ``bought`` more at ``price`` (VIX points): the price
+    itself when the line held none (a line sold out earlier the same session included)."""
+    if qty == 0:
+        return price
     return (cost * qty + price * bought) / (qty + bought)
