@@ -26,7 +26,7 @@ N, F, B = np.int64, np.float64, np.bool_
 # the kernels' output arrays, in the order they write them
 ORDER = {"day": N, "exp": N, "strike": F, "side": N, "qty": N, "price": F, "layer": N, "action": N}
 FILL = {"day": N, "price": F, "half_spread": F}
-LINE = {"day": N, "exp": N, "strike": F, "qty": N}  # a position; a settlement adds its price
+LINE = {"day": N, "exp": N, "strike": F, "qty": N}  # a position (a settlement is an order)
 DAILY = {"hedge_cash": F, "hedge_costs": F, "hedge_mark": F, "contracts_held": N, "contracts_traded": N}
 ROOM = 16  # output rows per session of a run's first attempt (a book holds ~6 lines a session)
 
@@ -86,7 +86,7 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
         if no < 0:
             continue
         o = {k: v[:no] for k, v in o.items()}
-        f, st, ps = _zeros(FILL, no), _zeros(LINE | {"price": F}, n), _zeros(LINE, cap)
+        f, st, ps = _zeros(FILL, no), _zeros(ORDER, cap), _zeros(LINE, cap)
         d = _zeros(DAILY | {"hedge_mark_carried": B}, n)
         out = tuple(tuple(x.values()) for x in (f, st, ps, d))
         lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread

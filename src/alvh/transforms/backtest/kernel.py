@@ -120,6 +120,26 @@ def _sell(
 
 
 @nb.njit(cache=True)
+def _settle(o: tuple, no: int, i: int, book: tuple, n: int, a: EngineArrays) -> tuple[int, bool]:
+    """Settle every line of ``book`` expired on or before session ``i`` whose expiry has a final
+    value: a SETTLE order (layer 1) at max(final − strike, 0) written at slot ``no`` of ``o``, the
+    line's quantity zeroed. Returns the next order slot and whether an expired line has no final
+    value yet (it stays held)."""
+    be, bk, bq, _ = book
+    unknown = False
+    for x in range(n):
+        e = be[x]
+        if a.exp_ordinal[e] > a.ordinal[i] or bq[x] == 0:
+            continue
+        if a.final[e] != a.final[e]:
+            unknown = True
+            continue
+        no = _emit(o, no, i, e, bk[x], -1, bq[x], max(a.final[e] - bk[x], 0.0), 1, cr.A_SETTLE)
+        bq[x] = 0
+    return no, unknown
+
+
+@nb.njit(cache=True)
 def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndarray) -> int:
     """Replay the engine over every session (``kp_rows[i]``: the settings vector in force on
     session ``i``): its orders (``o_*``, at the decision session's model price) and stale
@@ -134,20 +154,8 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
     q = np.zeros(3, dtype=np.int64)
     cur = np.zeros(3, dtype=np.int64)
     for i in range(a.ordinal.shape[0]):
-        n_settles = 0
-        unknown = False
-        # 1. settle every line expired on or before today (stale days too)
-        for x in range(nb_):
-            e = be[x]
-            if a.exp_ordinal[e] > a.ordinal[i] or bq[x] <= 0:
-                continue
-            fs = a.final[e]
-            if fs != fs:
-                unknown = True
-                continue
-            no = _emit(o, no, i, e, bk[x], -1, bq[x], max(fs - bk[x], 0.0), 1, cr.A_SETTLE)
-            n_settles += 1
-            bq[x] = 0
+        no0 = no
+        no, unknown = _settle(o, no, i, (be, bk, bq, bc), nb_, a)  # 1. settle (stale days too)
         nb_ = _normalize(be, bk, bq, bc, nb_)
         # 2. stale? (an input missing, a settlement unknown)
         stale = not a.ready[i] or unknown
@@ -171,7 +179,7 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
         l1_cost = 0.0
         rich = False
         cur[:] = 0
-        rolled = n_settles > 0
+        rolled = no > no0  # a contract settled today
         for x in range(nb_):
             e = be[x]
             for j in range(3):
@@ -258,12 +266,13 @@ def account_kernel(
     is left to the settlement), each fill paying ``commission`` + the half-spread (× $100);
     every line settles at the first session on or after its expiry with a final value; marked
     at the close, the previous mark carried when there is no price. Fills (``f_*``) per order
-    (``f_day`` −1: not filled); settlements (``s_*``) and positions (``p_*``) as rows. Returns
+    (``f_day`` −1: not filled); settlements (``st``, as ``_emit`` writes orders) and positions
+    (``p_*``) as rows. Returns
     (settlements, positions) written, or (−1, −1) when out of room. ``o``: the engine's order
     arrays; ``out``: the output arrays, as unpacked below."""
-    vvix, final = a.vvix, a.final
+    vvix = a.vvix
     o_day, o_exp, o_k, o_side, o_q, o_px, _, o_act = o
-    (f_day, f_px, f_hs), (s_day, s_exp, s_k, s_q, s_px), (p_day, p_exp, p_k, p_q), d = out
+    (f_day, f_px, f_hs), st, (p_day, p_exp, p_k, p_q), d = out
     d_cash, d_cost, d_mark, d_held, d_traded, d_carried = d
     be, bk, bq, bl = _empty_book()  # the book as filled, ``bl`` each line's last mark
     nb_ = 0
@@ -273,16 +282,12 @@ def account_kernel(
     f_day[:n_orders] = -1
     for i in range(a.ordinal.shape[0]):
         day = a.ordinal[i]
-        for x in range(nb_):  # 1. settlements
-            e = be[x]
-            if a.exp_ordinal[e] <= day and bq[x] != 0 and final[e] == final[e]:
-                px = max(final[e] - bk[x], 0.0)
-                if ns >= s_day.shape[0]:
-                    return -1, -1
-                s_day[ns], s_exp[ns], s_k[ns], s_q[ns], s_px[ns] = i, e, bk[x], bq[x], px
-                ns += 1
-                d_cash[i] += bq[x] * px * 100.0
-                bq[x] = 0
+        ns0 = ns
+        ns = _settle(st, ns, i, (be, bk, bq, bl), nb_, a)[0]  # 1. settlements
+        if ns < 0:
+            return -1, -1
+        for t in range(ns0, ns):
+            d_cash[i] += st[4][t] * st[5][t] * 100.0
         while ptr < n_orders and o_day[ptr] + lag <= i:  # 2. the fills due today
             t = ptr
             ptr += 1
