@@ -30,22 +30,20 @@ LINE = {"day": N, "exp": N, "strike": F, "qty": N}  # a position (a settlement i
 DAILY = {"hedge_cash": F, "hedge_costs": F, "hedge_mark": F, "contracts_held": N, "contracts_traded": N}
 ROOM = 16  # output rows per session of a run's first attempt (a book holds ~6 lines a session)
 
-# (id of the market, first, last, count, market key) → (the market itself, its arrays): holding the
+# (id of the market, its sessions, market key) → (the market itself, its arrays): holding the
 # market keeps its id from being reused by another object while the entry lives
 _PREPARED: dict[tuple[Any, ...], tuple[Market, EngineArrays]] = {}
 
 
 def prepared(market: Market, sessions: Sequence[date], p: HedgeParams) -> EngineArrays:
-    """:func:`prepare_engine`, memoised per market object, session range and market key."""
-    key = (id(market), sessions[0], sessions[-1], len(sessions), market_key(p))
+    """:func:`prepare_engine`, memoised per market object, sessions and market key (16 entries)."""
+    key = (id(market), tuple(sessions), market_key(p))
     hit = _PREPARED.get(key)
-    if hit is not None and hit[0] is market and hit[1].sessions == list(sessions):
-        return hit[1]
-    if len(_PREPARED) >= 16:
-        _PREPARED.clear()
-    arr = prepare_engine(market, sessions, p)
-    _PREPARED[key] = (market, arr)
-    return arr
+    if hit is None or hit[0] is not market:
+        if len(_PREPARED) >= 16:
+            _PREPARED.clear()
+        hit = _PREPARED[key] = (market, prepare_engine(market, sessions, p))
+    return hit[1]
 
 
 def _zeros(spec: dict[str, Any], n: int) -> dict[str, np.ndarray]:

@@ -78,14 +78,13 @@ def _normalize(be: np.ndarray, bk: np.ndarray, bq: np.ndarray, bv: np.ndarray, n
         if bq[x] != 0:
             be[m], bk[m], bq[m], bv[m] = be[x], bk[x], bq[x], bv[x]
             m += 1
-    for x in range(1, m):  # insertion sort (a handful of lines)
+    for x in range(1, m):  # insertion sort (a handful of lines, new ones at the end)
+        e, k, q, v = be[x], bk[x], bq[x], bv[x]
         y = x
-        while y > 0 and (be[y - 1] > be[y] or (be[y - 1] == be[y] and bk[y - 1] > bk[y])):
-            be[y - 1], be[y] = be[y], be[y - 1]
-            bk[y - 1], bk[y] = bk[y], bk[y - 1]
-            bq[y - 1], bq[y] = bq[y], bq[y - 1]
-            bv[y - 1], bv[y] = bv[y], bv[y - 1]
+        while y > 0 and (be[y - 1] > e or (be[y - 1] == e and bk[y - 1] > k)):
+            be[y], bk[y], bq[y], bv[y] = be[y - 1], bk[y - 1], bq[y - 1], bv[y - 1]
             y -= 1
+        be[y], bk[y], bq[y], bv[y] = e, k, q, v
     return m
 
 
