@@ -44,8 +44,7 @@ def _line_price(i: int, e: int, k: float, a: EngineArrays) -> tuple[float, float
     dte = a.exp_ordinal[e] - a.ordinal[i]
     if f != f or a.vvix[i] != a.vvix[i] or dte <= 0:
         return math.nan, math.nan
-    px, dl, _ = call_on_surface(a.vvix[i], f, k, float(dte), a.rate[i], a.surface)
-    return px, dl
+    return call_on_surface(a.vvix[i], f, k, float(dte), a.rate[i], a.surface)[:2]
 
 
 @nb.njit(cache=True)
@@ -144,12 +143,10 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
     session ``i``): its orders (``o_*``, at the decision session's model price) and stale
     flags. Returns the orders written, or −1 when an output array or the book ran out of room.
     The money is :func:`account_kernel`'s. ``o``: the order arrays, as ``_emit`` writes them."""
-    m_idx = a.m_idx
     be, bk, bq, bc = _empty_book()  # the book, ``bc`` each line's average cost
     bpx = np.zeros(MAX_LINES)  # today's model price of the line
     bdl = np.zeros(MAX_LINES)  # today's delta
-    nb_ = 0
-    no = 0
+    nb_ = no = 0
     q = np.zeros(3, dtype=np.int64)
     cur = np.zeros(3, dtype=np.int64)
     for i in range(a.ordinal.shape[0]):
@@ -172,17 +169,15 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
         rsi = a.rsi[i] if a.rsi[i] == a.rsi[i] else kp[cr.K_RSI_C]
         target = cr.target_ratio(rsi, a.hist[i], kp)
         r_star = cr.steward_sizing(target, vega_ic, a.h[i], a.theta[i], a.credit[i], kp, q)[0]
-        m1 = m_idx[i, 0]
-        hedge_vega = 0.0
-        l1_value = 0.0
-        l1_cost = 0.0
+        m1 = a.m_idx[i, 0]
+        hedge_vega = l1_value = l1_cost = 0.0
         rich = False
         cur[:] = 0
         rolled = no > no0  # a contract settled today
         for x in range(nb_):
             e = be[x]
             for j in range(3):
-                if m_idx[i, j] == e:
+                if a.m_idx[i, j] == e:
                     cur[j] += bq[x]
                     hedge_vega += bq[x] * 100.0 * bdl[x] * beta[j]
                     break
@@ -193,7 +188,6 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
             rolled = rolled or e < m1
         has_ratio = vega_ic > 0
         side = cr.band_side(has_ratio, hedge_vega / vega_ic if has_ratio else 0.0, r_star, kp)
-        quiet = cr.is_quiet(a.eve[i], kp)
         # 3. roll sales: every line of a contract before M1, at its model price
         nb0 = nb_
         book = (be, bk, bq, bpx)
@@ -203,11 +197,11 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
         for j in range(3):
             out = cr.layer_outcome(
                 j, rolled, nb0 == 0, cur[j], q[j], rich, side, has_ratio, a.cross[i], a.vix[i], l1_value, l1_cost,
-                a.regime[i], quiet, kp,
+                a.regime[i], cr.is_quiet(a.eve[i], kp), kp,
             )  # fmt: skip
             act = cr.outcome_action(out, cur[j], q[j])
             replace = out == cr.O_HARVEST_B
-            e = m_idx[i, j]
+            e = a.m_idx[i, j]
             if replace:
                 no = _sell(o, no, i, book, nb0, e, e, ALL, j + 1, act)
             qty, left = cr.layer_trade(cur[j], cr.outcome_target(out, cur[j], q[j]), replace)
@@ -232,9 +226,7 @@ def calls_kernel(tenor: int, qty: int, a: EngineArrays, o: tuple, d_stale: np.nd
     the contract is no longer M_tenor, sell it (at its model price, or its settlement value once
     expired) and buy the new one. Stale days trade nothing. Returns the orders written (−1: full)."""
     j = tenor - 1
-    held_e = -1
-    held_k = 0.0
-    no = 0
+    held_e, held_k, no = -1, 0.0, 0  # the contract held (none yet) and its strike
     for i in range(a.ordinal.shape[0]):
         if a.vix[i] != a.vix[i] or a.vvix[i] != a.vvix[i] or a.fwd[i, j] != a.fwd[i, j]:
             d_stale[i] = True
@@ -266,18 +258,12 @@ def account_kernel(
     every line settles at the first session on or after its expiry with a final value; marked
     at the close, the previous mark carried when there is no price. Fills (``f_*``) per order
     (``f_day`` −1: not filled); settlements (``st``, as ``_emit`` writes orders) and positions
-    (``p_*``) as rows. Returns
-    (settlements, positions) written, or (−1, −1) when out of room. ``o``: the engine's order
-    arrays; ``out``: the output arrays, as unpacked below."""
-    vvix = a.vvix
+    (``p_*``) as rows. Returns (settlements, positions) written, or (−1, −1) when out of room.
+    ``o``: the engine's order arrays; ``out``: the output arrays, as unpacked below."""
     o_day, o_exp, o_k, o_side, o_q, o_px, _, o_act = o
-    (f_day, f_px, f_hs), st, (p_day, p_exp, p_k, p_q), d = out
-    d_cash, d_cost, d_mark, d_held, d_traded, d_carried = d
+    (f_day, f_px, f_hs), st, (p_day, p_exp, p_k, p_q), (d_cash, d_cost, d_mark, d_held, d_traded, d_carried) = out
     be, bk, bq, bl = _empty_book()  # the book as filled, ``bl`` each line's last mark
-    nb_ = 0
-    ns = 0
-    npos = 0
-    ptr = 0
+    nb_ = ns = npos = ptr = 0  # lines held, settlements and positions written, next order to fill
     f_day[:n_orders] = -1
     for i in range(a.ordinal.shape[0]):
         day = a.ordinal[i]
@@ -297,7 +283,7 @@ def account_kernel(
             if lag > 0:
                 now = _line_price(i, e, o_k[t], a)[0]
                 px = now if now == now else px
-            vv = vvix[i] if vvix[i] == vvix[i] else vvix[o_day[t]]
+            vv = a.vvix[i] if a.vvix[i] == a.vvix[i] else a.vvix[o_day[t]]
             hs = vix_half_spread(px, vv, spread)
             f_day[t], f_px[t], f_hs[t] = i, px, hs
             d_cash[i] -= o_side[t] * o_q[t] * px * 100.0
