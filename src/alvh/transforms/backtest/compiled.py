@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from alvh.transforms.backtest.fills import settlement_row
 from alvh.transforms.backtest.kernel import MAX_LINES, account_kernel, alvh_kernel, calls_kernel
 from alvh.transforms.backtest.prep import EngineArrays, market_key, prepare_engine
 from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
@@ -25,7 +24,7 @@ from alvh.transforms.signal.params import HedgeParams
 N, F, B = np.int64, np.float64, np.bool_
 # the kernels' output arrays, in the order they write them
 ORDER = {"day": N, "exp": N, "strike": F, "side": N, "qty": N, "price": F, "layer": N, "action": N}
-FILL = {"day": N, "price": F, "half_spread": F}
+FILL = {"fill_day": N, "fill_price": F, "half_spread": F}  # an order's fill
 LINE = {"day": N, "exp": N, "strike": F, "qty": N}  # a position (a settlement is an order)
 DAILY = {"hedge_cash": F, "hedge_costs": F, "hedge_mark": F, "contracts_held": N, "contracts_traded": N}
 ROOM = 16  # output rows per session of a run's first attempt (a book holds ~6 lines a session)
@@ -53,14 +52,13 @@ def _zeros(spec: dict[str, Any], n: int) -> dict[str, np.ndarray]:
 @dataclass
 class KernelRun:
     """One strategy on the compiled engine: the engine's orders (``orders``, index arrays into
-    ``arrays``), each order's fill (``fill_day`` −1: not filled, ``fill_price``,
+    ``arrays``) with each order's fill (``fill_day`` −1: not filled, ``fill_price``,
     ``half_spread``), the settlements and positions of the book as filled, and the daily hedge
     accounting."""
 
     arrays: EngineArrays
     daily: dict[str, np.ndarray]
     orders: dict[str, np.ndarray]
-    fills: dict[str, np.ndarray]
     settlements: dict[str, np.ndarray]
     positions: dict[str, np.ndarray]
 
@@ -91,7 +89,7 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
         ns, npos = account_kernel(lag, fee, spread, arr, no, tuple(o.values()), out)
         if ns >= 0:
             trim = ({k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})
-            return KernelRun(arr, d | {"stale": stale}, o, f, *trim)
+            return KernelRun(arr, d | {"stale": stale}, o | f, *trim)
     raise RuntimeError(f"compiled engine: {strategy.name} holds more than {MAX_LINES} book lines on a session")
 
 
@@ -109,26 +107,29 @@ def _rows(run: KernelRun, cols: dict[str, Any]) -> list[dict[str, Any]]:
     return pl.DataFrame(named).to_dicts()
 
 
+def _orders(run: KernelRun, o: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Order arrays as the readable engine's order rows (reasons left empty)."""
+    side = np.where(o["side"] > 0, "BUY", "SELL")
+    named = {"day": o["day"], "exp": o["exp"], "strike": o["strike"], "side": side, "qty": o["qty"]}
+    action = np.array(cr.ACTIONS)[o["action"]]
+    return _rows(run, named | {"model_price": o["price"], "layer": o["layer"], "action": action, "reason": ""})
+
+
 def kernel_trades(run: KernelRun) -> Trades:
     """The run as the readable path's :class:`Trades`: the fills and settlements (by session:
     settlements first, then fills in decision order), the positions, the stale sessions and the
     engine's decisions (reasons left empty)."""
-    o, f, st, s = run.orders, run.fills, run.settlements, run.arrays.sessions
-    decisions = _rows(
-        run,
-        {"day": o["day"], "exp": o["exp"], "strike": o["strike"], "side": np.where(o["side"] > 0, "BUY", "SELL")}
-        | {"qty": o["qty"], "model_price": o["price"], "layer": o["layer"]}
-        | {"action": np.array(cr.ACTIONS)[o["action"]], "reason": [""] * len(o["day"])},
-    )
-    by_day: dict[int, list[dict[str, Any]]] = {}
-    for day, r in zip(st["day"].tolist(), _rows(run, st), strict=True):
-        row = settlement_row(r["session_date"], r["contract_expiry"], r["strike"], r["qty"], r["price"])
-        by_day.setdefault(day, []).append(row)
-    for x, (day, px, hs) in enumerate(zip(*(f[k].tolist() for k in FILL), strict=True)):
+    o, s = run.orders, run.arrays.sessions
+    decisions = _orders(run, o)
+    rows = [
+        (r["session_date"], r | {"decision_date": r["session_date"], "half_spread": 0.0})
+        for r in _orders(run, run.settlements)
+    ]
+    for x, (day, px, hs) in enumerate(zip(*(o[k].tolist() for k in FILL), strict=True)):
         if day >= 0:
             fill = {"session_date": s[day], "decision_date": decisions[x]["session_date"], "model_price": px}
-            by_day.setdefault(day, []).append(decisions[x] | fill | {"half_spread": hs})
-    fills = [row for day in sorted(by_day) for row in by_day[day]]
+            rows.append((s[day], decisions[x] | fill | {"half_spread": hs}))
+    fills = [row for _, row in sorted(rows, key=lambda t: t[0])]  # a stable sort: settlements first
     stale = {s[i] for i in np.flatnonzero(run.daily["stale"])}
     return Trades(fills, _rows(run, run.positions), stale, decisions)
 
