@@ -17,7 +17,7 @@ import polars as pl
 
 from alvh.transforms.backtest.kernel import MAX_LINES, account_kernel, alvh_kernel, calls_kernel
 from alvh.transforms.backtest.prep import EngineArrays, market_key, prepare_engine
-from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame
+from alvh.transforms.backtest.readable import Costs, Market, Strategy, Trades, equity_frame, run_strategy
 from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.signal.params import HedgeParams
 
@@ -96,14 +96,11 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
 def _rows(run: KernelRun, cols: dict[str, Any]) -> list[dict[str, Any]]:
     """Index arrays as the readable path's row dicts: ``day`` becomes ``session_date`` and ``exp``
     ``contract_expiry`` (the dates they index); every other column is kept as it is."""
+    dates = {"day": ("session_date", run.arrays.sessions), "exp": ("contract_expiry", run.arrays.expiries)}
     named: dict[str, Any] = {}
     for name, values in cols.items():
-        if name == "day":
-            named["session_date"] = pl.Series(run.arrays.sessions).gather(values)
-        elif name == "exp":
-            named["contract_expiry"] = pl.Series(run.arrays.expiries).gather(values)
-        else:
-            named[name] = values
+        label, index = dates.get(name, (name, None))
+        named[label] = values if index is None else pl.Series(index).gather(values)
     return pl.DataFrame(named).to_dicts()
 
 
@@ -144,8 +141,6 @@ def run_strategy_compiled(
 ) -> tuple[pl.DataFrame, Trades]:
     """:func:`alvh.transforms.backtest.run_strategy` on the compiled engine."""
     if strategy.kind == "unhedged":
-        from alvh.transforms.backtest.readable import run_strategy
-
         return run_strategy(strategy, market, sessions, ic, costs)
     run = run_kernel(strategy, prepared(market, sessions, strategy.hedge), costs)
     return equity_frame(ic, kernel_hedge_daily(run), strategy.name), kernel_trades(run)

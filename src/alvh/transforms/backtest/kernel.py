@@ -155,12 +155,9 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
         nb_ = _normalize(be, bk, bq, bc, nb_)
         # 2. stale? (an input missing, a settlement unknown)
         stale = not a.ready[i] or unknown
-        if not stale:  # price the book; a line with no forward makes the day stale
-            for x in range(nb_):
-                bpx[x], bdl[x] = _line_price(i, be[x], bk[x], a)
-                if bpx[x] != bpx[x]:
-                    stale = True
-                    break
+        for x in range(0 if stale else nb_):  # price the book; a line without a price makes the day stale
+            bpx[x], bdl[x] = _line_price(i, be[x], bk[x], a)
+            stale = stale or bpx[x] != bpx[x]
         d_stale[i] = stale
         if stale:
             continue
@@ -274,8 +271,7 @@ def account_kernel(
         for t in range(ns0, ns):
             d_cash[i] += st[4][t] * st[5][t] * 100.0
         while ptr < n_orders and o_day[ptr] + lag <= i:  # 2. the fills due today
-            t = ptr
-            ptr += 1
+            t, ptr = ptr, ptr + 1
             e = o_exp[t]
             if o_day[t] + lag < i or o_act[t] == cr.A_SETTLE or a.exp_ordinal[e] <= day:
                 continue
