@@ -90,7 +90,7 @@ def market_key(p: HedgeParams) -> tuple[Any, ...]:
 
 def slice_arrays(arr: EngineArrays, a: int, b: int) -> EngineArrays:
     """The arrays of sessions ``a:b`` (every per-session input depends on its session alone)."""
-    return EngineArrays(*(v if f in SHARED_FIELDS else v[a:b] for f, v in zip(arr._fields, arr, strict=True)))
+    return arr._replace(**{f: getattr(arr, f)[a:b] for f in arr._fields if f not in SHARED_FIELDS})
 
 
 def _num(v: object) -> float:
