@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,8 @@ from hypothesis import strategies as st
 
 from alvh.pipeline.backtest import last_complete_session
 from alvh.transforms.backtest import compiled
-from alvh.transforms.backtest.compiled import run_strategy_compiled
+from alvh.transforms.backtest.compiled import prepared, run_strategy_compiled
+from alvh.transforms.backtest.prep import WINDOW, WINDOW_BEFORE
 from alvh.transforms.backtest.readable import (
     Costs,
     Market,
@@ -76,7 +78,21 @@ def check_equal(
     assert diff is None, f"{strategy.name}: {diff}"
     keys = [order_key(o) for o in readable[1].orders]
     assert keys == [order_key(o) for o in compiled[1].orders]
+    assert_same_fills_and_positions(readable[1], compiled[1])
     return keys
+
+
+def assert_same_fills_and_positions(readable: Trades, compiled: Trades) -> None:
+    """Every fill and settlement row alike — its decision session, and its price and half-spread
+    to 1e-9 VIX points — and the same positions (session, contract, strike, quantity) after each
+    session."""
+    assert [o["decision_date"] for o in readable.orders] == [o["decision_date"] for o in compiled.orders]
+    for r, c in zip(readable.orders, compiled.orders, strict=True):
+        assert (r["model_price"], r["half_spread"]) == pytest.approx((c["model_price"], c["half_spread"]), abs=1e-9)
+    held = ("session_date", "contract_expiry", "strike", "qty")
+    assert [tuple(x[k] for k in held) for x in readable.positions] == [
+        tuple(x[k] for k in held) for x in compiled.positions
+    ]
 
 
 @pytest.mark.parametrize(
@@ -121,6 +137,7 @@ def test_a_run_that_outgrows_its_first_arrays_grows_them(market: Market, monkeyp
     assert len(cramped[1].positions) > len(sessions), "the first arrays must overflow for this to test growth"
     assert cramped[0].equals(roomy[0])
     assert (cramped[1].orders, cramped[1].positions) == (roomy[1].orders, roomy[1].positions)
+    assert cramped[1].decisions == roomy[1].decisions
 
 
 def test_a_planted_difference_is_reported_with_its_session(market: Market) -> None:
@@ -250,3 +267,14 @@ def test_the_drawn_settings_cover_every_kernel_setting() -> None:
         "vix_spread_vvix_ref",
         "vix_spread_vvix_power",
     }  # the fitted model's constants: drawn through vix_spread_scale and the model switch
+
+
+def test_the_forward_window_holds_every_layers_forward(market: Market) -> None:
+    """The kernel prices a held line on ``win_fwd`` alone: M1–M3 sit inside the window on every
+    session and their window forward is the layer's forward (the same ``quotes.forward``)."""
+    sessions = window(market, date(2007, 1, 3), last_complete_session(market))
+    a = prepared(market, sessions, HedgeParams())
+    offset = a.m_idx - a.m_idx[:, :1] + WINDOW_BEFORE
+    assert ((offset >= 0) & (offset < WINDOW)).all()
+    np.testing.assert_array_equal(np.take_along_axis(a.win_fwd, offset, axis=1), a.fwd)  # NaN where both miss
+    assert np.isfinite(a.fwd).mean() > 0.99

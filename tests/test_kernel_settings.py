@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
-from alvh.transforms.backtest.kernel import MART_FIELDS
+import numpy as np
+
+from alvh.transforms.backtest.kernel import MART_FIELDS, surface_of
 from alvh.transforms.backtest.prep import PREPARED_FIELDS, market_key
 from alvh.transforms.signal import HedgeParams
 from alvh.transforms.signal.compiled_rules import (
@@ -19,6 +21,7 @@ from alvh.transforms.signal.compiled_rules import (
     KERNEL_FIELDS,
     settings_record,
 )
+from alvh.transforms.vix_surface import VixSurface
 
 
 def test_every_hedge_setting_has_exactly_one_home() -> None:
@@ -44,3 +47,12 @@ def test_the_vector_is_the_settings_slot_by_slot() -> None:
     assert list(kp[K_W0 : K_W2 + 1]) == [0.5, 0.3, 0.2]
     assert (kp[K_BAND], kp[K_MODE], kp[K_HARV], kp[K_HOLD_EVE]) == (0.2, 1.0, 4.0, 0.0)
     assert settings_record(replace(p, hold_before_events=True))[K_HOLD_EVE] == 1.0
+
+
+def test_every_surface_setting_reaches_the_kernel_in_its_own_slot() -> None:
+    """The prepared surface row turns back into the same ``VixSurface`` inside the kernel: a field
+    added to the surface and not read by ``surface_of`` fails here (distinct values everywhere)."""
+    s = VixSurface(True, *(1.0 + 0.125 * n for n in range(len(VixSurface._fields) - 1)))
+    row = np.array(s, dtype=np.float64)
+    assert surface_of(row) == s
+    assert surface_of(np.array(s._replace(smile=False), dtype=np.float64)) == s._replace(smile=False)

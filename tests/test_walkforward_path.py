@@ -16,7 +16,7 @@ from alvh.flows.walk_forward import baselines, path_frame, walk_forward_study
 from alvh.pipeline.backtest_sweep import backtest_sessions, expand_spec
 from alvh.transforms.backtest.readable import Market
 from alvh.transforms.backtest.sweep import equity
-from alvh.transforms.backtest.walk_forward import Groups, folds
+from alvh.transforms.backtest.walk_forward import Groups, _stitched_equity, folds
 
 START, END = date(2015, 1, 2), date(2019, 12, 31)
 
@@ -79,3 +79,23 @@ def test_restart_mode_keeps_the_old_windows(market: Market, settings) -> None:  
     assert wf.filter(pl.col("strategy") == "default")["test_end"].to_list() == [
         f.test[-1] for f in folds(days, START, END, 2, 1)
     ]
+
+
+@pytest.mark.parametrize("setting", [{"smile_skew": [0.0, 0.8]}, {"target_delta": [0.2, 0.4]}])
+def test_a_session_runs_wholly_on_its_owners_market_settings(
+    market: Market,
+    settings,  # type: ignore[no-untyped-def]
+    setting: dict[str, list[float]],
+) -> None:
+    """A market setting (the VIX-call surface, the target delta) chosen for a fold switches every
+    price that depends on it — the strikes bought and the marks of what is held: a configuration
+    that owns every session of the path gives exactly its own run, even when a configuration with
+    another surface or target comes first."""
+    span = backtest_sessions(market, date(2018, 1, 2), date(2018, 12, 31))
+    groups = Groups(market, span)
+    first, second = expand_spec({"grid": setting}, settings)
+    owner = np.ones(len(span), dtype=np.int64)  # the second configuration owns every session
+    path, _ = _stitched_equity([first, second], owner, span, first, groups)
+    own = equity(groups.window(second, span), second)
+    np.testing.assert_allclose(path.net, own.net, atol=0.005)
+    assert np.abs(own.net - equity(groups.window(first, span), first).net).max() > 1.0, "the settings must matter"

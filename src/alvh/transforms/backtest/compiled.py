@@ -54,7 +54,7 @@ class KernelRun:
     """One strategy on the compiled engine: the engine's orders (``orders``, index arrays into
     ``arrays``) with each order's fill (``fill_day`` −1: not filled, ``fill_price``,
     ``half_spread``), the settlements and positions of the book as filled, and the daily hedge
-    accounting."""
+    accounting. Settlements are order arrays too (side −1, layer 1, action SETTLE)."""
 
     arrays: EngineArrays
     daily: dict[str, np.ndarray]
@@ -73,7 +73,8 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
     n = len(arr.ordinal)
     if kp_rows is None:
         kp_rows = np.tile(cr.settings_record(strategy.hedge), (n, 1))
-    for cap in (n * ROOM * 4**t for t in range(5)):
+    lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread
+    for cap in (n * ROOM * 4**t for t in range(4)):  # up to 1,024 rows a session
         o, stale = _zeros(ORDER, cap), np.zeros(n, B)
         if strategy.kind == "alvh":
             no = alvh_kernel(kp_rows, arr, tuple(o.values()), stale)
@@ -85,7 +86,6 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
         f, st, ps = _zeros(FILL, no), _zeros(ORDER, cap), _zeros(LINE, cap)
         d = _zeros(DAILY | {"hedge_mark_carried": B}, n)
         out = tuple(tuple(x.values()) for x in (f, st, ps, d))
-        lag, fee, spread = costs.fill_lag_sessions, costs.commission, costs.spread
         ns, npos = account_kernel(lag, fee, spread, arr, no, tuple(o.values()), out)
         if ns >= 0:
             trim = ({k: v[:ns] for k, v in st.items()}, {k: v[:npos] for k, v in ps.items()})

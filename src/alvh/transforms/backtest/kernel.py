@@ -24,10 +24,10 @@ import math
 import numba as nb
 import numpy as np
 
-from alvh.transforms.backtest.prep import EngineArrays
+from alvh.transforms.backtest.prep import WINDOW_BEFORE, EngineArrays
 from alvh.transforms.signal import compiled_rules as cr
 from alvh.transforms.spread import SpreadModel, vix_half_spread
-from alvh.transforms.vix_surface import call_on_surface
+from alvh.transforms.vix_surface import VixSurface, call_on_surface
 
 MART_FIELDS = ("roll_tdte",)  # decides which contracts are M1–M3 in the indicators mart
 MAX_LINES = 128  # book lines (contract × strike) a day can hold
@@ -35,16 +35,23 @@ ALL = 1 << 62  # "every contract" for ``_sell``
 
 
 @nb.njit(cache=True)
+def surface_of(r: np.ndarray) -> VixSurface:
+    """A session's VIX-call surface from its row of ``EngineArrays.surface`` (``VixSurface``'s
+    fields in order, the smile flag as 1.0 / 0.0)."""
+    return VixSurface(r[0] != 0.0, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+
+
+@nb.njit(cache=True)
 def _line_price(i: int, e: int, k: float, a: EngineArrays) -> tuple[float, float]:
     """(price, delta) of the call (expiry ``e``, strike ``k``) at session ``i``'s close on the
-    surface, on its contract's forward (the curve window holds M1–M3 too); NaN when it has no
-    forward or VVIX that day, or has expired."""
-    o = e - a.win_base[i]
+    session's surface, on its contract's forward (``a.win_fwd``, which holds M1–M3 too); NaN
+    when it has no forward or VVIX that day, or has expired."""
+    o = e - a.m_idx[i, 0] + WINDOW_BEFORE
     f = a.win_fwd[i, o] if 0 <= o < a.win_fwd.shape[1] else math.nan
     dte = a.exp_ordinal[e] - a.ordinal[i]
     if f != f or a.vvix[i] != a.vvix[i] or dte <= 0:
         return math.nan, math.nan
-    return call_on_surface(a.vvix[i], f, k, float(dte), a.rate[i], a.surface)[:2]
+    return call_on_surface(a.vvix[i], f, k, float(dte), a.rate[i], surface_of(a.surface[i]))[:2]
 
 
 @nb.njit(cache=True)
@@ -140,9 +147,9 @@ def _settle(o: tuple, no: int, i: int, book: tuple, n: int, a: EngineArrays) -> 
 @nb.njit(cache=True)
 def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndarray) -> int:
     """Replay the engine over every session (``kp_rows[i]``: the settings vector in force on
-    session ``i``): its orders (``o_*``, at the decision session's model price) and stale
-    flags. Returns the orders written, or −1 when an output array or the book ran out of room.
-    The money is :func:`account_kernel`'s. ``o``: the order arrays, as ``_emit`` writes them."""
+    session ``i``): its orders (at the decision session's model price) and stale flags.
+    Returns the orders written, or −1 when an output array or the book ran out of room. The
+    money is :func:`account_kernel`'s. ``o``: the order arrays, as ``_emit`` writes them."""
     be, bk, bq, bc = _empty_book()  # the book, ``bc`` each line's average cost
     bpx = np.zeros(MAX_LINES)  # today's model price of the line
     bdl = np.zeros(MAX_LINES)  # today's delta
@@ -155,7 +162,7 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
         nb_ = _normalize(be, bk, bq, bc, nb_)
         # 2. stale? (an input missing, a settlement unknown)
         stale = not a.ready[i] or unknown
-        for x in range(0 if stale else nb_):  # price the book; a line without a price makes the day stale
+        for x in range(nb_):  # price the book; a line without a price makes the day stale
             bpx[x], bdl[x] = _line_price(i, be[x], bk[x], a)
             stale = stale or bpx[x] != bpx[x]
         d_stale[i] = stale
@@ -185,7 +192,8 @@ def alvh_kernel(kp_rows: np.ndarray, a: EngineArrays, o: tuple, d_stale: np.ndar
             rolled = rolled or e < m1
         has_ratio = vega_ic > 0
         side = cr.band_side(has_ratio, hedge_vega / vega_ic if has_ratio else 0.0, r_star, kp)
-        # 3. roll sales: every line of a contract before M1, at its model price
+        # 3. roll sales: every line of a contract before M1, at its model price. The rules below
+        #    read the book as it was before any ticket: ``cur`` and ``nb0``.
         nb0 = nb_
         book = (be, bk, bq, bpx)
         no = _sell(o, no, i, book, nb0, 0, m1 - 1, ALL, 1, cr.A_ROLL)
@@ -264,12 +272,10 @@ def account_kernel(
     f_day[:n_orders] = -1
     for i in range(a.ordinal.shape[0]):
         day = a.ordinal[i]
-        ns0 = ns
-        ns = _settle(st, ns, i, (be, bk, bq, bl), nb_, a)[0]  # 1. settlements
-        if ns < 0:
-            return -1, -1
+        ns0 = ns  # 1. settlements (a full array makes ``ns`` −1 to the end: the run is retried)
+        ns = _settle(st, ns, i, (be, bk, bq, bl), nb_, a)[0]
         for t in range(ns0, ns):
-            d_cash[i] += st[4][t] * st[5][t] * 100.0
+            d_cash[i] += st[4][t] * st[5][t] * 100.0  # quantity × settlement value × $100
         while ptr < n_orders and o_day[ptr] + lag <= i:  # 2. the fills due today
             t, ptr = ptr, ptr + 1
             e = o_exp[t]

@@ -1,8 +1,8 @@
 """Per-session inputs of the compiled engine (:mod:`alvh.transforms.backtest.kernel`), prepared
 once, vectorised where possible, as plain NumPy arrays (numbers only, no strings).
 
-Everything here depends on the market and on the *market* parameters only — the IC program
-(``IcParams``), the VVIX term scaling, the target delta and the default rate — never on the
+Everything here depends on the market and on the *market* parameters only (``PREPARED_FIELDS``:
+the IC program, the VIX-call surface, the target delta and the default rate) — never on the
 hedge rules' settings (band, carry budget, weights, …), which the kernel reads. So a sweep
 prepares once per distinct market key and runs every configuration of that key on the same
 arrays.
@@ -42,11 +42,13 @@ class EngineArrays(NamedTuple):
     one argument instead of positional slots. Session ``i`` (``ordinal``); layer ``j`` (0-based
     M1–M3); expiry ``e`` (``exp_ordinal``: every contract expiry the engine can hold); ``NaN``
     where an input is missing. ``m_idx[i, j]`` is M_j's expiry index; ``win_fwd[i, o]`` the
-    forward on session ``i`` of expiry ``win_base[i] + o`` (settle or interpolated, §3);
-    ``final[e]`` the final settlement of expiry ``e`` (the expiry-day settle, else the VIX open;
-    NaN when neither exists)."""
+    forward on session ``i`` of expiry ``m_idx[i, 0] − WINDOW_BEFORE + o`` (settle or
+    interpolated, §3; M1–M3 are in the window); ``final[e]`` the final settlement of expiry ``e``
+    (the expiry-day settle, else the VIX open; NaN when neither exists). Every field but
+    ``exp_ordinal`` and ``final`` is per session, so a walk-forward path can switch any of them
+    (the surface and the target strikes included) from one session to the next."""
 
-    surface: VixSurface  # the smile the book is priced on (part of the market key)
+    surface: np.ndarray  # (n, 11) the VIX-call surface in force (``VixSurface``'s fields)
     ordinal: np.ndarray  # session as a day number (date.toordinal)
     exp_ordinal: np.ndarray  # expiry as a day number
     vix: np.ndarray
@@ -63,11 +65,10 @@ class EngineArrays(NamedTuple):
     beta: np.ndarray  # (n, 3)
     strike: np.ndarray  # (n, 3) target-delta strike (NaN on a session that cannot be sized)
     price: np.ndarray  # (n, 3) its Black-76 price, VIX points
-    h: np.ndarray  # (n, 3) 100·Δ·β of one contract of M_j (the sizing's h_j)
+    h: np.ndarray  # (n, 3) h_j = 100·Δ·β: $ per VIX point of one contract of M_j (the sizing's h)
     theta: np.ndarray  # (n, 3) VIX points per calendar day
     credit: np.ndarray  # IC credit in force, dollars
     vega_ic: np.ndarray  # |V_ic|, dollars per vol point
-    win_base: np.ndarray  # int64
     win_fwd: np.ndarray  # (n, WINDOW)
     final: np.ndarray  # (len(expiries),)
 
@@ -80,7 +81,7 @@ class EngineArrays(NamedTuple):
         return [date.fromordinal(d) for d in self.exp_ordinal.tolist()]
 
 
-SHARED_FIELDS = ("surface", "exp_ordinal", "final")  # the same on every session
+SHARED_FIELDS = ("exp_ordinal", "final")  # per expiry, not per session
 
 
 def market_key(p: HedgeParams) -> tuple[Any, ...]:
@@ -107,7 +108,7 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
     nan = ("vix", "vvix", "spx", "rate", "rsi", "hist", "credit", "vega_ic", "fwd", "beta")
     a: dict[str, Any] = {k: np.full((n, 3) if k in ("fwd", "beta") else n, math.nan) for k in nan}
     a["win_fwd"] = np.full((n, WINDOW), math.nan)
-    a |= {k: np.zeros(n, dtype=np.int64) for k in ("cross", "regime", "win_base")}
+    a |= {k: np.zeros(n, dtype=np.int64) for k in ("cross", "regime")}
     a |= {"has_ic": np.zeros(n, dtype=np.bool_), "m_idx": np.zeros((n, 3), dtype=np.int64)}
     dte = np.zeros((n, 3))
     cache: dict = {}
@@ -119,9 +120,9 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
         a["regime"][i] = regime_code(day.regime)
         for j, x in enumerate(day.layers):
             a["m_idx"][i, j], dte[i, j], a["fwd"][i, j], a["beta"][i, j] = idx[x.expiry], x.dte, _num(x.forward), x.beta
-        a["win_base"][i] = a["m_idx"][i, 0] - WINDOW_BEFORE
+        base = a["m_idx"][i, 0] - WINDOW_BEFORE
         for o in range(WINDOW):
-            e = a["win_base"][i] + o
+            e = base + o
             if 0 <= e < len(expiries) and expiries[e] > d:
                 f = market.quotes.forward(d, expiries[e])
                 a["win_fwd"][i, o] = math.nan if f is None else f.value
@@ -135,7 +136,7 @@ def prepare_engine(market: Market, sessions: Sequence[date], p: HedgeParams) -> 
     finals = [market.quotes.final_settlement(exp) for exp in expiries]
     strike, price, delta, theta = _layer_models(a["vvix"], dte, a["fwd"], a["rate"], p.target_delta, STRIKES, p.surface)
     return EngineArrays(
-        surface=p.surface,
+        surface=np.tile(np.array(p.surface, dtype=np.float64), (n, 1)),
         ordinal=np.array([d.toordinal() for d in sessions], dtype=np.int64),
         exp_ordinal=np.array([e.toordinal() for e in expiries], dtype=np.int64),
         ready=ready,
