@@ -93,34 +93,34 @@ def run_kernel(strategy: Strategy, arr: EngineArrays, costs: Costs, kp_rows: np.
     raise RuntimeError(f"compiled engine: {strategy.name} holds more than {MAX_LINES} book lines on a session")
 
 
-def _rows(run: KernelRun, cols: dict[str, Any]) -> list[dict[str, Any]]:
-    """Index arrays as the readable path's row dicts: ``day`` becomes ``session_date`` and ``exp``
-    ``contract_expiry`` (the dates they index); every other column is kept as it is."""
-    dates = {"day": ("session_date", run.arrays.sessions), "exp": ("contract_expiry", run.arrays.expiries)}
+def _rows(dates: dict[str, tuple[str, pl.Series]], cols: dict[str, Any]) -> list[dict[str, Any]]:
+    """Index arrays as the readable path's row dicts: ``day`` and ``exp`` become the dates they
+    index (``dates``: index column → date column and its dates); every other column is kept."""
     named: dict[str, Any] = {}
     for name, values in cols.items():
         label, index = dates.get(name, (name, None))
-        named[label] = values if index is None else pl.Series(index).gather(values)
+        named[label] = values if index is None else index.gather(values)
     return pl.DataFrame(named).to_dicts()
 
 
-def _orders(run: KernelRun, o: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+def _orders(dates: dict[str, tuple[str, pl.Series]], o: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Order arrays as the readable engine's order rows (reasons left empty)."""
     side = np.where(o["side"] > 0, "BUY", "SELL")
     named = {"day": o["day"], "exp": o["exp"], "strike": o["strike"], "side": side, "qty": o["qty"]}
     action = np.array(cr.ACTIONS)[o["action"]]
-    return _rows(run, named | {"model_price": o["price"], "layer": o["layer"], "action": action, "reason": ""})
+    return _rows(dates, named | {"model_price": o["price"], "layer": o["layer"], "action": action, "reason": ""})
 
 
 def kernel_trades(run: KernelRun) -> Trades:
     """The run as the readable path's :class:`Trades`: the fills and settlements (by session:
     settlements first, then fills in decision order), the positions, the stale sessions and the
     engine's decisions (reasons left empty)."""
-    o, s = run.orders, run.arrays.sessions
-    decisions = _orders(run, o)
+    o, s = run.orders, run.arrays.sessions  # the session and expiry dates, built once
+    dates = {"day": ("session_date", pl.Series(s)), "exp": ("contract_expiry", pl.Series(run.arrays.expiries))}
+    decisions = _orders(dates, o)
     rows = [
         (r["session_date"], r | {"decision_date": r["session_date"], "half_spread": 0.0})
-        for r in _orders(run, run.settlements)
+        for r in _orders(dates, run.settlements)
     ]
     for x, (day, px, hs) in enumerate(zip(*(o[k].tolist() for k in FILL), strict=True)):
         if day >= 0:
@@ -128,7 +128,7 @@ def kernel_trades(run: KernelRun) -> Trades:
             rows.append((s[day], decisions[x] | fill | {"half_spread": hs}))
     fills = [row for _, row in sorted(rows, key=lambda t: t[0])]  # a stable sort: settlements first
     stale = {s[i] for i in np.flatnonzero(run.daily["stale"])}
-    return Trades(fills, _rows(run, run.positions), stale, decisions)
+    return Trades(fills, _rows(dates, run.positions), stale, decisions)
 
 
 def kernel_hedge_daily(run: KernelRun) -> pl.DataFrame:

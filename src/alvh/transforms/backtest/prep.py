@@ -81,7 +81,7 @@ class EngineArrays(NamedTuple):
         return [date.fromordinal(d) for d in self.exp_ordinal.tolist()]
 
 
-SHARED_FIELDS = ("exp_ordinal", "final")  # per expiry, not per session
+PER_SESSION = tuple(f for f in EngineArrays._fields if f not in ("exp_ordinal", "final"))  # not per expiry
 
 
 def market_key(p: HedgeParams) -> tuple[Any, ...]:
@@ -91,7 +91,7 @@ def market_key(p: HedgeParams) -> tuple[Any, ...]:
 
 def slice_arrays(arr: EngineArrays, a: int, b: int) -> EngineArrays:
     """The arrays of sessions ``a:b`` (every per-session input depends on its session alone)."""
-    return arr._replace(**{f: getattr(arr, f)[a:b] for f in arr._fields if f not in SHARED_FIELDS})
+    return arr._replace(**{f: getattr(arr, f)[a:b] for f in PER_SESSION})
 
 
 def _num(v: object) -> float:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from alvh.transforms.backtest.prep import SHARED_FIELDS, EngineArrays
+from alvh.transforms.backtest.prep import PER_SESSION, EngineArrays
 from alvh.transforms.backtest.readable import Market, first_cycle_start
 from alvh.transforms.backtest.sweep import (
     Equity,
@@ -264,10 +264,7 @@ def _stitched_equity(
     own = [groups.window(c, span) for c in chosen]
     first = own[0]
     assert all(g.arrays.expiries == first.arrays.expiries for g in own), "prepared over different expiries"
-    per_session = [name for name in first.arrays._fields if name not in SHARED_FIELDS]
-    picked = {
-        name: np.stack([getattr(g.arrays, name) for g in own])[owner, np.arange(len(span))] for name in per_session
-    }
+    picked = {f: np.stack([getattr(g.arrays, f) for g in own])[owner, np.arange(len(span))] for f in PER_SESSION}
     arrays = first.arrays._replace(**picked)
     ic_step = np.stack([np.diff(g.ic_equity, prepend=0.0) for g in own])[owner, np.arange(len(span))]
     cost_step = np.stack([np.diff(g.ic_costs_cum, prepend=0.0) for g in own])[owner, np.arange(len(span))]
